@@ -1,0 +1,74 @@
+import type { Operation as PatchOperation } from 'fast-json-patch';
+
+/**
+ * What an admission handler answers: a closed union built by the constructors below.
+ * The encoder (review.ts) is an exhaustive switch over `kind`.
+ */
+interface VerdictBase {
+  /** Shown to the kubectl user; each at most 120 characters (trimmed by the encoder). */
+  readonly warnings: readonly string[];
+  /** Recorded by the API server in its audit log under `<webhook>/<key>`. */
+  readonly auditAnnotations: Readonly<Record<string, string>>;
+}
+
+export interface Allowed extends VerdictBase {
+  readonly kind: 'allowed';
+}
+
+export interface Denied extends VerdictBase {
+  readonly kind: 'denied';
+  /** HTTP-style code placed in `status.code`: 403 for policy, 422 for invalid input. */
+  readonly code: number;
+  readonly message: string;
+}
+
+export interface Patched extends VerdictBase {
+  readonly kind: 'patched';
+  /** RFC 6902 operations; never empty (an empty patch is an Allowed). */
+  readonly ops: readonly PatchOperation[];
+}
+
+export interface Errored extends VerdictBase {
+  readonly kind: 'errored';
+  /** 500 for internal failures; the message must be safe to show to the requester. */
+  readonly code: number;
+  readonly message: string;
+}
+
+export type Verdict = Allowed | Denied | Patched | Errored;
+/** Validating webhooks may never return a patch. */
+export type ValidationVerdict = Exclude<Verdict, Patched>;
+
+export interface VerdictOptions {
+  warnings?: readonly string[];
+  auditAnnotations?: Readonly<Record<string, string>>;
+}
+
+const none: readonly string[] = Object.freeze([]);
+const noAnnotations: Readonly<Record<string, string>> = Object.freeze({});
+
+function base(opts: VerdictOptions | undefined): VerdictBase {
+  return { warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations };
+}
+
+export function allowed(opts?: VerdictOptions): Allowed {
+  return { kind: 'allowed', ...base(opts) };
+}
+
+export function denied(code: number, message: string, opts?: VerdictOptions): Denied {
+  return { kind: 'denied', code, message, ...base(opts) };
+}
+
+/** A patch verdict; an empty op list collapses to Allowed so no empty patch is ever sent. */
+export function patched(ops: readonly PatchOperation[], opts?: VerdictOptions): Patched | Allowed {
+  return ops.length === 0 ? allowed(opts) : { kind: 'patched', ops, ...base(opts) };
+}
+
+export function errored(message: string, opts?: VerdictOptions & { code?: number }): Errored {
+  return { kind: 'errored', code: opts?.code ?? 500, message, ...base(opts) };
+}
+
+/** The decision label used in logs and metrics. */
+export function decisionOf(v: Verdict): 'allowed' | 'denied' | 'patched' | 'errored' {
+  return v.kind;
+}

@@ -1,0 +1,115 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { caBundle, createServingCertificate, DEFAULT_CERT_DAYS } from './tls/certs.js';
+import { writeServing } from './tls/files.js';
+import { createLogger, LogLevels, type LogLevel } from './observability/logger.js';
+import { Component, serve } from './serve.js';
+import { parseDuration } from './util/duration.js';
+
+/** Where the CLI writes; injected so tests can run commands in-process. */
+export interface CliIO {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  /** Registers a shutdown hook for SIGTERM/SIGINT (the process entry point wires real signals). */
+  readonly onSignal: (handler: (signal: string) => Promise<void>) => void;
+}
+
+function intArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function durationArg(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function componentsArg(value: string): Component[] {
+  const all = Object.values(Component) as string[];
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((c) => !all.includes(c));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`components are ${all.join(', ')} (comma-separated)`);
+  return [...new Set(list)] as Component[];
+}
+
+export function buildCli(io: CliIO): Command {
+  const program = new Command('aml-admission')
+    .description('Admission webhooks and scheduler extender for Azure Machine Learning training pods')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  program
+    .command('serve')
+    .description('run the HTTPS server (webhooks, scheduler extender, health, metrics)')
+    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--port <n>', 'port to listen on', intArg('--port', 0, 65535), 8443)
+    .option('--tls-cert <file>', 'serving certificate (PEM); default: generated into --certs-dir')
+    .option('--tls-key <file>', 'serving key (PEM)')
+    .option('--client-ca <file>', 'require client certificates signed by this CA (mutual TLS)')
+    .option('--certs-dir <dir>', 'where a generated CA and serving certificate are kept', 'certs')
+    .option('--service <name>', 'Service name for a generated certificate', 'azureml-connector-admission')
+    .option('--namespace <ns>', 'namespace for a generated certificate', 'azureml')
+    .option('--components <list>', 'what to serve: admission,extender', componentsArg, [Component.Admission, Component.Extender])
+    .option('--body-limit <bytes>', 'largest accepted request body', intArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024)
+    .option('--reload-interval <duration>', 'how often certificate and policy files are checked', durationArg, 2000)
+    .option('--drain-delay <duration>', 'on SIGTERM, keep serving (not ready) this long before closing the listener', durationArg, 5000)
+    .option('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', durationArg, 25000)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
+    .action(async (o: {
+      host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
+      service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
+      drainDelay: number; drainTimeout: number; logLevel: LogLevel;
+    }) => {
+      const logger = createLogger({ level: o.logLevel });
+      try {
+        const running = await serve({
+          host: o.host,
+          port: o.port,
+          ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}),
+          ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}),
+          ...(o.clientCa ? { clientCa: o.clientCa } : {}),
+          certsDir: o.certsDir,
+          service: o.service,
+          namespace: o.namespace,
+          components: o.components,
+          bodyLimit: o.bodyLimit,
+          reloadIntervalMs: o.reloadInterval,
+          drain: { delayMs: o.drainDelay, timeoutMs: o.drainTimeout },
+          logger,
+        });
+        io.onSignal(async (signal) => {
+          logger.info({ signal }, 'shutting down');
+          await running.stop();
+          logger.flush();
+        });
+      } catch (err) {
+        logger.fatal({ err }, 'could not start');
+        logger.flush();
+        throw err;
+      }
+    });
+
+  program
+    .command('certs')
+    .description('generate a CA and a serving certificate for the webhook Service; print the base64 caBundle')
+    .option('--service <name>', 'Service name', 'azureml-connector-admission')
+    .option('--namespace <ns>', 'Service namespace', 'azureml')
+    .option('--out <dir>', 'folder for ca.crt, tls.crt, tls.key', 'certs')
+    .option('--days <n>', 'validity of the serving certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
+    .option('--extra-name <name...>', 'additional DNS names or IP addresses')
+    .action(async (o: { service: string; namespace: string; out: string; days: number; extraName?: string[] }) => {
+      const cert = createServingCertificate({ service: o.service, namespace: o.namespace, days: o.days, extraNames: o.extraName ?? [] });
+      await writeServing(o.out, cert);
+      io.err(`wrote ${o.out}/ca.crt, ${o.out}/tls.crt, ${o.out}/tls.key\n`);
+      io.out(`${caBundle(cert.caPem)}\n`);
+    });
+
+  return program;
+}

@@ -1,0 +1,74 @@
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import { ErrorCode, HttpError, toHttpError } from '../admission/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Readiness } from './health.js';
+
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly readiness: Readiness;
+  readonly bodyLimit: number;
+  /** Extra routers mounted before the 404 handler (e.g. the scheduler extender). */
+  readonly routers?: readonly Router[];
+}
+
+/**
+ * Everything but the admission hot path: health, readiness, metrics and any extra routers.
+ * Errors always answer `{ "error": { "code", "message" } }`, never an HTML page or a stack.
+ */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', (_req, res) => {
+    if (deps.readiness.ready) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not ready', pending: deps.readiness.pending() });
+  });
+
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      const body = await deps.metrics.registry.metrics();
+      res.type(deps.metrics.registry.contentType).send(body);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  for (const router of deps.routers ?? []) app.use(router);
+
+  app.use((req, _res, next) => {
+    next(new HttpError(ErrorCode.NotFound, `no route for ${req.method} ${req.path}`));
+  });
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const httpErr = fromExpressError(err);
+    if (httpErr.status >= 500) deps.logger.error({ err, path: req.path }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(httpErr.status).json(httpErr.toBody());
+  };
+  app.use(onError);
+  return app;
+}
+
+/** body-parser errors carry a `type` and `status`; map them into our catalogue. */
+function fromExpressError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const e = err as { type?: string; status?: number } | undefined;
+  switch (e?.type) {
+    case 'entity.too.large':
+      return new HttpError(ErrorCode.BodyTooLarge, 'request body exceeds the limit', { cause: err });
+    case 'entity.parse.failed':
+      return new HttpError(ErrorCode.InvalidJSON, 'body is not valid JSON', { cause: err });
+    default:
+      return toHttpError(err);
+  }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { CommanderError } from 'commander';
+import { buildCli } from './cli.js';
+
+// The process entry point: the only place that touches argv, real signals and the exit code.
+const handlers: ((signal: string) => Promise<void>)[] = [];
+let shuttingDown = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    Promise.all(handlers.map((h) => h(signal))).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  });
+}
+
+const program = buildCli({
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+  onSignal: (h) => handlers.push(h),
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  process.stderr.write(`aml-admission: ${(err as Error).message}\n`);
+  process.exit(process.exitCode ?? 1);
+}

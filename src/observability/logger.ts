@@ -1,0 +1,41 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+export const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LogLevels)[number];
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where lines go; defaults to an asynchronous stdout so logging never blocks a request. */
+  destination?: DestinationStream;
+}
+
+/**
+ * Paths pino replaces with "[redacted]" wherever a caller logs them by mistake: tokens, keys,
+ * env values and the raw objects under review (which may carry secrets in env).
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  '*.token',
+  '*.password',
+  'key',
+  '*.key',
+  'object',
+  'oldObject',
+  '*.env',
+];
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const destination = opts.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { service: 'aml-admission' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises';
+import type { Router } from 'express';
+import { mutatingWebhook, validatingWebhook, type Webhook } from './admission/webhook.js';
+import { allowed } from './admission/verdict.js';
+import { createApp } from './http/app.js';
+import { DEFAULT_BODY_LIMIT } from './http/body.js';
+import { Condition, Readiness } from './http/health.js';
+import { HttpsServer, type DrainOptions, type Timeouts } from './http/server.js';
+import { webhookRoute, type RawHandler, type ReviewObserver } from './http/webhookRoute.js';
+import type { Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { ensureServingCerts, loadKeyMaterial, notAfter, type CertPaths } from './tls/files.js';
+import { FilePoller } from './util/watch.js';
+
+export const Component = { Admission: 'admission', Extender: 'extender' } as const;
+export type Component = (typeof Component)[keyof typeof Component];
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Explicit certificate files; when absent, a CA and serving certificate are kept in `certsDir`. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly clientCa?: string;
+  readonly certsDir: string;
+  /** Names for a generated certificate. */
+  readonly service: string;
+  readonly namespace: string;
+  readonly components: readonly Component[];
+  readonly bodyLimit?: number;
+  /** How often certificate (and policy) files are checked for changes. */
+  readonly reloadIntervalMs: number;
+  readonly drain: DrainOptions;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly observers?: readonly ReviewObserver[];
+}
+
+export interface Running {
+  readonly port: number;
+  readonly server: HttpsServer;
+  readonly readiness: Readiness;
+  readonly metrics: Metrics;
+  readonly certPaths: CertPaths;
+  /** Drains and stops everything this call started. */
+  stop(): Promise<void>;
+}
+
+async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
+  if (opts.tlsCert || opts.tlsKey) {
+    if (!opts.tlsCert || !opts.tlsKey) throw new Error('--tls-cert and --tls-key must be given together');
+    return { cert: opts.tlsCert, key: opts.tlsKey };
+  }
+  const ensured = await ensureServingCerts(opts.certsDir, { service: opts.service, namespace: opts.namespace });
+  opts.logger.info({ dir: opts.certsDir, generated: ensured.generated }, ensured.generated ? 'generated a self-signed CA and serving certificate' : 'reusing serving certificate');
+  return ensured.paths;
+}
+
+/** The admission webhooks. Rules plug in here; with none, every pod is allowed untouched. */
+export function admissionWebhooks(): Webhook[] {
+  return [mutatingWebhook(() => allowed()), validatingWebhook(() => allowed())];
+}
+
+/** Composes and starts the server. The only side effects are the listener and the file pollers. */
+export async function serve(opts: ServeOptions): Promise<Running> {
+  const { logger } = opts;
+  const metrics = opts.metrics ?? new Metrics();
+  const readiness = new Readiness();
+  readiness.set(Condition.Certificates, false);
+  readiness.set(Condition.NotDraining, true);
+
+  const certPaths = await resolveCertPaths(opts);
+  const material = await loadKeyMaterial(certPaths);
+  const clientCa = opts.clientCa ? await readFile(opts.clientCa) : undefined;
+  metrics.certExpiry.set({ certificate: 'serving' }, notAfter(material.cert).getTime() / 1000);
+
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const fastRoutes: Record<string, RawHandler> = {};
+  const routers: Router[] = [];
+  if (opts.components.includes(Component.Admission)) {
+    for (const webhook of admissionWebhooks()) {
+      fastRoutes[`/${webhook.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
+    }
+  }
+  const app = createApp({ logger, metrics, readiness, bodyLimit, routers });
+  const server = new HttpsServer({
+    host: opts.host,
+    port: opts.port,
+    tls: { ...material, ...(clientCa ? { clientCa } : {}) },
+    app,
+    fastRoutes,
+    readiness,
+    logger,
+    ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+  });
+
+  const certPoller = new FilePoller(
+    [certPaths.cert, certPaths.key],
+    opts.reloadIntervalMs,
+    async () => {
+      const next = await loadKeyMaterial(certPaths);
+      server.updateTls({ ...next, ...(clientCa ? { clientCa } : {}) });
+      metrics.certExpiry.set({ certificate: 'serving' }, notAfter(next.cert).getTime() / 1000);
+      logger.info({ cert: certPaths.cert, notAfter: notAfter(next.cert).toISOString() }, 'serving certificate reloaded');
+    },
+    (err) => logger.error({ err }, 'serving certificate reload failed; keeping the previous one'),
+  );
+  await certPoller.start();
+
+  const address = await server.listen();
+  readiness.set(Condition.Certificates, true);
+  logger.info({ host: opts.host, port: address.port, components: opts.components, mutualTls: clientCa !== undefined }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: address.port,
+    server,
+    readiness,
+    metrics,
+    certPaths,
+    stop() {
+      stopping ??= (async () => {
+        logger.info({ delayMs: opts.drain.delayMs }, 'draining');
+        certPoller.stop();
+        await server.drain(opts.drain);
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
