@@ -3,6 +3,8 @@ import { caBundle, createServingCertificate, DEFAULT_CERT_DAYS } from './tls/cer
 import { writeServing } from './tls/files.js';
 import { createLogger, LogLevels, type LogLevel } from './observability/logger.js';
 import { Component, serve } from './serve.js';
+import { builtinPolicy } from './policy/builtin.js';
+import { PolicyStore } from './policy/store.js';
 import { parseDuration } from './util/duration.js';
 
 /** Where the CLI writes; injected so tests can run commands in-process. */
@@ -79,6 +81,7 @@ export function buildCli(io: CliIO): Command {
           service: o.service,
           namespace: o.namespace,
           components: o.components,
+          policy: new PolicyStore(builtinPolicy(), 'builtin'),
           bodyLimit: o.bodyLimit,
           reloadIntervalMs: o.reloadInterval,
           drain: { delayMs: o.drainDelay, timeoutMs: o.drainTimeout },

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Router } from 'express';
 import { mutatingWebhook, validatingWebhook, type Webhook } from './admission/webhook.js';
-import { allowed } from './admission/verdict.js';
 import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
 import { Condition, Readiness } from './http/health.js';
@@ -11,6 +10,9 @@ import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { ensureServingCerts, loadKeyMaterial, notAfter, type CertPaths } from './tls/files.js';
 import { FilePoller } from './util/watch.js';
+import { mutatePod } from './policy/mutation/pipeline.js';
+import { validatePod } from './policy/validation/pipeline.js';
+import type { PolicyStore } from './policy/store.js';
 
 export const Component = { Admission: 'admission', Extender: 'extender' } as const;
 export type Component = (typeof Component)[keyof typeof Component];
@@ -27,6 +29,8 @@ export interface ServeOptions {
   readonly service: string;
   readonly namespace: string;
   readonly components: readonly Component[];
+  /** The policy in force; loaders keep it current. */
+  readonly policy: PolicyStore;
   readonly bodyLimit?: number;
   /** How often certificate (and policy) files are checked for changes. */
   readonly reloadIntervalMs: number;
@@ -57,9 +61,12 @@ async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
   return ensured.paths;
 }
 
-/** The admission webhooks. Rules plug in here; with none, every pod is allowed untouched. */
-export function admissionWebhooks(): Webhook[] {
-  return [mutatingWebhook(() => allowed()), validatingWebhook(() => allowed())];
+/** The admission webhooks, each reading the policy in force at the time of the request. */
+export function admissionWebhooks(policy: PolicyStore): Webhook[] {
+  return [
+    mutatingWebhook((request) => mutatePod(policy.current(), request)),
+    validatingWebhook((request) => validatePod(policy.current(), request)),
+  ];
 }
 
 /** Composes and starts the server. The only side effects are the listener and the file pollers. */
@@ -69,6 +76,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const readiness = new Readiness();
   readiness.set(Condition.Certificates, false);
   readiness.set(Condition.NotDraining, true);
+  readiness.set(Condition.Policy, true); // the store always holds a checked policy
 
   const certPaths = await resolveCertPaths(opts);
   const material = await loadKeyMaterial(certPaths);
@@ -79,7 +87,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const fastRoutes: Record<string, RawHandler> = {};
   const routers: Router[] = [];
   if (opts.components.includes(Component.Admission)) {
-    for (const webhook of admissionWebhooks()) {
+    for (const webhook of admissionWebhooks(opts.policy)) {
       fastRoutes[`/${webhook.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
     }
   }

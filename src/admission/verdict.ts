@@ -1,5 +1,14 @@
 import type { Operation as PatchOperation } from 'fast-json-patch';
 
+/** What one rule concluded for one request; carried to logs, metrics and the audit log, never to the wire. */
+export interface RuleOutcome {
+  readonly ruleId: string;
+  /** The enforcement action in force (`deny`, `warn`, `audit`) or `mutate` for mutating rules. */
+  readonly action: string;
+  readonly result: 'pass' | 'fail' | 'mutated' | 'skipped' | 'error';
+  readonly message?: string;
+}
+
 /**
  * What an admission handler answers: a closed union built by the constructors below.
  * The encoder (review.ts) is an exhaustive switch over `kind`.
@@ -9,6 +18,8 @@ interface VerdictBase {
   readonly warnings: readonly string[];
   /** Recorded by the API server in its audit log under `<webhook>/<key>`. */
   readonly auditAnnotations: Readonly<Record<string, string>>;
+  /** Per-rule results behind the verdict (for the audit log); not sent to the API server. */
+  readonly outcomes: readonly RuleOutcome[];
 }
 
 export interface Allowed extends VerdictBase {
@@ -42,13 +53,15 @@ export type ValidationVerdict = Exclude<Verdict, Patched>;
 export interface VerdictOptions {
   warnings?: readonly string[];
   auditAnnotations?: Readonly<Record<string, string>>;
+  outcomes?: readonly RuleOutcome[];
 }
 
 const none: readonly string[] = Object.freeze([]);
 const noAnnotations: Readonly<Record<string, string>> = Object.freeze({});
+const noOutcomes: readonly RuleOutcome[] = Object.freeze([]);
 
 function base(opts: VerdictOptions | undefined): VerdictBase {
-  return { warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations };
+  return { warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
 }
 
 export function allowed(opts?: VerdictOptions): Allowed {

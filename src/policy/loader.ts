@@ -1,0 +1,98 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { policySchema } from './schema.js';
+import type { Compute, Policy } from './types.js';
+
+export interface PolicyError {
+  /** JSON Pointer into the document, e.g. `/computes/gpu/defaultInstanceType` ("" for the root). */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type LoadResult = { readonly ok: true; readonly policy: Policy } | { readonly ok: false; readonly errors: readonly PolicyError[] };
+
+// Compiled once per process: building an ajv validator is the expensive part.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+const validateSchema = ajv.compile(policySchema);
+
+function fromAjv(e: ErrorObject): PolicyError {
+  const params = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties') return { path: e.instancePath, message: `unknown field "${String(params.additionalProperty)}"` };
+  if (e.keyword === 'required') return { path: e.instancePath, message: `missing required field "${String(params.missingProperty)}"` };
+  if (e.keyword === 'propertyNames') return { path: e.instancePath, message: `name "${String(params.propertyName)}" is not a valid name` };
+  if (e.keyword === 'enum') return { path: e.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+  if (e.keyword === 'const') return { path: e.instancePath, message: `must be ${JSON.stringify(params.allowedValue)}` };
+  return { path: e.instancePath, message: e.message ?? e.keyword };
+}
+
+const esc = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** Cross-field checks the schema cannot express. */
+function semanticErrors(policy: Policy): PolicyError[] {
+  const errors: PolicyError[] = [];
+  const gpuNames = new Set(policy.gpu.resourceNames);
+  for (const [name, c] of Object.entries(policy.computes)) {
+    const at = `/computes/${esc(name)}`;
+    if (!(c.defaultInstanceType in c.instanceTypes)) {
+      errors.push({ path: `${at}/defaultInstanceType`, message: `instance type "${c.defaultInstanceType}" is not defined in instanceTypes` });
+    }
+    if (c.defaultNodePool !== undefined && !(c.defaultNodePool in c.nodePools)) {
+      errors.push({ path: `${at}/defaultNodePool`, message: `node pool "${c.defaultNodePool}" is not defined in nodePools` });
+    }
+    for (const t of c.claims.resources.instanceTypes) {
+      if (!(t in c.instanceTypes)) errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
+    }
+    for (const [tname, t] of Object.entries(c.instanceTypes)) {
+      for (const kind of ['requests', 'limits'] as const) {
+        for (const [res, q] of Object.entries(t.resources[kind])) {
+          if (gpuNames.has(res) && !/^\d+$/.test(q)) {
+            errors.push({ path: `${at}/instanceTypes/${esc(tname)}/resources/${kind}/${esc(res)}`, message: `GPU count must be a whole number, got "${q}"` });
+          }
+        }
+      }
+    }
+  }
+  return errors;
+}
+
+/** Fills defaults that depend on other fields: a pool's labels default to `{ <first pool label>: <pool name> }`. */
+function normalize(policy: Policy): Policy {
+  const poolLabel = policy.keys.nodePoolLabels[0]!;
+  for (const c of Object.values(policy.computes) as Compute[]) {
+    for (const [name, pool] of Object.entries(c.nodePools)) {
+      if (Object.keys(pool.labels).length === 0) pool.labels = { [poolLabel]: name };
+    }
+    c.defaultNodePool ??= Object.keys(c.nodePools)[0]!;
+  }
+  return policy;
+}
+
+/** Checks an already parsed document and fills defaults (the input is not modified). */
+export function loadPolicyObject(doc: unknown): LoadResult {
+  const copy: unknown = structuredClone(doc);
+  if (!validateSchema(copy)) return { ok: false, errors: (validateSchema.errors ?? []).map(fromAjv) };
+  const policy = copy as unknown as Policy;
+  const errors = semanticErrors(policy);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, policy: deepFreeze(normalize(policy)) };
+}
+
+/** Parses YAML (or JSON) text into a checked Policy, reporting every error with its path. */
+export function loadPolicy(text: string): LoadResult {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })) };
+  }
+  return loadPolicyObject(doc.toJS());
+}
+
+export function formatErrors(errors: readonly PolicyError[]): string {
+  return errors.map((e) => `${e.path || '/'}: ${e.message}`).join('\n');
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,213 @@
+import { MutatingRuleId, POLICY_API_VERSION, POLICY_KIND, RULE_IDS, type RuleId } from './types.js';
+
+/**
+ * The published JSON Schema (draft-07) of the policy document. ajv fills in every `default`
+ * at load, so code past the loader sees a complete `Policy` (types.ts).
+ * `aml-admission policy schema` prints it.
+ */
+
+const stringList = { type: 'array', items: { type: 'string', minLength: 1 }, default: [] } as const;
+const stringMap = { type: 'object', additionalProperties: { type: 'string' }, default: {} } as const;
+/** A Kubernetes resource quantity (e.g. 500m, 4Gi, 1). */
+const quantity = { type: 'string', pattern: '^[+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+|[numkKMGTPE]i?)?$' } as const;
+const quantityMap = { type: 'object', additionalProperties: quantity, default: {} } as const;
+/** Names that appear as label values (computes, pools, instance types). */
+const NAME = '^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const effect = { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] } as const;
+
+const toleration = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    key: { type: 'string' },
+    operator: { enum: ['Exists', 'Equal'] },
+    value: { type: 'string' },
+    effect,
+    tolerationSeconds: { type: 'integer' },
+  },
+} as const;
+
+const taint = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['key', 'effect'],
+  properties: { key: { type: 'string', minLength: 1 }, value: { type: 'string' }, effect },
+} as const;
+
+function ruleSettings(id: RuleId) {
+  const mutating = (Object.values(MutatingRuleId) as string[]).includes(id);
+  return {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      enabled: { type: 'boolean', default: true },
+      enforcementAction: { enum: ['deny', 'warn', 'audit'], default: 'deny' },
+      // A broken mutation should not block pods (validation still judges them); a broken check should.
+      failureMode: { enum: ['closed', 'open'], default: mutating ? 'open' : 'closed' },
+    },
+  };
+}
+
+const nodePool = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    gpu: { type: 'boolean', default: false },
+    labels: stringMap,
+    taints: { type: 'array', items: taint, default: [] },
+    reserved: { type: 'boolean', default: false },
+  },
+} as const;
+
+const instanceType = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    nodeSelector: stringMap,
+    resources: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { requests: quantityMap, limits: quantityMap },
+    },
+  },
+} as const;
+
+const compute = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nodePools', 'instanceTypes', 'defaultInstanceType'],
+  properties: {
+    namespaces: stringList,
+    nodePools: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME }, additionalProperties: nodePool },
+    defaultNodePool: { type: 'string', pattern: NAME },
+    instanceTypes: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME }, additionalProperties: instanceType },
+    defaultInstanceType: { type: 'string', pattern: NAME },
+    tolerations: { type: 'array', items: toleration, default: [] },
+    scheduler: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        name: { type: 'string', minLength: 1, default: 'volcano' },
+        queue: { type: 'string', minLength: 1, default: 'default' },
+        gang: { type: 'boolean', default: true },
+      },
+    },
+    blobfuse: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        driver: { type: 'string', minLength: 1, default: 'azure/blobfuse' },
+        tmpPath: { type: 'string', minLength: 1, default: '/tmp/blobfuse' },
+        mountOptions: { type: 'string', default: '-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120' },
+        allowedSecrets: stringList,
+      },
+    },
+    claims: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        identity: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            users: stringList,
+            groups: stringList,
+            serviceAccounts: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\\*)$' }, default: [] },
+            extra: { type: 'object', additionalProperties: stringList, default: {} },
+          },
+        },
+        resources: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            maxGpusPerPod: { type: 'integer', minimum: 0 },
+            instanceTypes: stringList,
+            persistentVolumeClaims: stringList,
+            blobfuseSecrets: stringList,
+            allowNodeSelector: { type: 'boolean', default: true },
+            allowAffinity: { type: 'boolean', default: true },
+            allowTolerations: { type: 'boolean', default: true },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export const policySchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://aml-admission.azure.com/schemas/policy-v1alpha1.json',
+  title: 'aml-admission policy',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'computes'],
+  properties: {
+    apiVersion: { const: POLICY_API_VERSION },
+    kind: { const: POLICY_KIND },
+    keys: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        computeLabel: { type: 'string', minLength: 1, default: 'ml.azure.com/compute' },
+        workspaceLabel: { type: 'string', minLength: 1, default: 'ml.azure.com/workspace' },
+        resourceGroupLabel: { type: 'string', minLength: 1, default: 'ml.azure.com/resource-group' },
+        instanceTypeLabel: { type: 'string', minLength: 1, default: 'ml.azure.com/instance-type' },
+        jobNameLabels: { ...stringList, minItems: 1, default: ['training.kubeflow.org/job-name', 'volcano.sh/job-name'] },
+        blobfuseAnnotation: { type: 'string', minLength: 1, default: 'ml.azure.com/blobfuse-mounts' },
+        podGroupAnnotation: { type: 'string', minLength: 1, default: 'scheduling.k8s.io/group-name' },
+        queueAnnotation: { type: 'string', minLength: 1, default: 'scheduling.volcano.sh/queue-name' },
+        nodePoolLabels: { ...stringList, minItems: 1, default: ['agentpool', 'kubernetes.azure.com/agentpool'] },
+      },
+    },
+    gpu: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        resourceNames: { ...stringList, minItems: 1, default: ['nvidia.com/gpu', 'amd.com/gpu'] },
+        tolerations: {
+          type: 'array',
+          items: toleration,
+          default: [
+            { key: 'sku', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' },
+            { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+          ],
+        },
+      },
+    },
+    amlTaints: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        static: {
+          type: 'array',
+          items: toleration,
+          default: [
+            { key: 'ml.azure.com/amlarc', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+            { key: 'ml.azure.com/amlarc-workload', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+          ],
+        },
+        resourceGroupKey: { type: 'string', minLength: 1, default: 'ml.azure.com/resource-group' },
+        workspaceKey: { type: 'string', minLength: 1, default: 'ml.azure.com/workspace' },
+        computeKey: { type: 'string', minLength: 1, default: 'ml.azure.com/compute' },
+        effect: { ...effect, default: 'NoSchedule' },
+      },
+    },
+    rules: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: Object.fromEntries(RULE_IDS.map((id) => [id, ruleSettings(id)])),
+    },
+    computes: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME }, additionalProperties: compute },
+  },
+} as const;

@@ -1,0 +1,147 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpsRequest, Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { builtinPolicy } from '../../src/policy/builtin.js';
+import { PolicyStore } from '../../src/policy/store.js';
+import { Component, serve, type Running, type ServeOptions } from '../../src/serve.js';
+
+/** Log lines captured in memory (pino writes JSON lines to this stream). */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    cb();
+  }
+}
+
+export interface TestServer {
+  readonly running: Running;
+  readonly port: number;
+  readonly dir: string;
+  readonly ca: Buffer;
+  readonly logs: LogCapture;
+  readonly logger: Logger;
+  readonly agent: Agent;
+  post(path: string, body: string | Buffer | object, headers?: Record<string, string>): Promise<HttpResult>;
+  get(path: string): Promise<HttpResult>;
+  stop(): Promise<void>;
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  json<T = any>(): T;
+}
+
+/** One HTTPS request that trusts only `ca` (real verification, never rejectUnauthorized: false). */
+export function httpsCall(
+  opts: { port: number; ca: Buffer; method: string; path: string; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; cert?: Buffer; key?: Buffer },
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: opts.port,
+        method: opts.method,
+        path: opts.path,
+        ca: opts.ca,
+        ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}),
+        ...(opts.agent ? { agent: opts.agent } : { agent: false }),
+        headers: opts.headers ?? {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Starts the real server on an ephemeral loopback port with certificates generated into a temp dir. */
+export async function startTestServer(overrides: Partial<ServeOptions> = {}): Promise<TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'aml-admission-test-'));
+  const logs = new LogCapture();
+  const logger = createLogger({ level: 'debug', destination: logs });
+  const running = await serve({
+    host: '127.0.0.1',
+    port: 0,
+    certsDir: dir,
+    service: 'aml-admission',
+    namespace: 'azureml',
+    components: [Component.Admission, Component.Extender],
+    policy: new PolicyStore(builtinPolicy(), 'builtin'),
+    reloadIntervalMs: 50,
+    drain: { delayMs: 0, timeoutMs: 2000 },
+    logger,
+    metrics: new Metrics({ defaultMetrics: false }),
+    ...overrides,
+  });
+  const ca = await readFile(join(dir, 'ca.crt'));
+  const agent = new Agent({ keepAlive: true, ca });
+  const port = running.port;
+  return {
+    running,
+    port,
+    dir,
+    ca,
+    logs,
+    logger,
+    agent,
+    post: (path, body, headers) =>
+      httpsCall({
+        port,
+        ca,
+        agent,
+        method: 'POST',
+        path,
+        body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...headers },
+      }),
+    get: (path) => httpsCall({ port, ca, agent, method: 'GET', path }),
+    async stop() {
+      agent.destroy();
+      await running.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A minimal AdmissionReview for a Pod; `patch` overrides request fields. */
+export function podReview(
+  pod: object,
+  opts: { apiVersion?: string; uid?: string; operation?: string; namespace?: string; username?: string; groups?: string[]; dryRun?: boolean; oldObject?: object } = {},
+): Record<string, any> {
+  const meta = (pod as { metadata?: { name?: string; namespace?: string } }).metadata ?? {};
+  return {
+    apiVersion: opts.apiVersion ?? 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: opts.uid ?? '0df28fbd-5f5f-11e8-bc74-36e6bb280816',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      name: meta.name ?? '',
+      namespace: opts.namespace ?? meta.namespace ?? 'default',
+      operation: opts.operation ?? 'CREATE',
+      userInfo: { username: opts.username ?? 'alice@contoso.com', groups: opts.groups ?? ['system:authenticated'] },
+      object: pod,
+      oldObject: opts.oldObject ?? null,
+      dryRun: opts.dryRun ?? false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+    },
+  };
+}
