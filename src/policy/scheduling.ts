@@ -9,7 +9,7 @@ import type { Taint, Toleration } from './types.js';
 
 /** v1 toleration ⇄ taint matching (k8s.io/api/core/v1 ToleratesTaint). */
 export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect !== undefined && t.effect !== '' && t.effect !== taint.effect) return false;
+  if (t.effect && t.effect !== taint.effect) return false;
   if (t.key !== undefined && t.key !== '' && t.key !== taint.key) return false;
   // An empty key with operator Exists matches every taint.
   if (t.operator === 'Exists') return true;
