@@ -1,0 +1,199 @@
+import type { Operation as PatchOperation } from 'fast-json-patch';
+
+/**
+ * The one place where mutation intents become RFC 6902 operations. Rules say *what* they want
+ * (set this key, append this item); this module knows the JSON Patch traps (Volcano's webhooks
+ * document the same ones):
+ * - a missing parent is added whole (`add /spec/tolerations [t]`), never by appending to nothing;
+ * - an existing array is appended to with `/-`, an existing map gets its escaped key;
+ * - keys are escaped as JSON Pointer tokens (`~` → `~0`, `/` → `~1`);
+ * - setting a value that is already there is no operation, so reinvocation yields no patch.
+ */
+
+/** A path into the object: object keys as strings, array indexes as numbers. */
+export type PathSegment = string | number;
+
+export type Mutation =
+  /** Set the member at `path` (its last segment is a key) to `value`, creating missing parent maps. */
+  | { readonly op: 'set'; readonly path: readonly PathSegment[]; readonly value: unknown }
+  /** Append `value` to the array at `path`, creating the array (and missing parent maps) if needed. */
+  | { readonly op: 'append'; readonly path: readonly PathSegment[]; readonly value: unknown };
+
+export const set = (path: readonly PathSegment[], value: unknown): Mutation => ({ op: 'set', path, value });
+export const append = (path: readonly PathSegment[], value: unknown): Mutation => ({ op: 'append', path, value });
+
+/** A mutation that does not fit the document (e.g. a list where a map is expected). */
+export class PatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PatchError';
+  }
+}
+
+/** One JSON Pointer token. */
+export function escapeToken(segment: PathSegment): string {
+  return typeof segment === 'number' ? String(segment) : segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export function pointer(path: readonly PathSegment[]): string {
+  return path.map((s) => `/${escapeToken(s)}`).join('');
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** JSON values are equal when they serialise alike, ignoring key order. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
+  if (isMap(a) && isMap(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/**
+ * Compiles mutations against a document, keeping a working copy that always equals
+ * "original + ops so far", so each rule in a pipeline sees the pod as the earlier rules left it.
+ * The original is never modified; it is copied on the first change only.
+ */
+export class PatchBuilder<T extends object> {
+  private working: T;
+  private copied = false;
+  private readonly out: PatchOperation[] = [];
+  /**
+   * Maps and arrays this patch created. Their `add` op holds them by reference, so later
+   * mutations inside them change that op's value instead of emitting ops of their own: two
+   * tolerations for a pod with none become one `add /spec/tolerations [a, b]`.
+   */
+  private readonly fresh = new WeakSet<object>();
+
+  constructor(private readonly original: T) {
+    this.working = original;
+  }
+
+  /** The document as patched so far; read-only for callers. */
+  get current(): T {
+    return this.working;
+  }
+
+  /** The operations so far, detached from the working copy. */
+  ops(): PatchOperation[] {
+    return this.out.map((op) => ('value' in op ? { ...op, value: structuredClone(op.value) } : { ...op }));
+  }
+
+  /**
+   * Applies the mutations in order; answers whether the document changed. Every mutation is
+   * checked against the document before any is applied, so a mutation that does not fit
+   * (malformed input) throws PatchError and leaves builder and document untouched.
+   */
+  apply(mutations: readonly Mutation[]): boolean {
+    for (const m of mutations) this.check(m);
+    let changed = false;
+    for (const m of mutations) changed = this.applyOne(m) || changed;
+    return changed;
+  }
+
+  private check(m: Mutation): void {
+    if (m.path.length === 0) throw new PatchError('a mutation needs a non-empty path');
+    // Assigning "__proto__" would change a prototype instead of adding a member.
+    if (m.path.includes('__proto__')) throw new PatchError('"__proto__" cannot be a key');
+    const last = m.path.length - 1;
+    let node: unknown = this.working;
+    for (let i = 0; i < m.path.length; i++) {
+      const seg = m.path[i]!;
+      const isTarget = i === last;
+      if (node === undefined || node === null) {
+        // Created whole on apply, as nested maps: an index into a list that is not there cannot be.
+        const index = m.path.slice(i).find((s) => typeof s === 'number');
+        if (index !== undefined) throw new PatchError(`${pointer(m.path.slice(0, i))} does not exist`);
+        return;
+      }
+      if (typeof seg === 'number') {
+        if (!Array.isArray(node) || seg < 0 || seg >= node.length) throw new PatchError(`${pointer(m.path.slice(0, i + 1))} does not exist`);
+      } else if (!isMap(node)) {
+        throw new PatchError(`${pointer(m.path.slice(0, i))} is not a map`);
+      }
+      if (isTarget && m.op === 'set') return;
+      node = (node as Record<string, unknown>)[seg as string];
+    }
+    if (m.op === 'append' && node !== undefined && node !== null && !Array.isArray(node)) throw new PatchError(`${pointer(m.path)} is not a list`);
+  }
+
+  private writable(): void {
+    if (this.copied) return;
+    this.working = structuredClone(this.original);
+    this.copied = true;
+  }
+
+  private applyOne(m: Mutation): boolean {
+    if (m.op === 'set') {
+      const existing = this.lookup(m.path);
+      if (existing.found && jsonEqual(existing.value, m.value)) return false;
+    }
+    this.writable();
+    const last = m.path.length - 1;
+    let node = this.working as unknown as Container;
+    let insideFresh = false;
+    for (let i = 0; i <= last; i++) {
+      const seg = m.path[i]!;
+      insideFresh ||= this.fresh.has(node);
+      const child = (node as Record<string | number, unknown>)[seg];
+      const isTarget = i === last;
+      if (isTarget && m.op === 'set') {
+        const value = structuredClone(m.value);
+        if (typeof value === 'object' && value !== null) this.fresh.add(value);
+        const existed = child !== undefined;
+        (node as Record<string | number, unknown>)[seg] = value;
+        if (!insideFresh) this.out.push({ op: existed ? 'replace' : 'add', path: pointer(m.path), value });
+        return true;
+      }
+      if (child === undefined || child === null) {
+        // Build the rest of the path whole and add it with one op at the first missing segment.
+        const built = this.build(m, i + 1);
+        (node as Record<string | number, unknown>)[seg] = built;
+        if (!insideFresh) this.out.push({ op: 'add', path: pointer(m.path.slice(0, i + 1)), value: built });
+        return true;
+      }
+      node = child as Container;
+    }
+    // The target is an existing array: append.
+    const item = structuredClone(m.value);
+    (node as unknown[]).push(item);
+    if (!insideFresh && !this.fresh.has(node)) this.out.push({ op: 'add', path: `${pointer(m.path)}/-`, value: item });
+    return true;
+  }
+
+  /** The structure for path[from..]: nested maps ending in the set value or a one-item array. */
+  private build(m: Mutation, from: number): unknown {
+    const leaf: unknown = m.op === 'append' ? this.mark([structuredClone(m.value)]) : structuredClone(m.value);
+    let value = leaf;
+    for (let i = m.path.length - 1; i >= from; i--) value = this.mark({ [m.path[i] as string]: value });
+    return value;
+  }
+
+  private mark<V extends object>(v: V): V {
+    this.fresh.add(v);
+    return v;
+  }
+
+  private lookup(path: readonly PathSegment[]): { found: boolean; value?: unknown } {
+    let node: unknown = this.working;
+    for (const seg of path) {
+      if (node === undefined || node === null || typeof node !== 'object') return { found: false };
+      node = (node as Record<string | number, unknown>)[seg];
+    }
+    return node === undefined ? { found: false } : { found: true, value: node };
+  }
+}
+
+/** Compiles mutations against a document in one go (see PatchBuilder). */
+export function compilePatch(document: object, mutations: readonly Mutation[]): PatchOperation[] {
+  const b = new PatchBuilder(document);
+  b.apply(mutations);
+  return b.ops();
+}
