@@ -1,0 +1,27 @@
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+/**
+ * The cluster connection: an explicit kubeconfig file, or client-node's default chain
+ * ($KUBECONFIG, ~/.kube/config, then the in-cluster service account).
+ */
+export function loadKubeConfig(file?: string): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new Error(`cannot load kubeconfig${file ? ` ${file}` : ''}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!kc.getCurrentCluster()) throw new Error(`kubeconfig${file ? ` ${file}` : ''} has no current cluster`);
+  return kc;
+}
+
+export interface KubeClients {
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly admission: AdmissionregistrationV1Api;
+}
+
+export function kubeClients(kc: KubeConfig): KubeClients {
+  return { kc, core: kc.makeApiClient(CoreV1Api), admission: kc.makeApiClient(AdmissionregistrationV1Api) };
+}

@@ -1,0 +1,155 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AdmissionregistrationV1Api, V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { isConflict, isNotFound, KubeError } from './errors.js';
+import { withRetry, type RetryOptions } from './retry.js';
+
+export const WebhookKind = { Mutating: 'MutatingWebhookConfiguration', Validating: 'ValidatingWebhookConfiguration' } as const;
+export type WebhookKind = (typeof WebhookKind)[keyof typeof WebhookKind];
+
+/** A Mutating- or ValidatingWebhookConfiguration as plain JSON (what the templates and the API speak). */
+export type WebhookConfiguration = (V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration) & {
+  kind: WebhookKind;
+  metadata: { name: string; labels?: Record<string, string> };
+};
+
+/** The label that scopes a webhook away from namespaces by name; its list names the service's own namespace. */
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks the shape init relies on; anything else in the template is passed to the API server as written. */
+function checkTemplate(doc: unknown, source: string): WebhookConfiguration {
+  if (!isObject(doc)) throw new Error(`${source}: not a YAML object`);
+  if (doc.kind !== WebhookKind.Mutating && doc.kind !== WebhookKind.Validating) {
+    throw new Error(`${source}: kind must be ${WebhookKind.Mutating} or ${WebhookKind.Validating}, got ${JSON.stringify(doc.kind)}`);
+  }
+  const meta = doc.metadata;
+  if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') throw new Error(`${source}: metadata.name is required`);
+  if (!Array.isArray(doc.webhooks) || doc.webhooks.length === 0) throw new Error(`${source}: webhooks must be a non-empty list`);
+  for (const [i, w] of doc.webhooks.entries()) {
+    const service = isObject(w) && isObject(w.clientConfig) ? w.clientConfig.service : undefined;
+    if (!isObject(service) || typeof service.namespace !== 'string' || typeof service.name !== 'string') {
+      throw new Error(`${source}: webhooks[${i}].clientConfig.service needs a name and namespace`);
+    }
+  }
+  return doc as unknown as WebhookConfiguration;
+}
+
+/** Reads every webhook configuration from the `*.yaml` files of a folder (webhook-config/). */
+export async function loadWebhookTemplates(dir: string): Promise<WebhookConfiguration[]> {
+  const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const templates: WebhookConfiguration[] = [];
+  for (const file of files) {
+    const path = join(dir, file);
+    for (const [i, doc] of parseAllDocuments(await readFile(path, 'utf8')).entries()) {
+      if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]!.message.split('\n')[0]}`);
+      const value: unknown = doc.toJS();
+      if (value === null || value === undefined) continue;
+      templates.push(checkTemplate(value, `${path} (document ${i + 1})`));
+    }
+  }
+  if (templates.length === 0) throw new Error(`${dir}: no webhook configurations found`);
+  return templates;
+}
+
+export interface RenderOptions {
+  readonly namespace: string;
+  readonly service: string;
+  /** Base64 PEM the API server uses to verify the webhook's serving certificate. */
+  readonly caBundle: string;
+}
+
+/**
+ * The template made concrete: every webhook points at `service` in `namespace` with `caBundle`, and
+ * a namespace exclusion that named the template's own namespace now names the real one.
+ */
+export function renderWebhookConfig(template: WebhookConfiguration, opts: RenderOptions): WebhookConfiguration {
+  const config = structuredClone(template);
+  for (const webhook of config.webhooks ?? []) {
+    const service = webhook.clientConfig.service!;
+    const templateNamespace = service.namespace;
+    service.namespace = opts.namespace;
+    service.name = opts.service;
+    webhook.clientConfig.caBundle = opts.caBundle;
+    for (const expr of webhook.namespaceSelector?.matchExpressions ?? []) {
+      if (expr.key !== NAMESPACE_NAME_LABEL || !expr.values) continue;
+      expr.values = [...new Set(expr.values.map((v) => (v === templateNamespace ? opts.namespace : v)))];
+    }
+  }
+  return config;
+}
+
+/**
+ * True when every field `wanted` sets has the same value in `actual` (lists element by element,
+ * same length). The API server adds defaults and bookkeeping; those must not count as drift.
+ */
+export function covers(actual: unknown, wanted: unknown): boolean {
+  if (Array.isArray(wanted)) return Array.isArray(actual) && actual.length === wanted.length && wanted.every((w, i) => covers(actual[i], w));
+  if (isObject(wanted)) return isObject(actual) && Object.entries(wanted).every(([k, v]) => v === undefined || covers(actual[k], v));
+  return actual === wanted;
+}
+
+export type ApplyAction = 'created' | 'updated' | 'unchanged';
+
+interface Ops {
+  read(name: string): Promise<WebhookConfiguration>;
+  create(body: WebhookConfiguration): Promise<unknown>;
+  replace(name: string, body: WebhookConfiguration): Promise<unknown>;
+}
+
+function opsFor(api: AdmissionregistrationV1Api, kind: WebhookKind): Ops {
+  if (kind === WebhookKind.Mutating) {
+    return {
+      read: async (name) => (await api.readMutatingWebhookConfiguration({ name })) as WebhookConfiguration,
+      create: (body) => api.createMutatingWebhookConfiguration({ body: body as V1MutatingWebhookConfiguration }),
+      replace: (name, body) => api.replaceMutatingWebhookConfiguration({ name, body: body as V1MutatingWebhookConfiguration }),
+    };
+  }
+  return {
+    read: async (name) => (await api.readValidatingWebhookConfiguration({ name })) as WebhookConfiguration,
+    create: (body) => api.createValidatingWebhookConfiguration({ body: body as V1ValidatingWebhookConfiguration }),
+    replace: (name, body) => api.replaceValidatingWebhookConfiguration({ name, body: body as V1ValidatingWebhookConfiguration }),
+  };
+}
+
+const MAX_CONFLICTS = 5;
+
+/** Creates the configuration, or updates it when it differs; a 409 means someone else wrote, so read and decide again. */
+export async function applyWebhookConfig(api: AdmissionregistrationV1Api, desired: WebhookConfiguration, retry: RetryOptions): Promise<ApplyAction> {
+  const ops = opsFor(api, desired.kind);
+  const name = desired.metadata.name;
+  const what = `${desired.kind} ${name}`;
+  const call = <T>(step: string, fn: () => Promise<T>): Promise<T> =>
+    withRetry(fn, retry).catch((err: unknown) => {
+      if (isNotFound(err) || isConflict(err)) throw err;
+      throw new KubeError(`${step} ${what}`, err);
+    });
+
+  for (let round = 0; round < MAX_CONFLICTS; round++) {
+    const existing = await call('read', () => ops.read(name)).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    try {
+      if (!existing) {
+        await call('create', () => ops.create(desired));
+        return 'created';
+      }
+      if (covers(existing.webhooks, desired.webhooks) && covers(existing.metadata.labels ?? {}, desired.metadata.labels ?? {})) return 'unchanged';
+      const body = {
+        ...desired,
+        // Keep what others added to metadata; the resourceVersion makes the write conditional.
+        metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...desired.metadata.labels } },
+      } as WebhookConfiguration;
+      await call('update', () => ops.replace(name, body));
+      return 'updated';
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+  throw new Error(`${what} kept changing under us (${MAX_CONFLICTS} conflicts)`);
+}
