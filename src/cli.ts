@@ -59,6 +59,7 @@ export function buildCli(io: CliIO): Command {
     .option('--service <name>', 'Service name for a generated certificate', 'azureml-connector-admission')
     .option('--namespace <ns>', 'namespace for a generated certificate', 'azureml')
     .option('--components <list>', 'what to serve: admission,extender', componentsArg, [Component.Admission, Component.Extender])
+    .option('--extender-state <file>', 'extender: Nodes and Pods (YAML/JSON list) to schedule against, reloaded on change')
     .option('--body-limit <bytes>', 'largest accepted request body', intArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024)
     .option('--reload-interval <duration>', 'how often certificate and policy files are checked', durationArg, 2000)
     .option('--drain-delay <duration>', 'on SIGTERM, keep serving (not ready) this long before closing the listener', durationArg, 5000)
@@ -67,7 +68,7 @@ export function buildCli(io: CliIO): Command {
     .action(async (o: {
       host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
       service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
-      drainDelay: number; drainTimeout: number; logLevel: LogLevel;
+      drainDelay: number; drainTimeout: number; logLevel: LogLevel; extenderState?: string;
     }) => {
       const logger = createLogger({ level: o.logLevel });
       try {
@@ -81,6 +82,7 @@ export function buildCli(io: CliIO): Command {
           service: o.service,
           namespace: o.namespace,
           components: o.components,
+          ...(o.extenderState ? { extenderState: o.extenderState } : {}),
           policy: new PolicyStore(builtinPolicy(), 'builtin'),
           bodyLimit: o.bodyLimit,
           reloadIntervalMs: o.reloadInterval,

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Router } from 'express';
 import { mutatingWebhook, validatingWebhook, type Webhook } from './admission/webhook.js';
+import type { NodeCache } from './extender/cache.js';
+import { startExtender } from './extender/component.js';
 import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
 import { Condition, Readiness } from './http/health.js';
@@ -39,6 +41,9 @@ export interface ServeOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly observers?: readonly ReviewObserver[];
+  /** Extender: a node cache fed by informers, or a Node/Pod list file (see src/extender/stateFile.ts). */
+  readonly nodeCache?: NodeCache;
+  readonly extenderState?: string;
 }
 
 export interface Running {
@@ -91,6 +96,10 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       fastRoutes[`/${webhook.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
     }
   }
+  const extender = opts.components.includes(Component.Extender)
+    ? await startExtender({ policy: opts.policy, logger, metrics, bodyLimit, reloadIntervalMs: opts.reloadIntervalMs, cache: opts.nodeCache, stateFile: opts.extenderState })
+    : undefined;
+  Object.assign(fastRoutes, extender?.routes);
   const app = createApp({ logger, metrics, readiness, bodyLimit, routers });
   const server = new HttpsServer({
     host: opts.host,
@@ -131,6 +140,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       stopping ??= (async () => {
         logger.info({ delayMs: opts.drain.delayMs }, 'draining');
         certPoller.stop();
+        extender?.stop();
         await server.drain(opts.drain);
         logger.info('stopped');
       })();

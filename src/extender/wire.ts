@@ -1,0 +1,150 @@
+import { asPod, type Pod } from '../policy/pod.js';
+
+/**
+ * kube-scheduler's extender v1 wire types (k8s.io/kube-scheduler/extender/v1). The Go structs
+ * have no json tags, so the top-level keys are the Go field names (PascalCase); the embedded
+ * Pod and NodeList are ordinary Kubernetes JSON (camelCase).
+ */
+
+/** The two ways kube-scheduler sends candidates: full Node objects, or names only (nodeCacheCapable). */
+export const NodeMode = { Nodes: 'Nodes', NodeNames: 'NodeNames' } as const;
+export type NodeMode = (typeof NodeMode)[keyof typeof NodeMode];
+
+/** ExtenderArgs after defensive decoding. */
+export type ExtenderArgs =
+  | { readonly mode: typeof NodeMode.NodeNames; readonly pod: Pod; readonly names: readonly string[] }
+  | { readonly mode: typeof NodeMode.Nodes; readonly pod: Pod; readonly names: readonly string[]; readonly nodes: readonly object[] };
+
+export type DecodeResult = { readonly ok: true; readonly args: ExtenderArgs } | { readonly ok: false; readonly error: string };
+
+/** One entry of a HostPriorityList. */
+export interface HostPriority {
+  readonly Host: string;
+  readonly Score: number;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Go's encoding/json matches field names case-insensitively; so do we, preferring the exact name. */
+function field(o: Record<string, unknown>, name: string): unknown {
+  if (Object.hasOwn(o, name)) return o[name];
+  const lower = name.toLowerCase();
+  for (const k of Object.keys(o)) if (k.toLowerCase() === lower) return o[k];
+  return undefined;
+}
+
+/**
+ * The pod fields the extender reads, checked for shape so a malformed pod gets a clear Error
+ * instead of being half-judged. (kube-scheduler only ever sends pods the API server accepted.)
+ */
+function podShapeError(pod: Pod): string | undefined {
+  const spec: unknown = pod.spec;
+  if (spec === undefined || spec === null) return undefined;
+  if (!isObject(spec)) return 'Pod.spec must be an object';
+  if (spec.nodeSelector != null && !isObject(spec.nodeSelector)) return 'Pod.spec.nodeSelector must be an object';
+  for (const list of ['containers', 'initContainers', 'tolerations'] as const) {
+    const v = spec[list];
+    if (v != null && (!Array.isArray(v) || !v.every(isObject))) return `Pod.spec.${list} must be a list of objects`;
+  }
+  const affinity = spec.affinity;
+  if (affinity == null) return undefined;
+  if (!isObject(affinity)) return 'Pod.spec.affinity must be an object';
+  const nodeAffinity = affinity.nodeAffinity;
+  if (nodeAffinity == null) return undefined;
+  if (!isObject(nodeAffinity)) return 'Pod.spec.affinity.nodeAffinity must be an object';
+  const required = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required == null) return undefined;
+  const terms = isObject(required) ? required.nodeSelectorTerms : undefined;
+  const at = 'Pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms';
+  if (!Array.isArray(terms)) return `${at} must be a list`;
+  for (const [i, term] of terms.entries()) {
+    if (!isObject(term)) return `${at}[${i}] must be an object`;
+    for (const part of ['matchExpressions', 'matchFields'] as const) {
+      const reqs = term[part];
+      if (reqs == null) continue;
+      if (!Array.isArray(reqs) || !reqs.every((r) => isObject(r) && typeof r.key === 'string' && typeof r.operator === 'string')) {
+        return `${at}[${i}].${part} must be a list of {key, operator, values}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+function nodeNamesOf(v: unknown): string[] | string {
+  if (!Array.isArray(v) || !v.every((n) => typeof n === 'string' && n !== '')) return 'ExtenderArgs.NodeNames must be a list of node names';
+  return v as string[];
+}
+
+function nodesOf(v: unknown): { names: string[]; nodes: object[] } | string {
+  if (!isObject(v)) return 'ExtenderArgs.Nodes must be a NodeList object';
+  const items = v.items ?? []; // Go encodes an empty (nil) slice as null
+  if (!Array.isArray(items)) return 'ExtenderArgs.Nodes.items must be a list of Nodes';
+  const names: string[] = [];
+  for (const [i, node] of items.entries()) {
+    const meta = isObject(node) ? node.metadata : undefined;
+    const name = isObject(meta) ? meta.name : undefined;
+    if (typeof name !== 'string' || name === '') return `ExtenderArgs.Nodes.items[${i}] has no metadata.name`;
+    names.push(name);
+  }
+  return { names, nodes: items as object[] };
+}
+
+function duplicate(names: readonly string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) return n;
+    seen.add(n);
+  }
+  return undefined;
+}
+
+/** Parsed JSON → ExtenderArgs, or the reason it is not one. Never throws. */
+export function decodeExtenderArgs(body: unknown): DecodeResult {
+  if (!isObject(body)) return { ok: false, error: 'ExtenderArgs must be a JSON object' };
+  const pod = asPod(field(body, 'Pod'));
+  if (pod === undefined) return { ok: false, error: 'ExtenderArgs.Pod must be a Pod object' };
+  const shape = podShapeError(pod);
+  if (shape !== undefined) return { ok: false, error: shape };
+  const rawNames = field(body, 'NodeNames');
+  const rawNodes = field(body, 'Nodes');
+  let args: ExtenderArgs;
+  // nodeCacheCapable extenders get NodeNames (and Nodes null); the others get Nodes.
+  if (rawNames != null) {
+    const names = nodeNamesOf(rawNames);
+    if (typeof names === 'string') return { ok: false, error: names };
+    args = { mode: NodeMode.NodeNames, pod, names };
+  } else if (rawNodes != null) {
+    const list = nodesOf(rawNodes);
+    if (typeof list === 'string') return { ok: false, error: list };
+    args = { mode: NodeMode.Nodes, pod, names: list.names, nodes: list.nodes };
+  } else {
+    return { ok: false, error: 'ExtenderArgs needs Nodes or NodeNames' };
+  }
+  const dup = duplicate(args.names);
+  if (dup !== undefined) return { ok: false, error: `ExtenderArgs lists node "${dup}" more than once` };
+  return { ok: true, args };
+}
+
+/** An ExtenderFilterResult for the mode the request came in (the scheduler reads the matching field). */
+export function encodeFilterResult(
+  args: ExtenderArgs,
+  kept: readonly number[],
+  failed: Readonly<Record<string, string>>,
+  unresolvable: Readonly<Record<string, string>>,
+): string {
+  const nodes = args.mode === NodeMode.Nodes ? { metadata: {}, items: kept.map((i) => args.nodes[i]) } : null;
+  const names = args.mode === NodeMode.NodeNames ? kept.map((i) => args.names[i]) : null;
+  return JSON.stringify({ Nodes: nodes, NodeNames: names, FailedNodes: failed, FailedAndUnresolvableNodes: unresolvable, Error: '' });
+}
+
+/** A logical failure: HTTP 200 with Error set; kube-scheduler then fails the pod's scheduling cycle with this text. */
+export function encodeFilterError(error: string): string {
+  return JSON.stringify({ Nodes: null, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: error });
+}
+
+export function encodePriorities(names: readonly string[], scores: readonly number[]): string {
+  const list: HostPriority[] = names.map((Host, i) => ({ Host, Score: scores[i]! }));
+  return JSON.stringify(list);
+}
