@@ -6,6 +6,7 @@ import { Component, serve } from './serve.js';
 import { builtinPolicy } from './policy/builtin.js';
 import { PolicyStore } from './policy/store.js';
 import { parseDuration } from './util/duration.js';
+import { registerInit } from './commands/init.js';
 
 /** Where the CLI writes; injected so tests can run commands in-process. */
 export interface CliIO {
@@ -115,6 +116,8 @@ export function buildCli(io: CliIO): Command {
       io.err(`wrote ${o.out}/ca.crt, ${o.out}/tls.crt, ${o.out}/tls.key\n`);
       io.out(`${caBundle(cert.caPem)}\n`);
     });
+
+  registerInit(program, io);
 
   return program;
 }

@@ -1,0 +1,77 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Readiness } from '../http/health.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { PolicyStore } from '../policy/store.js';
+import { kubeClients } from './client.js';
+import { ClusterInformers, type ClusterFeed } from './clusterFeed.js';
+import { EventRecorder } from './events.js';
+import { PolicyConfigMapSource, type ConfigMapRef } from './policyConfigMap.js';
+import type { BackoffOptions } from './retry.js';
+
+/** Readiness conditions this module owns. */
+export const ClusterCondition = { PolicyConfigMap: 'policy-configmap', Informers: 'informers' } as const;
+
+/** What `serve` needs to use a cluster: chosen on the command line, composed in serve.ts. */
+export interface ClusterOptions {
+  readonly kc: KubeConfig;
+  /** Watch this ConfigMap for the policy. */
+  readonly policyConfigMap?: ConfigMapRef;
+  /** Feed node and pod informers into this cache (the extender's). */
+  readonly feed?: ClusterFeed;
+  /** Names this replica in Events (the pod name in a cluster). */
+  readonly instance: string;
+  readonly backoff?: BackoffOptions;
+}
+
+export interface ClusterSources {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the cluster-backed sources and ties them to readiness: not ready until the ConfigMap's
+ * policy is in force and the caches have their first full list. Nothing here blocks serving; a
+ * replica that cannot reach the API server stays up, keeps its last good state, and says why.
+ */
+export function startClusterSources(
+  opts: ClusterOptions & { store: PolicyStore; readiness: Readiness; logger: Logger; metrics?: Metrics },
+): ClusterSources {
+  const { kc, readiness, logger } = opts;
+  const { core } = kubeClients(kc);
+  const backoff = opts.backoff ? { backoff: opts.backoff } : {};
+  const stops: (() => Promise<void>)[] = [];
+
+  if (opts.policyConfigMap) {
+    readiness.set(ClusterCondition.PolicyConfigMap, false);
+    const source = new PolicyConfigMapSource({
+      kc,
+      core,
+      ref: opts.policyConfigMap,
+      store: opts.store,
+      events: new EventRecorder(core, { instance: opts.instance, logger }),
+      logger,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      onLoaded: () => readiness.set(ClusterCondition.PolicyConfigMap, true),
+      ...backoff,
+    });
+    source.start();
+    stops.push(() => source.stop());
+  }
+
+  if (opts.feed) {
+    readiness.set(ClusterCondition.Informers, false);
+    const informers = new ClusterInformers({ kc, core, feed: opts.feed, logger, ...backoff });
+    informers.start();
+    void informers.synced.then(() => {
+      readiness.set(ClusterCondition.Informers, true);
+      logger.info('node and pod caches synced');
+    });
+    stops.push(() => informers.stop());
+  }
+
+  return {
+    async stop() {
+      await Promise.all(stops.map((s) => s()));
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import type { CoreV1Api, KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { formatErrors, loadPolicy, type PolicyError } from '../policy/loader.js';
+import type { PolicyStore } from '../policy/store.js';
+import type { Policy } from '../policy/types.js';
+import { apiFailure } from './errors.js';
+import { EventType, type EventRecorder } from './events.js';
+import { Informer } from './informer.js';
+import type { BackoffOptions } from './retry.js';
+
+export interface ConfigMapRef {
+  readonly namespace: string;
+  readonly name: string;
+  /** The data key holding the policy YAML. */
+  readonly key: string;
+}
+
+export const DEFAULT_POLICY_KEY = 'policy.yaml';
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Parses `NAMESPACE/NAME`; throws a message fit for the command line. */
+export function parseConfigMapRef(text: string, key = DEFAULT_POLICY_KEY): ConfigMapRef {
+  const [namespace, name, ...rest] = text.split('/');
+  if (!namespace || !name || rest.length > 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
+    throw new Error(`expected NAMESPACE/NAME (e.g. azureml/aml-admission-policy), got "${text}"`);
+  }
+  return { namespace, name, key };
+}
+
+/** What a ConfigMap's policy key holds. */
+export type ConfigMapPolicy =
+  | { readonly kind: 'valid'; readonly policy: Policy; readonly digest: string }
+  | { readonly kind: 'invalid'; readonly errors: readonly PolicyError[]; readonly digest: string };
+
+/** Reads and checks the policy in a ConfigMap (pure). A missing key is an invalid policy with one error. */
+export function readConfigMapPolicy(cm: V1ConfigMap, key: string): ConfigMapPolicy {
+  const text = cm.data?.[key];
+  if (typeof text !== 'string') {
+    return { kind: 'invalid', errors: [{ path: '', message: `the ConfigMap has no data key "${key}"` }], digest: 'missing' };
+  }
+  const digest = createHash('sha256').update(text).digest('hex');
+  const result = loadPolicy(text);
+  return result.ok ? { kind: 'valid', policy: result.policy, digest } : { kind: 'invalid', errors: result.errors, digest };
+}
+
+export interface PolicyConfigMapOptions {
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly ref: ConfigMapRef;
+  readonly store: PolicyStore;
+  readonly events: EventRecorder;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  /** Called each time a valid policy from the ConfigMap is put in force (readiness waits for the first). */
+  readonly onLoaded: () => void;
+  readonly backoff?: BackoffOptions;
+}
+
+/**
+ * Keeps the PolicyStore in step with a ConfigMap: a valid change replaces the policy at once; an
+ * invalid one is refused (the last good policy stays) and said so in the log and as a Warning
+ * Event on the ConfigMap, where `kubectl describe` shows it next to the object that caused it.
+ */
+export class PolicyConfigMapSource {
+  private readonly informer: Informer<V1ConfigMap>;
+  private lastDigest: string | undefined;
+
+  constructor(private readonly opts: PolicyConfigMapOptions) {
+    const { namespace, name } = opts.ref;
+    // A field selector on the name: only this ConfigMap is sent, and RBAC can grant list/watch by resourceName.
+    const fieldSelector = `metadata.name=${name}`;
+    this.informer = new Informer<V1ConfigMap>(
+      {
+        kc: opts.kc,
+        path: `/api/v1/namespaces/${namespace}/configmaps`,
+        list: () => opts.core.listNamespacedConfigMap({ namespace, fieldSelector }),
+        fieldSelector,
+        ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        onError: (err, retryInMs) => opts.logger.warn({ configMap: `${namespace}/${name}`, error: apiFailure(err).message, retryInMs }, 'policy ConfigMap watch failed; retrying'),
+      },
+      { upsert: (cm) => void this.apply(cm), remove: () => this.removed() },
+    );
+  }
+
+  start(): void {
+    this.opts.logger.info({ configMap: `${this.opts.ref.namespace}/${this.opts.ref.name}`, key: this.opts.ref.key }, 'watching the policy ConfigMap');
+    this.informer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.informer.stop();
+  }
+
+  private async apply(cm: V1ConfigMap): Promise<void> {
+    const { logger, metrics, ref } = this.opts;
+    const read = readConfigMapPolicy(cm, ref.key);
+    // A relist, or an edit elsewhere in the ConfigMap, delivers the same text again: nothing to do.
+    if (read.digest === this.lastDigest) return;
+    this.lastDigest = read.digest;
+    const where = { configMap: `${ref.namespace}/${ref.name}`, key: ref.key, resourceVersion: cm.metadata?.resourceVersion };
+    const involved = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: ref.namespace,
+      name: ref.name,
+      ...(cm.metadata?.uid ? { uid: cm.metadata.uid } : {}),
+      ...(cm.metadata?.resourceVersion ? { resourceVersion: cm.metadata.resourceVersion } : {}),
+    };
+    if (read.kind === 'valid') {
+      this.opts.store.replace(read.policy, 'configmap');
+      metrics?.policyReloads.inc({ source: 'configmap', result: 'success' });
+      logger.info({ ...where, generation: this.opts.store.generation }, 'policy loaded from ConfigMap');
+      this.opts.onLoaded();
+      await this.opts.events.record({ involved, type: EventType.Normal, reason: 'PolicyLoaded', message: `policy (key ${ref.key}) is in force` });
+      return;
+    }
+    metrics?.policyReloads.inc({ source: 'configmap', result: 'failure' });
+    logger.error({ ...where, errors: read.errors, keeping: this.opts.store.source }, 'policy ConfigMap rejected; keeping the last good policy');
+    await this.opts.events.record({
+      involved,
+      type: EventType.Warning,
+      reason: 'InvalidPolicy',
+      message: `policy (key ${ref.key}) rejected, the last good policy stays in force: ${formatErrors(read.errors).replace(/\n/g, '; ')}`,
+    });
+  }
+
+  private removed(): void {
+    this.lastDigest = undefined;
+    this.opts.logger.warn({ configMap: `${this.opts.ref.namespace}/${this.opts.ref.name}` }, 'policy ConfigMap deleted; keeping the last good policy');
+  }
+}
