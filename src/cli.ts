@@ -7,6 +7,8 @@ import { builtinPolicy } from './policy/builtin.js';
 import { PolicyStore } from './policy/store.js';
 import { parseDuration } from './util/duration.js';
 import { registerInit } from './commands/init.js';
+import { clusterServeOptions, configMapArg } from './commands/serveCluster.js';
+import type { ConfigMapRef } from './kube/policyConfigMap.js';
 
 /** Where the CLI writes; injected so tests can run commands in-process. */
 export interface CliIO {
@@ -61,6 +63,9 @@ export function buildCli(io: CliIO): Command {
     .option('--namespace <ns>', 'namespace for a generated certificate', 'azureml')
     .option('--components <list>', 'what to serve: admission,extender', componentsArg, [Component.Admission, Component.Extender])
     .option('--extender-state <file>', 'extender: Nodes and Pods (YAML/JSON list) to schedule against, reloaded on change')
+    .option('--kubeconfig <file>', 'connect to a cluster with this kubeconfig (default with --policy-configmap: $KUBECONFIG, ~/.kube/config, in-cluster); feeds the extender cache from node and pod informers')
+    .option('--policy-configmap <ns/name>', 'watch this ConfigMap for the policy and apply valid changes live', configMapArg)
+    .option('--policy-key <key>', 'data key of the policy in --policy-configmap', 'policy.yaml')
     .option('--body-limit <bytes>', 'largest accepted request body', intArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024)
     .option('--reload-interval <duration>', 'how often certificate and policy files are checked', durationArg, 2000)
     .option('--drain-delay <duration>', 'on SIGTERM, keep serving (not ready) this long before closing the listener', durationArg, 5000)
@@ -70,6 +75,7 @@ export function buildCli(io: CliIO): Command {
       host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
       service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
       drainDelay: number; drainTimeout: number; logLevel: LogLevel; extenderState?: string;
+      kubeconfig?: string; policyConfigMap?: ConfigMapRef; policyKey: string;
     }) => {
       const logger = createLogger({ level: o.logLevel });
       try {
@@ -84,6 +90,7 @@ export function buildCli(io: CliIO): Command {
           namespace: o.namespace,
           components: o.components,
           ...(o.extenderState ? { extenderState: o.extenderState } : {}),
+          ...clusterServeOptions(o, io.env),
           policy: new PolicyStore(builtinPolicy(), 'builtin'),
           bodyLimit: o.bodyLimit,
           reloadIntervalMs: o.reloadInterval,

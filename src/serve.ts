@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import { mutatingWebhook, validatingWebhook, type Webhook } from './admission/webhook.js';
 import type { NodeCache } from './extender/cache.js';
 import { startExtender } from './extender/component.js';
+import { startClusterSources, type ClusterOptions } from './kube/cluster.js';
 import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
 import { Condition, Readiness } from './http/health.js';
@@ -44,6 +45,8 @@ export interface ServeOptions {
   /** Extender: a node cache fed by informers, or a Node/Pod list file (see src/extender/stateFile.ts). */
   readonly nodeCache?: NodeCache;
   readonly extenderState?: string;
+  /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` (src/kube/cluster.ts). */
+  readonly cluster?: ClusterOptions;
 }
 
 export interface Running {
@@ -125,6 +128,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   );
   await certPoller.start();
 
+  const feed = opts.components.includes(Component.Extender) ? opts.nodeCache : undefined;
+  const cluster = opts.cluster ? startClusterSources({ ...opts.cluster, store: opts.policy, feed, readiness, logger, metrics }) : undefined;
+
   const address = await server.listen();
   readiness.set(Condition.Certificates, true);
   logger.info({ host: opts.host, port: address.port, components: opts.components, mutualTls: clientCa !== undefined }, 'listening');
@@ -142,6 +148,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         certPoller.stop();
         extender?.stop();
         await server.drain(opts.drain);
+        await cluster?.stop(); // after the drain: the policy and caches stay live while requests finish
         logger.info('stopped');
       })();
       return stopping;

@@ -17,8 +17,6 @@ export interface ClusterOptions {
   readonly kc: KubeConfig;
   /** Watch this ConfigMap for the policy. */
   readonly policyConfigMap?: ConfigMapRef;
-  /** Feed node and pod informers into this cache (the extender's). */
-  readonly feed?: ClusterFeed;
   /** Names this replica in Events (the pod name in a cluster). */
   readonly instance: string;
   readonly backoff?: BackoffOptions;
@@ -34,7 +32,14 @@ export interface ClusterSources {
  * replica that cannot reach the API server stays up, keeps its last good state, and says why.
  */
 export function startClusterSources(
-  opts: ClusterOptions & { store: PolicyStore; readiness: Readiness; logger: Logger; metrics?: Metrics },
+  opts: ClusterOptions & {
+    readonly store: PolicyStore;
+    /** Feed node and pod informers into this cache (the extender's), when the extender is served. */
+    readonly feed?: ClusterFeed | undefined;
+    readonly readiness: Readiness;
+    readonly logger: Logger;
+    readonly metrics?: Metrics;
+  },
 ): ClusterSources {
   const { kc, readiness, logger } = opts;
   const { core } = kubeClients(kc);

@@ -1,0 +1,40 @@
+import { hostname } from 'node:os';
+import { InvalidArgumentError } from 'commander';
+import { MemoryNodeCache } from '../extender/cache.js';
+import { loadKubeConfig } from '../kube/client.js';
+import { parseConfigMapRef, type ConfigMapRef } from '../kube/policyConfigMap.js';
+import { Component, type ServeOptions } from '../serve.js';
+
+/** commander parser for `--policy-configmap NS/NAME`. */
+export function configMapArg(value: string): ConfigMapRef {
+  try {
+    return parseConfigMapRef(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export interface ClusterFlags {
+  readonly kubeconfig?: string;
+  readonly policyConfigMap?: ConfigMapRef;
+  readonly policyKey?: string;
+  readonly components: readonly Component[];
+  readonly extenderState?: string;
+}
+
+/**
+ * The cluster part of `serve`: a connection is made only when --kubeconfig or --policy-configmap
+ * asks for one (plain `serve` needs no cluster). With it, the extender's cache is fed by informers,
+ * unless a --extender-state file was given.
+ */
+export function clusterServeOptions(flags: ClusterFlags, env: NodeJS.ProcessEnv): Pick<ServeOptions, 'cluster' | 'nodeCache'> {
+  if (flags.kubeconfig === undefined && flags.policyConfigMap === undefined) return {};
+  const kc = loadKubeConfig(flags.kubeconfig);
+  const ref = flags.policyConfigMap && flags.policyKey ? { ...flags.policyConfigMap, key: flags.policyKey } : flags.policyConfigMap;
+  const informed = flags.components.includes(Component.Extender) && flags.extenderState === undefined;
+  return {
+    // In a pod the hostname is the pod name; POD_NAME (downward API) wins when set.
+    cluster: { kc, instance: env.POD_NAME ?? hostname(), ...(ref ? { policyConfigMap: ref } : {}) },
+    ...(informed ? { nodeCache: new MemoryNodeCache() } : {}),
+  };
+}
