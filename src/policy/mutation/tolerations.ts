@@ -1,23 +1,15 @@
-import { sameToleration, tolerates } from '../scheduling.js';
-import type { TaintEffect, Toleration } from '../types.js';
+import type { Toleration } from '../types.js';
+import { subsumes } from '../validation/tolerations.js';
 import { isObject } from './rule.js';
 
-const EFFECTS: readonly TaintEffect[] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
-
 /**
- * True when `have` tolerates every taint that `want` tolerates, so adding `want` would change
- * nothing (e.g. an `operator: Exists` with no key covers everything).
+ * True when `have` already grants what `want` would (e.g. an `operator: Exists` with no key
+ * covers everything). Shares validation's `subsumes`, so the two webhooks agree on what a pod
+ * already tolerates; a bounded tolerationSeconds (NoExecute) is weaker than what `want` asks for.
  */
 export function covers(have: Toleration, want: Toleration): boolean {
-  if (sameToleration(have, want)) return true;
-  // tolerationSeconds bounds how long a NoExecute taint is tolerated: a bounded toleration is weaker.
   if (have.tolerationSeconds !== undefined && have.tolerationSeconds !== want.tolerationSeconds) return false;
-  if (want.operator === 'Exists') {
-    // `want` tolerates every value of its key (or every key): only an Exists at least as broad covers it.
-    return have.operator === 'Exists' && (!have.key || have.key === want.key) && (!have.effect || have.effect === want.effect);
-  }
-  const effects = want.effect ? [want.effect] : EFFECTS;
-  return effects.every((effect) => tolerates(have, { key: want.key ?? '', value: want.value ?? '', effect }));
+  return subsumes(have, want);
 }
 
 /** The wanted tolerations that neither the existing ones nor earlier wanted ones already cover, in order. */
