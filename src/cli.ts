@@ -7,6 +7,7 @@ import { builtinPolicy } from './policy/builtin.js';
 import { PolicyStore } from './policy/store.js';
 import { parseDuration } from './util/duration.js';
 import { registerInit } from './commands/init.js';
+import { createAuditLog } from './observability/audit.js';
 import { clusterServeOptions, configMapArg } from './commands/serveCluster.js';
 import type { ConfigMapRef } from './kube/policyConfigMap.js';
 
@@ -71,14 +72,17 @@ export function buildCli(io: CliIO): Command {
     .option('--drain-delay <duration>', 'on SIGTERM, keep serving (not ready) this long before closing the listener', durationArg, 5000)
     .option('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', durationArg, 25000)
     .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
+    .option('--audit-log <file>', 'also append the audit log (one JSON line per admission decision) to this file')
     .action(async (o: {
       host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
       service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
       drainDelay: number; drainTimeout: number; logLevel: LogLevel; extenderState?: string;
-      kubeconfig?: string; policyConfigMap?: ConfigMapRef; policyKey: string;
+      kubeconfig?: string; policyConfigMap?: ConfigMapRef; policyKey: string; auditLog?: string;
     }) => {
       const logger = createLogger({ level: o.logLevel });
       try {
+        const policy = new PolicyStore(builtinPolicy(), 'builtin');
+        const audit = createAuditLog({ logger, policy, ...(o.auditLog ? { file: o.auditLog } : {}) });
         const running = await serve({
           host: o.host,
           port: o.port,
@@ -91,7 +95,8 @@ export function buildCli(io: CliIO): Command {
           components: o.components,
           ...(o.extenderState ? { extenderState: o.extenderState } : {}),
           ...clusterServeOptions(o, io.env),
-          policy: new PolicyStore(builtinPolicy(), 'builtin'),
+          policy,
+          observers: [audit.observer],
           bodyLimit: o.bodyLimit,
           reloadIntervalMs: o.reloadInterval,
           drain: { delayMs: o.drainDelay, timeoutMs: o.drainTimeout },
@@ -100,6 +105,7 @@ export function buildCli(io: CliIO): Command {
         io.onSignal(async (signal) => {
           logger.info({ signal }, 'shutting down');
           await running.stop();
+          audit.close();
           logger.flush();
         });
       } catch (err) {
