@@ -94,6 +94,9 @@ function status(code: number, reason: string, message: string, details?: object)
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
 }
 
+/** One certificate for every fake server of a test run: key generation is the slow part of starting one. */
+let serverCert: ReturnType<typeof createServingCertificate> | undefined;
+
 const REASONS: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalError', 502: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' };
 
 export class FakeApiServer {
@@ -116,7 +119,7 @@ export class FakeApiServer {
   ) {}
 
   static async start(): Promise<FakeApiServer> {
-    const cert = createServingCertificate({ service: 'kubernetes', namespace: 'default' });
+    const cert = (serverCert ??= createServingCertificate({ service: 'kubernetes', namespace: 'default' }));
     let self: FakeApiServer | undefined;
     const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => self!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { covers, loadWebhookTemplates, renderWebhookConfig } from '../../src/kube/webhookConfigs.js';
+
+describe('webhook configuration templates', () => {
+  it('loads the mutating and validating configurations from webhook-config/', async () => {
+    const templates = await loadWebhookTemplates('webhook-config');
+    assert.deepEqual(templates.map((t) => t.kind).sort(), ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+  });
+
+  it('points every webhook at the given Service, injects the caBundle and excludes the real namespace instead of the template one', async () => {
+    const [template] = (await loadWebhookTemplates('webhook-config')).filter((t) => t.kind === 'MutatingWebhookConfiguration');
+    const frozen = structuredClone(template!);
+
+    const rendered = renderWebhookConfig(template!, { namespace: 'ml-system', service: 'aml-hooks', caBundle: 'Q0E=' });
+
+    const webhook = rendered.webhooks![0]!;
+    assert.deepEqual(webhook.clientConfig.service, { name: 'aml-hooks', namespace: 'ml-system', path: '/mutate', port: 443 });
+    assert.equal(webhook.clientConfig.caBundle, 'Q0E=');
+    const byName = webhook.namespaceSelector!.matchExpressions!.find((e) => e.key === 'kubernetes.io/metadata.name');
+    assert.deepEqual(byName, { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'ml-system'] });
+    assert.deepEqual(template, frozen, 'the template itself is not modified');
+  });
+
+  const bad: { name: string; given: string; want: RegExp }[] = [
+    { name: 'a kind that is not a webhook configuration', given: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n', want: /kind must be MutatingWebhookConfiguration or ValidatingWebhookConfiguration, got "ConfigMap"/ },
+    { name: 'a webhook without a Service reference', given: 'kind: ValidatingWebhookConfiguration\nmetadata: { name: x }\nwebhooks:\n  - name: a.b.c\n    clientConfig: { url: "https://x" }\n', want: /webhooks\[0\]\.clientConfig\.service needs a name and namespace/ },
+    { name: 'YAML that does not parse', given: 'kind: [\n', want: /bad\.yaml: / },
+  ];
+  for (const { name, given, want } of bad) {
+    it(`refuses a template folder with ${name}`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'aml-templates-'));
+      try {
+        await writeFile(join(dir, 'bad.yaml'), given);
+        await assert.rejects(loadWebhookTemplates(dir), want);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe('covers (what init counts as unchanged)', () => {
+  const cases: { name: string; given: { actual: unknown; wanted: unknown }; want: boolean }[] = [
+    { name: 'fields the server added do not count as a difference', given: { actual: { a: 1, defaulted: 'x', nested: { b: 2, c: 3 } }, wanted: { a: 1, nested: { b: 2 } } }, want: true },
+    { name: 'a different value is a difference', given: { actual: { timeoutSeconds: 10 }, wanted: { timeoutSeconds: 5 } }, want: false },
+    { name: 'a field the server does not have is a difference', given: { actual: {}, wanted: { caBundle: 'Q0E=' } }, want: false },
+    { name: 'a list of another length is a difference', given: { actual: [{ a: 1 }, { a: 2 }], wanted: [{ a: 1 }] }, want: false },
+    { name: 'lists are compared element by element in order', given: { actual: ['UPDATE', 'CREATE'], wanted: ['CREATE', 'UPDATE'] }, want: false },
+    { name: 'an undefined wanted field is ignored', given: { actual: {}, wanted: { a: undefined } }, want: true },
+    { name: 'an object where a scalar is wanted is a difference', given: { actual: { a: { b: 1 } }, wanted: { a: 'b' } }, want: false },
+  ];
+  for (const { name, given, want } of cases) {
+    it(name, () => assert.equal(covers(given.actual, given.wanted), want));
+  }
+});
