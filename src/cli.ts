@@ -18,6 +18,8 @@ export interface CliIO {
   readonly env: NodeJS.ProcessEnv;
   /** Registers a shutdown hook for SIGTERM/SIGINT (the process entry point wires real signals). */
   readonly onSignal: (handler: (signal: string) => Promise<void>) => void;
+  /** Sets the exit code the process ends with once the command returns (e.g. dry-run: 1 denied, 2 bad input). */
+  readonly setExitCode?: (code: number) => void;
 }
 
 function intArg(name: string, min: number, max: number) {

@@ -24,6 +24,9 @@ const program = buildCli({
   err: (t) => process.stderr.write(t),
   env: process.env,
   onSignal: (h) => handlers.push(h),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
 });
 
 try {
