@@ -120,6 +120,16 @@ describe('validation pipeline: enforcement actions', () => {
   });
 });
 
+describe('validation pipeline: existing pods with no known requester', () => {
+  it('Judges only the namespace in identity-claims when the requester is unknown.', () => {
+    const allowedNs = validatePod(testPolicy(), podRequest(goodPod, { username: 'mallory' }), { requesterUnknown: true });
+    assert.equal(allowedNs.kind, 'allowed');
+    const wrongNs = validatePod(testPolicy(), podRequest(goodPod, { username: 'mallory', namespace: 'default' }), { requesterUnknown: true });
+    assert.equal(wrongNs.kind, 'denied');
+    if (wrongNs.kind === 'denied') assert.equal(wrongNs.message, '[identity-claims] namespace default may not use compute gpu-compute (allowed: azureml, team-a)');
+  });
+});
+
 describe('validation pipeline: a rule that throws', () => {
   const throwing: ValidatingRule = {
     id: ValidatingRuleId.ResourceClaims,

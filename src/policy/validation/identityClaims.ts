@@ -33,19 +33,20 @@ export function satisfiesClaims(user: UserInfo, c: IdentityClaims): boolean {
  * Who may create pods for a compute: the requester must satisfy the compute's identity claims,
  * and the pod's namespace must be one of the compute's namespaces. The namespace is checked here
  * (not in resource-claims) because it is part of "who": namespaces are the tenant boundary.
+ * With no known requester (existing pods) only the namespace is judged.
  */
 export const identityClaims: ValidatingRule = {
   id,
   skip: needsKnownCompute,
-  check({ request, aml, namespace }: Subject): Finding[] {
+  check({ requester, aml, namespace }: Subject): Finding[] {
     const compute = aml!.compute!;
     const findings: Finding[] = [];
     if (compute.namespaces.length > 0 && !compute.namespaces.includes(namespace)) {
       findings.push(finding(id, `namespace ${namespace || '(none)'} may not use compute ${aml!.computeName} (allowed: ${listOf(compute.namespaces)})`));
     }
     const claims = compute.claims.identity;
-    if (!claimsAreOpen(claims) && !satisfiesClaims(request.userInfo, claims)) {
-      findings.push(finding(id, `${request.userInfo.username || 'anonymous requester'} is not allowed to create pods for compute ${aml!.computeName}`));
+    if (requester !== undefined && !claimsAreOpen(claims) && !satisfiesClaims(requester, claims)) {
+      findings.push(finding(id, `${requester.username || 'anonymous requester'} is not allowed to create pods for compute ${aml!.computeName}`));
     }
     return findings;
   },

@@ -15,8 +15,10 @@ export const VALIDATING_RULES: readonly ValidatingRule[] = [nodePoolTargeting, r
 export interface ValidateOptions {
   /** The rules to run (tests inject a failing one); default VALIDATING_RULES. */
   readonly rules?: readonly ValidatingRule[];
-  /** Rules not to run, with the reason recorded in their outcome (e.g. `audit` has no requester). */
+  /** Rules not to run, with the reason recorded in their outcome. */
   readonly skip?: Readonly<Partial<Record<ValidatingRuleId, string>>>;
+  /** No requester is known (existing pods): identity claims judge the namespace only. */
+  readonly requesterUnknown?: boolean;
 }
 
 /** What one rule came to for one request, before enforcement is applied. */
@@ -69,8 +71,9 @@ function newOnUpdate(rule: ValidatingRule, runNow: RuleRun, old: Subject | undef
 function runAll(policy: Policy, request: AdmissionRequest, options: ValidateOptions): Map<ValidatingRule, RuleRun> {
   const rules = options.rules ?? VALIDATING_RULES;
   const runs = new Map<ValidatingRule, RuleRun>();
-  const subject = subjectOf(policy, request, request.object);
-  const old = request.operation === Operation.Update ? subjectOf(policy, request, request.oldObject) : undefined;
+  const known = options.requesterUnknown !== true;
+  const subject = subjectOf(policy, request, request.object, known);
+  const old = request.operation === Operation.Update ? subjectOf(policy, request, request.oldObject, known) : undefined;
   for (const rule of rules) {
     const settings = policy.rules[rule.id];
     const skipped = options.skip?.[rule.id];

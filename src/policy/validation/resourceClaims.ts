@@ -1,4 +1,5 @@
-import { containersOf, initContainersOf, podGpus, type Container, type Pod } from '../pod.js';
+import { defaultPoolFor } from '../mutation/nodePool.js';
+import { containersOf, initContainersOf, podGpus, requestsGpu, type Container, type Pod } from '../pod.js';
 import { podTolerations } from '../scheduling.js';
 import { ValidatingRuleId, type Compute, type Policy } from '../types.js';
 import { finding, listOf, needsKnownCompute, plural, type Finding, type Subject, type ValidatingRule } from './rule.js';
@@ -61,8 +62,8 @@ function blobfuseSecretNames(pod: Pod, subject: Subject, compute: Compute): stri
 
 /** nodeSelector entries the mutating webhook writes: the instance type's and the default pool's labels. */
 function grantedSelector(subject: Subject, compute: Compute): Record<string, string> {
-  const defaultPool = compute.defaultNodePool === undefined ? undefined : compute.nodePools[compute.defaultNodePool];
-  return { ...defaultPool?.labels, ...subject.aml!.instanceType?.nodeSelector };
+  const defaultPool = defaultPoolFor(compute, requestsGpu(subject.pod, subject.policy.gpu.resourceNames));
+  return { ...defaultPool.labels, ...subject.aml!.instanceType?.nodeSelector };
 }
 
 function selfSetPlacement(policy: Policy, subject: Subject, compute: Compute): Finding[] {

@@ -1,4 +1,4 @@
-import type { AdmissionRequest } from '../../admission/request.js';
+import type { AdmissionRequest, UserInfo } from '../../admission/request.js';
 import { amlPod, asPod, type AmlPod, type Pod } from '../pod.js';
 import type { Policy, ValidatingRuleId } from '../types.js';
 
@@ -17,6 +17,8 @@ export interface Subject {
   readonly aml: AmlPod | undefined;
   /** The pod's namespace (the request's, else the object's). */
   readonly namespace: string;
+  /** Who asked; undefined when nobody is known (the `audit` command judging existing pods). */
+  readonly requester: UserInfo | undefined;
 }
 
 /**
@@ -34,7 +36,7 @@ export function finding(ruleId: ValidatingRuleId, message: string): Finding {
 }
 
 /** Builds the subject for `object`; undefined when the object is not usable as a Pod. */
-export function subjectOf(policy: Policy, request: AdmissionRequest, object: unknown): Subject | undefined {
+export function subjectOf(policy: Policy, request: AdmissionRequest, object: unknown, requesterKnown = true): Subject | undefined {
   const pod = asPod(object);
   if (pod === undefined) return undefined;
   const ns = pod.metadata?.namespace;
@@ -44,6 +46,7 @@ export function subjectOf(policy: Policy, request: AdmissionRequest, object: unk
     pod,
     aml: amlPod(policy, pod),
     namespace: request.namespace || (typeof ns === 'string' ? ns : ''),
+    requester: requesterKnown ? request.userInfo : undefined,
   };
 }
 
