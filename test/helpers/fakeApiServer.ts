@@ -201,15 +201,24 @@ export class FakeApiServer {
     this.forbidden.add(`${verb}/${resource}`);
   }
 
+  /** Undoes `forbid` (an admin fixed the RBAC). */
+  allow(verb: Verb, resource: string): void {
+    this.forbidden.delete(`${verb}/${resource}`);
+  }
+
   /** The next `times` matching requests answer `status` (a transient server error by default). */
   failNext(match: { verb?: Verb; resource?: string }, status = 503, times = 1): void {
     this.faults.push({ ...match, status, remaining: times });
   }
 
-  /** Runs once, just before the next request matching `match` is handled (to race a client). */
-  before(match: { verb: Verb; resource: string }, hook: () => void): void {
+  /**
+   * Runs once, just before the next request matching `match` is handled (to race a client);
+   * `withQuery` also requires that query parameter (e.g. `continue` for a later page).
+   */
+  before(match: { verb: Verb; resource: string; withQuery?: string }, hook: () => void): void {
     const h = (r: RecordedRequest): void => {
       if (r.verb !== match.verb || r.resource !== match.resource) return;
+      if (match.withQuery !== undefined && !r.query.has(match.withQuery)) return;
       this.hooks.splice(this.hooks.indexOf(h), 1);
       hook();
     };

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { MemoryNodeCache } from '../../src/extender/cache.js';
+import { builtinPolicy } from '../../src/policy/builtin.js';
+import { PolicyStore } from '../../src/policy/store.js';
+import { eventually, FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { FAST_BACKOFF } from './support.js';
+
+/** A Ready node of the built-in policy's GPU pool (agentpool=gpupool, tainted sku=gpu). */
+function gpuNode(name: string, gpus: number): KubeObject {
+  return {
+    metadata: { name, labels: { agentpool: 'gpupool', 'kubernetes.io/hostname': name } },
+    spec: { taints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }] },
+    status: { allocatable: { cpu: '32', memory: '256Gi', 'nvidia.com/gpu': String(gpus) }, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+}
+
+function cpuNode(name: string): KubeObject {
+  return { metadata: { name, labels: { agentpool: 'cpupool' } }, spec: {}, status: { allocatable: { cpu: '8' }, conditions: [{ type: 'Ready', status: 'True' }] } };
+}
+
+/** A pod already running on `node` with `gpus` GPUs. */
+function boundPod(name: string, node: string, gpus: number, phase = 'Running'): KubeObject {
+  return {
+    metadata: { name, namespace: 'team' },
+    spec: { nodeName: node, containers: [{ name: 'train', image: 'trainer', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } }] },
+    status: { phase },
+  };
+}
+
+/** The pod being scheduled: an AML GPU pod as the mutating webhook leaves it. */
+const pending = {
+  metadata: { name: 'job-worker-0', namespace: 'azureml', labels: { 'ml.azure.com/compute': 'example-compute', 'ml.azure.com/instance-type': 'gpu-1' } },
+  spec: {
+    nodeSelector: { agentpool: 'gpupool' },
+    tolerations: [{ key: 'sku', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }],
+    containers: [{ name: 'train', image: 'trainer', resources: { limits: { 'nvidia.com/gpu': '2' } } }],
+  },
+};
+
+describe('node and pod informers feeding the scheduler extender', () => {
+  let fake: FakeApiServer;
+  let server: TestServer;
+  let cache: MemoryNodeCache;
+
+  async function start(): Promise<void> {
+    server = await startTestServer({
+      policy: new PolicyStore(builtinPolicy(), 'builtin'),
+      nodeCache: cache,
+      cluster: { kc: fake.kubeConfig(), instance: 'replica-0', backoff: FAST_BACKOFF },
+    });
+  }
+
+  beforeEach(async () => {
+    fake = await FakeApiServer.start();
+    cache = new MemoryNodeCache();
+  });
+  afterEach(async () => {
+    await server?.stop();
+    await fake.close();
+  });
+
+  async function filter(names: string[]): Promise<{ NodeNames: string[]; FailedNodes: Record<string, string>; FailedAndUnresolvableNodes: Record<string, string>; Error: string }> {
+    const res = await server.post('/scheduler/filter', { Pod: pending, Nodes: null, NodeNames: names });
+    assert.equal(res.status, 200);
+    return res.json();
+  }
+  const ready = async (): Promise<boolean> => (await server.get('/readyz')).status === 200;
+
+  it('is not ready until both caches have their first list, even while listing pods is forbidden', async () => {
+    fake.apply('nodes', gpuNode('gpu-a', 4));
+    fake.forbid('list', 'pods');
+    await start();
+
+    await eventually(() => fake.requestsFor('list', 'pods').length >= 2, 'the pod list retried');
+    const before = await server.get('/readyz');
+    assert.equal(before.status, 503);
+    assert.deepEqual(before.json().pending, ['informers']);
+    assert.ok(server.logs.lines.some((l) => l.msg === 'informer failed; retrying' && l.informer === 'pods' && /forbidden/.test(String(l.error))));
+
+    fake.allow('list', 'pods');
+    await eventually(ready, 'ready once synced');
+  });
+
+  it('asks the API server only for pods that are bound and not finished', async () => {
+    fake.apply('nodes', gpuNode('gpu-a', 8));
+    for (let i = 0; i < 7; i++) fake.apply('pods', boundPod(`p-${i}`, 'gpu-a', 1));
+    await start();
+    await eventually(ready, 'synced');
+
+    const lists = fake.requestsFor('list', 'pods');
+    assert.equal(lists.length, 1, 'one page: the default page size is larger than seven pods');
+    assert.equal(lists[0]!.query.get('fieldSelector'), 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed');
+    assert.equal(cache.used('gpu-a', 'nvidia.com/gpu'), 7);
+  });
+
+  it('answers filter from the cache: nodes and free GPUs as the informers last saw them', async () => {
+    fake.apply('nodes', gpuNode('gpu-a', 4));
+    fake.apply('nodes', gpuNode('gpu-b', 4));
+    fake.apply('nodes', cpuNode('cpu-a'));
+    fake.apply('pods', boundPod('busy', 'gpu-a', 3));
+    fake.apply('pods', boundPod('done', 'gpu-b', 4, 'Succeeded'));
+    await start();
+    await eventually(ready, 'synced');
+
+    const first = await filter(['gpu-a', 'gpu-b', 'cpu-a']);
+    assert.deepEqual(first.NodeNames, ['gpu-b'], 'gpu-a has 1 GPU free; the finished pod on gpu-b holds none');
+    assert.match(first.FailedNodes['gpu-a'] ?? '', /fewer than 2 nvidia\.com\/gpu free/);
+    assert.ok(first.FailedAndUnresolvableNodes['cpu-a'], 'a CPU node is not in the pod\'s pool');
+
+    // The busy pod finishes: it leaves the field selector, which the watch reports as a deletion.
+    fake.apply('pods', boundPod('busy', 'gpu-a', 3, 'Succeeded'));
+    await eventually(() => cache.used('gpu-a', 'nvidia.com/gpu') === 0, 'the GPUs freed');
+    assert.deepEqual((await filter(['gpu-a', 'gpu-b'])).NodeNames, ['gpu-a', 'gpu-b']);
+
+    // A node goes away and a new one joins.
+    fake.remove('nodes', '', 'gpu-b');
+    fake.apply('nodes', gpuNode('gpu-c', 8));
+    await eventually(() => cache.node('gpu-c') !== undefined && cache.node('gpu-b') === undefined, 'the node changes seen');
+    const after = await filter(['gpu-a', 'gpu-b', 'gpu-c']);
+    assert.deepEqual(after.NodeNames, ['gpu-a', 'gpu-c']);
+    assert.match(after.FailedAndUnresolvableNodes['gpu-b'] ?? '', /not in the extender's node cache/);
+  });
+
+  it('relists after a 410 Gone and forgets pods deleted while it was not watching', async () => {
+    fake.apply('nodes', gpuNode('gpu-a', 4));
+    fake.apply('pods', boundPod('busy', 'gpu-a', 4));
+    await start();
+    await eventually(ready, 'synced');
+    await eventually(() => fake.openWatches('pods') === 1, 'the pod watch open');
+    assert.equal(cache.used('gpu-a', 'nvidia.com/gpu'), 4);
+
+    fake.dropWatches();
+    fake.remove('pods', 'team', 'busy');
+    fake.compact();
+
+    await eventually(() => cache.used('gpu-a', 'nvidia.com/gpu') === 0, 'the deleted pod forgotten');
+    assert.equal(fake.requestsFor('list', 'pods').length, 2);
+    assert.deepEqual((await filter(['gpu-a'])).NodeNames, ['gpu-a']);
+  });
+});
