@@ -7,7 +7,9 @@ import { builtinPolicy } from './policy/builtin.js';
 import { PolicyStore } from './policy/store.js';
 import { parseDuration } from './util/duration.js';
 import { registerInit } from './commands/init.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { createAuditLog } from './observability/audit.js';
+import { registerDryRun } from './commands/dryrun.js';
 import { clusterServeOptions, configMapArg } from './commands/serveCluster.js';
 import type { ConfigMapRef } from './kube/policyConfigMap.js';
 
@@ -67,6 +69,7 @@ export function buildCli(io: CliIO): Command {
     .option('--components <list>', 'what to serve: admission,extender', componentsArg, [Component.Admission, Component.Extender])
     .option('--extender-state <file>', 'extender: Nodes and Pods (YAML/JSON list) to schedule against, reloaded on change')
     .option('--kubeconfig <file>', 'connect to a cluster with this kubeconfig (default with --policy-configmap: $KUBECONFIG, ~/.kube/config, in-cluster); feeds the extender cache from node and pod informers')
+    .addOption(new Option('--policy <file>', 'policy file (YAML); reloaded when it changes, the last good policy kept on a bad edit (default: built-in policy)').conflicts('policyConfigMap'))
     .option('--policy-configmap <ns/name>', 'watch this ConfigMap for the policy and apply valid changes live', configMapArg)
     .option('--policy-key <key>', 'data key of the policy in --policy-configmap', 'policy.yaml')
     .option('--body-limit <bytes>', 'largest accepted request body', intArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024)
@@ -79,7 +82,7 @@ export function buildCli(io: CliIO): Command {
       host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
       service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
       drainDelay: number; drainTimeout: number; logLevel: LogLevel; extenderState?: string;
-      kubeconfig?: string; policyConfigMap?: ConfigMapRef; policyKey: string; auditLog?: string;
+      kubeconfig?: string; policy?: string; policyConfigMap?: ConfigMapRef; policyKey: string; auditLog?: string;
     }) => {
       const logger = createLogger({ level: o.logLevel });
       try {
@@ -98,6 +101,7 @@ export function buildCli(io: CliIO): Command {
           ...(o.extenderState ? { extenderState: o.extenderState } : {}),
           ...clusterServeOptions(o, io.env),
           policy,
+          ...(o.policy ? { policyFile: o.policy } : {}),
           observers: [audit.observer],
           bodyLimit: o.bodyLimit,
           reloadIntervalMs: o.reloadInterval,
@@ -133,6 +137,8 @@ export function buildCli(io: CliIO): Command {
     });
 
   registerInit(program, io);
+  registerDryRun(program, io);
+  registerPolicyCommands(program, io);
 
   return program;
 }

@@ -1,0 +1,115 @@
+import { stringify } from 'yaml';
+import type { RuleOutcome } from '../admission/verdict.js';
+import type { UserInfo } from '../admission/request.js';
+import type { Evaluation } from './evaluate.js';
+import { whereText, type Inputs } from './inputs.js';
+
+/** Text reports for `dry-run` and `audit`: the answer first, then the detail, aligned in columns. */
+
+export const OutputFormat = { Text: 'text', Json: 'json', Yaml: 'yaml' } as const;
+export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
+
+/** Left-aligns columns; the last column is not padded. */
+export function columns(rows: readonly (readonly string[])[], gap = 2): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + gap))).join('').trimEnd());
+}
+
+function indent(lines: readonly string[], by: string): string[] {
+  return lines.map((l) => `${by}${l}`);
+}
+
+/** A pod's display name: `ns/name`, or `ns/prefix-…` for a generateName pod. */
+export function podName(object: unknown, fallbackNs = ''): string {
+  const meta = typeof object === 'object' && object !== null ? ((object as { metadata?: Record<string, unknown> }).metadata ?? {}) : {};
+  const ns = typeof meta.namespace === 'string' ? meta.namespace : fallbackNs;
+  const name = typeof meta.name === 'string' && meta.name ? meta.name : typeof meta.generateName === 'string' ? `${meta.generateName}…` : '(unnamed)';
+  return ns ? `${ns}/${name}` : name;
+}
+
+export function requesterText(u: UserInfo): string {
+  const name = u.username || '(anonymous)';
+  return u.groups.length > 0 ? `${name} (groups: ${u.groups.join(', ')})` : name;
+}
+
+function outcomeRows(outcomes: readonly RuleOutcome[], withAction: boolean): string[][] {
+  return outcomes.map((o) => [o.ruleId, ...(withAction ? [o.action] : []), o.result, o.message ?? '']);
+}
+
+function compact(value: unknown): string {
+  return value === undefined ? '' : JSON.stringify(value);
+}
+
+/** A copy with containers' env values replaced, so text reports pasted into CI logs carry no secrets. */
+export function hideEnvValues(object: unknown): unknown {
+  const spec = (object as { spec?: Record<string, unknown> } | null)?.spec;
+  if (typeof spec !== 'object' || spec === null) return object;
+  const hide = (list: unknown) =>
+    Array.isArray(list)
+      ? list.map((c: unknown) => {
+          const env = (c as { env?: unknown } | null)?.env;
+          if (!Array.isArray(env)) return c;
+          return { ...(c as object), env: env.map((e: unknown) => (typeof e === 'object' && e !== null && 'value' in e ? { ...e, value: '(hidden)' } : e)) };
+        })
+      : list;
+  return { ...(object as object), spec: { ...spec, containers: hide(spec.containers), ...(spec.initContainers ? { initContainers: hide(spec.initContainers) } : {}) } };
+}
+
+/** One evaluation: a status line a person can scan, then the patch, every rule's verdict and the mutated object. */
+export function renderEvaluation(e: Evaluation): string {
+  const status = e.allowed ? 'ALLOWED' : 'DENIED';
+  const lines = [`${status}  Pod ${podName(e.request.object, e.request.namespace)}  (${e.origin}, ${e.where})`];
+  const head: string[][] = [['requester', requesterText(e.request.userInfo)]];
+  if (e.request.operation !== 'CREATE') head.push(['operation', e.request.operation]);
+  if (e.compute !== undefined) head.push(['compute', `${e.compute}, instance type ${e.instanceType || '(none)'}`]);
+  const patch = e.mutation.patch;
+  head.push(['patch', patch.length === 0 ? 'none' : `${patch.length} operation${patch.length === 1 ? '' : 's'}`]);
+  lines.push(...indent(columns(head), '  '));
+  if (patch.length > 0) {
+    lines.push(...indent(columns(patch.map((op) => [op.op, op.path, compact((op as { value?: unknown }).value)])), '    '));
+  }
+  lines.push('  mutating rules');
+  lines.push(...indent(columns(outcomeRows(e.mutation.outcomes, false)), '    '));
+  if (e.validation) {
+    lines.push('  validating rules');
+    lines.push(...indent(columns(outcomeRows(e.validation.outcomes, true)), '    '));
+  }
+  const answer = e.validation && (e.mutation.decision === 'allowed' || e.mutation.decision === 'patched') ? e.validation : e.mutation;
+  if (answer.message !== undefined) lines.push(`  ${answer.decision} (${answer.code ?? ''}): ${answer.message}`);
+  const warnings = [...e.mutation.warnings, ...(e.validation?.warnings ?? [])];
+  for (const w of warnings) lines.push(`  warning: ${w}`);
+  lines.push('  mutated object (env values hidden; -o yaml shows them):');
+  lines.push(...indent(stringify(hideEnvValues(e.mutated), { lineWidth: 0, aliasDuplicateObjects: false }).trimEnd().split('\n'), '    '));
+  return `${lines.join('\n')}\n`;
+}
+
+/** The closing lines: counts, skipped documents and bad input. */
+export function renderFooter(counts: Readonly<Record<string, number>>, read: Inputs): string {
+  const lines: string[] = [];
+  for (const s of read.skipped) lines.push(`skipped ${s.what} (${whereText(s.where)}): holds no pod template`);
+  for (const p of read.problems) lines.push(`error: ${whereText(p.where)}: ${p.message}`);
+  const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`);
+  lines.push(`${parts.join(', ')}${read.problems.length > 0 ? `, ${read.problems.length} with bad input` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** An evaluation for -o json|yaml: the request's facts without repeating the input object. */
+export function evaluationReport(e: Evaluation): Record<string, unknown> {
+  const { object: _object, oldObject: _old, ...request } = e.request;
+  return {
+    where: e.where,
+    origin: e.origin,
+    pod: podName(e.request.object, e.request.namespace),
+    allowed: e.allowed,
+    request,
+    ...(e.compute !== undefined ? { compute: e.compute, instanceType: e.instanceType } : {}),
+    mutation: e.mutation,
+    ...(e.validation ? { validation: e.validation } : {}),
+    mutated: e.mutated,
+  };
+}
+
+export function serialize(format: OutputFormat, value: unknown): string {
+  return format === OutputFormat.Yaml ? stringify(value, { lineWidth: 0, aliasDuplicateObjects: false }) : `${JSON.stringify(value, null, 2)}\n`;
+}
