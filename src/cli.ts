@@ -10,6 +10,7 @@ import { registerInit } from './commands/init.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { createAuditLog } from './observability/audit.js';
 import { registerDryRun } from './commands/dryrun.js';
+import { registerAudit } from './commands/audit.js';
 import { clusterServeOptions, configMapArg } from './commands/serveCluster.js';
 import type { ConfigMapRef } from './kube/policyConfigMap.js';
 
@@ -138,6 +139,7 @@ export function buildCli(io: CliIO): Command {
 
   registerInit(program, io);
   registerDryRun(program, io);
+  registerAudit(program, io);
   registerPolicyCommands(program, io);
 
   return program;

@@ -1,85 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
-import type { UserInfo } from '../admission/request.js';
+import type { Command } from 'commander';
 import type { CliIO } from '../cli.js';
-import { builtinPolicy } from '../policy/builtin.js';
-import { formatErrors, loadPolicy } from '../policy/loader.js';
-import type { Policy } from '../policy/types.js';
+import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { evaluate, requestFor, type Evaluation } from './evaluate.js';
-import { readInputs, type Inputs } from './inputs.js';
 import { evaluationReport, OutputFormat, renderEvaluation, renderFooter, serialize } from './render.js';
-
-/** Exit codes of `dry-run` and `audit`. */
-export const ExitCode = { Allowed: 0, Denied: 1, BadInput: 2 } as const;
-
-/** The requester for pods when neither --as nor a known controller identity applies. */
-export const DEFAULT_REQUESTER: UserInfo = { username: 'dry-run-user', groups: ['system:authenticated'], extra: {} };
-
-export interface CommonOptions {
-  readonly filename: string[];
-  readonly policy?: string;
-  readonly namespace: string;
-  readonly output: OutputFormat;
-  readonly as?: string;
-  readonly asGroup?: string[];
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
-/** Options shared by `dry-run` and `audit`. */
-export function addInputOptions(cmd: Command): Command {
-  return cmd
-    .requiredOption('-f, --filename <file...>', 'YAML or JSON files (multi-document): Pods, Lists, AdmissionReviews, workloads with pod templates')
-    .option('--policy <file>', 'policy file (default: the built-in policy)')
-    .option('-n, --namespace <ns>', 'namespace for objects that name none', 'default')
-    .option('--as <user>', 'requester username (e.g. alice@contoso.com or system:serviceaccount:NS:NAME)')
-    .option('--as-group <group>', 'requester group (repeatable)', collect)
-    .addOption(new Option('-o, --output <format>', 'output format').choices(Object.values(OutputFormat)).default(OutputFormat.Text));
-}
-
-export type Loaded = { readonly ok: true; readonly policy: Policy; readonly read: Inputs } | { readonly ok: false; readonly message: string };
-
-/** Reads the policy and the input files; a bad policy is an error, bad files are problems in `read`. */
-export async function loadCommonInputs(o: CommonOptions): Promise<Loaded> {
-  let policy: Policy;
-  if (o.policy === undefined) policy = builtinPolicy();
-  else {
-    let text: string;
-    try {
-      text = await readFile(o.policy, 'utf8');
-    } catch (err) {
-      return { ok: false, message: `cannot read policy ${o.policy}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
-    }
-    const loaded = loadPolicy(text);
-    if (!loaded.ok) return { ok: false, message: `policy ${o.policy} is invalid:\n${formatErrors(loaded.errors)}` };
-    policy = loaded.policy;
-  }
-  const files: { file: string; text: string }[] = [];
-  const unreadable: Inputs['problems'] = [];
-  for (const file of o.filename) {
-    try {
-      files.push({ file, text: await readFile(file, 'utf8') });
-    } catch (err) {
-      unreadable.push({ where: { file, doc: 0 }, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
-    }
-  }
-  const read = readInputs(files, { namespace: o.namespace });
-  return { ok: true, policy, read: { ...read, problems: [...unreadable, ...read.problems] } };
-}
-
-/** `--as`/`--as-group` as a UserInfo (groups alone keep the default username). */
-export function requesterOf(o: CommonOptions): UserInfo | undefined {
-  if (o.as === undefined && o.asGroup === undefined) return undefined;
-  return { username: o.as ?? DEFAULT_REQUESTER.username, groups: o.asGroup ?? DEFAULT_REQUESTER.groups, extra: {} };
-}
-
-/** 2 when any input was bad or nothing could be judged, else 1 when anything was refused, else 0. */
-export function exitCodeOf(read: Inputs, refused: number, judged: number): number {
-  if (read.problems.length > 0 || judged === 0) return ExitCode.BadInput;
-  return refused > 0 ? ExitCode.Denied : ExitCode.Allowed;
-}
 
 export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
   const loaded = await loadCommonInputs(o);

@@ -1,0 +1,138 @@
+import type { Command } from 'commander';
+import type { AdmissionRequest } from '../admission/request.js';
+import type { RuleOutcome, ValidationVerdict } from '../admission/verdict.js';
+import type { CliIO } from '../cli.js';
+import { amlPod, asPod } from '../policy/pod.js';
+import type { Policy } from '../policy/types.js';
+import { ValidatingRuleId } from '../policy/types.js';
+import { validatePod } from '../policy/validation/pipeline.js';
+import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
+import { whereText, type Input } from './inputs.js';
+import { columns, OutputFormat, podName, renderFooter, serialize } from './render.js';
+
+/** How bad a pod's worst finding is: its denial, else the strongest action among its failures. */
+export const AuditStatus = { Deny: 'deny', Warn: 'warn', Audit: 'audit', Ok: 'ok' } as const;
+export type AuditStatus = (typeof AuditStatus)[keyof typeof AuditStatus];
+
+export interface PodAudit {
+  readonly where: string;
+  readonly origin: string;
+  readonly pod: string;
+  readonly compute?: string;
+  readonly status: AuditStatus;
+  /** Deny message when the pod would be refused today. */
+  readonly message?: string;
+  /** The failed (and errored) rules only; passing and skipped ones are left out of the report. */
+  readonly findings: readonly RuleOutcome[];
+}
+
+function statusOf(v: ValidationVerdict): AuditStatus {
+  if (v.kind !== 'allowed') return AuditStatus.Deny;
+  const failed = v.outcomes.filter((o) => o.result === 'fail' || o.result === 'error');
+  if (failed.some((o) => o.action === 'warn' || o.result === 'error')) return AuditStatus.Warn;
+  return failed.length > 0 ? AuditStatus.Audit : AuditStatus.Ok;
+}
+
+/** A request as if the existing pod were being created now. */
+function requestOf(input: Input, object: unknown, userInfo: AdmissionRequest['userInfo']): AdmissionRequest {
+  const meta = (asPod(object)?.metadata ?? {}) as { namespace?: string; name?: string };
+  return {
+    uid: `audit-${whereText(input.where).replace(/[^A-Za-z0-9]+/g, '-')}`,
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
+    name: typeof meta.name === 'string' ? meta.name : '',
+    userInfo,
+    object,
+    oldObject: null,
+    dryRun: true,
+  };
+}
+
+/**
+ * Judges existing pods against the validating rules (no mutation: they were mutated when
+ * created). Existing pods have no requester, so without `as` identity claims judge only the
+ * namespace.
+ */
+export function auditPods(policy: Policy, inputs: readonly Input[], as: AdmissionRequest['userInfo'] | undefined): PodAudit[] {
+  return inputs.map((input) => {
+    const object = input.type === 'pod' ? input.pod : input.review.request.object;
+    const verdict = validatePod(policy, requestOf(input, object, as ?? DEFAULT_REQUESTER), { requesterUnknown: as === undefined });
+    const pod = asPod(object);
+    const aml = pod ? amlPod(policy, pod) : undefined;
+    return {
+      where: whereText(input.where),
+      origin: input.origin,
+      pod: podName(object),
+      ...(aml ? { compute: aml.computeName } : {}),
+      status: statusOf(verdict),
+      ...(verdict.kind === 'denied' ? { message: verdict.message } : {}),
+      findings: verdict.outcomes.filter((o) => o.result === 'fail' || o.result === 'error'),
+    };
+  });
+}
+
+/** Per rule: how many pods failed it at each action (errors counted apart). */
+export function countByRule(audits: readonly PodAudit[]): Record<string, Record<'deny' | 'warn' | 'audit' | 'error', number>> {
+  const counts = Object.fromEntries(Object.values(ValidatingRuleId).map((id) => [id, { deny: 0, warn: 0, audit: 0, error: 0 }]));
+  for (const a of audits) {
+    for (const f of a.findings) {
+      const c = counts[f.ruleId];
+      if (!c) continue;
+      if (f.result === 'error') c.error += 1;
+      else if (f.action === 'deny' || f.action === 'warn' || f.action === 'audit') c[f.action] += 1;
+    }
+  }
+  return counts;
+}
+
+function renderText(audits: readonly PodAudit[], requesterKnown: boolean): string {
+  const lines: string[] = [];
+  const heads = columns(audits.map((a) => [a.status.toUpperCase(), a.pod, a.compute ?? '-', `${a.origin}, ${a.where}`]));
+  audits.forEach((a, i) => {
+    lines.push(heads[i]!);
+    for (const f of a.findings) lines.push(`       [${f.ruleId}] ${f.result === 'error' ? 'error' : f.action}: ${f.message ?? ''}`);
+  });
+  lines.push('', 'by rule:');
+  const rows = Object.entries(countByRule(audits)).map(([id, c]) => [id, String(c.deny), String(c.warn), String(c.audit), String(c.error)]);
+  lines.push(...columns([['RULE', 'DENY', 'WARN', 'AUDIT', 'ERROR'], ...rows]).map((l) => `  ${l}`));
+  if (!requesterKnown) lines.push('', 'identity-claims judged namespaces only: existing pods have no requester (use --as to judge one)');
+  return `${lines.join('\n')}\n\n`;
+}
+
+export async function runAudit(o: CommonOptions, io: CliIO): Promise<number> {
+  const loaded = await loadCommonInputs(o);
+  if (!loaded.ok) {
+    io.err(`error: ${loaded.message}\n`);
+    return ExitCode.BadInput;
+  }
+  const { policy, read } = loaded;
+  const as = requesterOf(o);
+  const audits = auditPods(policy, read.inputs, as);
+  const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;
+  const summary = { deny: count('deny'), warn: count('warn'), audit: count('audit'), ok: count('ok') };
+  if (read.inputs.length === 0 && read.problems.length === 0) {
+    read.problems.push({ where: { file: o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });
+  }
+  if (o.output === OutputFormat.Text) {
+    if (audits.length > 0) io.out(renderText(audits, as !== undefined));
+    io.out(renderFooter(summary, read));
+  } else {
+    io.out(serialize(o.output, { pods: audits, byRule: countByRule(audits), skipped: read.skipped, problems: read.problems, summary }));
+  }
+  return exitCodeOf(read, summary.deny, audits.length);
+}
+
+/**
+ * `aml-admission audit -f FILE…`: judge existing pods (e.g. `kubectl get pods -A -o yaml`)
+ * against the validating rules and report per pod and rule. Exit 1 when any pod has a
+ * deny-level violation, 2 on bad input. (Reading pods from a live cluster comes with the
+ * cluster support.)
+ */
+export function registerAudit(program: Command, io: CliIO): void {
+  addInputOptions(program.command('audit').description('judge existing pods against the validating rules; report per pod and rule'))
+    .action(async (o: CommonOptions) => {
+      io.setExitCode?.(await runAudit(o, io));
+    });
+}

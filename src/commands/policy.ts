@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import type { CliIO } from '../cli.js';
+import { BUILTIN_POLICY_YAML } from '../policy/builtin.js';
+import { readPolicyFile } from '../policy/file.js';
+import { formatErrors } from '../policy/loader.js';
+import { policySchema } from '../policy/schema.js';
+
+/** Exit codes of `policy check`: 0 every file valid, 1 a policy is invalid, 2 a file cannot be read. */
+export const CheckExit = { Valid: 0, Invalid: 1, Unreadable: 2 } as const;
+
+/** `aml-admission policy check|schema|default`. */
+export function registerPolicyCommands(program: Command, io: CliIO): void {
+  const policy = program.command('policy').description('check, describe and print policy documents (docs/policy.md)');
+
+  policy
+    .command('check')
+    .description('validate policy files against the schema; print each error as "path: message"')
+    .argument('<file...>', 'policy files (YAML or JSON)')
+    .action(async (files: string[]) => {
+      let exit: number = CheckExit.Valid;
+      for (const file of files) {
+        const result = await readPolicyFile(file);
+        if (result.ok) {
+          io.out(`${file}: valid (computes: ${Object.keys(result.policy.computes).join(', ')})\n`);
+          continue;
+        }
+        const unreadable = result.text === undefined;
+        exit = Math.max(exit, unreadable ? CheckExit.Unreadable : CheckExit.Invalid);
+        io.out(`${file}: ${unreadable ? 'cannot be checked' : `invalid, ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}`}\n`);
+        io.out(`${formatErrors(result.errors)}\n`);
+      }
+      if (exit !== CheckExit.Valid) io.setExitCode?.(exit);
+    });
+
+  policy
+    .command('schema')
+    .description('print the JSON Schema of the policy document')
+    .action(() => io.out(`${JSON.stringify(policySchema, null, 2)}\n`));
+
+  policy
+    .command('default')
+    .description('print the built-in policy (a starting point for your own)')
+    .action(() => io.out(BUILTIN_POLICY_YAML));
+}
