@@ -15,9 +15,9 @@ export interface Where {
   readonly doc: number;
 }
 
-/** `file#doc`, as shown in reports. */
+/** `file#doc`, as shown in reports (just `file` for what concerns the whole file). */
 export function whereText(w: Where): string {
-  return `${w.file}#${w.doc}`;
+  return w.doc > 0 ? `${w.file}#${w.doc}` : w.file;
 }
 
 export interface PodInput {

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { fixturePath, runCli, spawnCli } from './helpers.js';
+
+const policyFile = new URL('../fixtures/validation/policy.yaml', import.meta.url).pathname;
+
+interface Want {
+  code: number;
+  /** Per evaluated pod: [pod name, origin, allowed]. */
+  pods?: [string, string, boolean][];
+  requester?: string;
+  skipped?: string[];
+  problem?: RegExp;
+  check?: (report: any) => void;
+}
+
+const sa = (ns: string, name: string) => `system:serviceaccount:${ns}:${name}`;
+
+const cases: { name: string; given: string[]; want: Want }[] = [
+  {
+    name: 'A Pod the policy accepts is allowed with exit 0, its patch and every verdict.',
+    given: ['-f', fixturePath('pod-allowed.yaml')],
+    want: {
+      code: 0,
+      pods: [['azureml/train-0', 'Pod', true]],
+      requester: 'dry-run-user',
+      check: (r) => {
+        const e = r.results[0];
+        assert.equal(e.mutation.decision, 'patched');
+        assert.ok(e.mutation.patch.some((op: any) => op.path === '/spec/nodeSelector'), 'the instance type selector is in the patch');
+        assert.deepEqual(e.mutated.spec.nodeSelector, { agentpool: 'gpupool' });
+        assert.deepEqual(e.validation.outcomes.map((o: any) => o.ruleId), ['node-pool-targeting', 'reserved-pools', 'identity-claims', 'resource-claims', 'policy-input']);
+      },
+    },
+  },
+  {
+    name: 'A Pod the policy refuses is denied with exit 1 and the 403 reason.',
+    given: ['-f', fixturePath('pod-denied.yaml')],
+    want: {
+      code: 1,
+      pods: [['azureml/gpu-on-cpu', 'Pod', false]],
+      check: (r) => {
+        assert.equal(r.results[0].validation.code, 403);
+        assert.match(r.results[0].validation.message, /^\[node-pool-targeting\] pod requests 1 GPU but can be placed on CPU pool cpupool/);
+      },
+    },
+  },
+  {
+    name: 'An AdmissionReview is judged as sent, with its own requester.',
+    given: ['-f', fixturePath('review.json')],
+    want: { code: 0, pods: [['azureml/bert-worker-0', 'AdmissionReview', true]], requester: sa('kubeflow', 'training-operator') },
+  },
+  {
+    name: 'A multi-document file judges each pod, lists the documents that hold none, and exits 1 for the denied one.',
+    given: ['-f', fixturePath('multi.yaml')],
+    want: {
+      code: 1,
+      pods: [['default/cpu-job', 'Pod', true], ['default/lost', 'Pod', false]],
+      skipped: ['Service/web'],
+      check: (r) => assert.equal(r.results[1].validation.code, 422),
+    },
+  },
+  { name: 'A List (kubectl get -o yaml) judges every item.', given: ['-f', fixturePath('list.yaml')], want: { code: 0, pods: [['default/web-1', 'Pod', true], ['default/web-2', 'Pod', true]] } },
+  {
+    name: 'A Deployment’s pod template is judged as the ReplicaSet controller would create it.',
+    given: ['-f', fixturePath('deployment.yaml')],
+    want: { code: 0, pods: [['azureml/infer-…', 'Deployment/infer', true]], requester: sa('kube-system', 'replicaset-controller') },
+  },
+  {
+    name: 'A StatefulSet’s pod template is judged as its first ordinal pod.',
+    given: ['-f', fixturePath('statefulset.yaml')],
+    want: { code: 0, pods: [['azureml/store-0', 'StatefulSet/store', true]], requester: sa('kube-system', 'statefulset-controller') },
+  },
+  { name: 'A Job’s pod template is judged.', given: ['-f', fixturePath('job.yaml')], want: { code: 0, pods: [['azureml/prep-…', 'Job/prep', true]], requester: sa('kube-system', 'job-controller') } },
+  { name: 'A CronJob’s job template’s pod template is judged.', given: ['-f', fixturePath('cronjob.yaml')], want: { code: 0, pods: [['azureml/nightly-…', 'CronJob/nightly', true]] } },
+  {
+    name: 'A PyTorchJob yields one pod per replica type, labelled as the training operator labels them.',
+    given: ['-f', fixturePath('pytorchjob.yaml')],
+    want: {
+      code: 0,
+      pods: [['azureml/bert-master-0', 'PyTorchJob/bert (Master)', true], ['azureml/bert-worker-0', 'PyTorchJob/bert (Worker)', true]],
+      requester: sa('kubeflow', 'training-operator'),
+      check: (r) => {
+        assert.equal(r.results[1].mutated.metadata.labels['training.kubeflow.org/job-name'], 'bert');
+        assert.equal(r.results[1].mutated.spec.schedulerName, 'volcano', 'gang pods get the Volcano scheduler');
+      },
+    },
+  },
+  { name: 'A TFJob yields one pod per replica type.', given: ['-f', fixturePath('tfjob.yaml')], want: { code: 0, pods: [['azureml/mnist-ps-0', 'TFJob/mnist (PS)', true], ['azureml/mnist-worker-0', 'TFJob/mnist (Worker)', true]] } },
+  {
+    name: 'An MPIJob yields a launcher and a worker pod.',
+    given: ['-f', fixturePath('mpijob.yaml')],
+    want: { code: 0, pods: [['azureml/horovod-launcher-0', 'MPIJob/horovod (Launcher)', true], ['azureml/horovod-worker-0', 'MPIJob/horovod (Worker)', true]], requester: sa('mpi-operator', 'mpi-operator') },
+  },
+  { name: 'Several -f files are judged together.', given: ['-f', fixturePath('pod-allowed.yaml'), '-f', fixturePath('job.yaml')], want: { code: 0, pods: [['azureml/train-0', 'Pod', true], ['azureml/prep-…', 'Job/prep', true]] } },
+  { name: 'Invalid YAML is bad input: exit 2.', given: ['-f', fixturePath('invalid.yaml')], want: { code: 2, pods: [], problem: /not valid YAML or JSON/ } },
+  { name: 'A malformed AdmissionReview is bad input: exit 2.', given: ['-f', fixturePath('bad-review.json')], want: { code: 2, pods: [], problem: /invalid AdmissionReview: request\.uid is missing/ } },
+  { name: 'A missing file is bad input: exit 2.', given: ['-f', fixturePath('does-not-exist.yaml')], want: { code: 2, pods: [], problem: /cannot read: ENOENT/ } },
+  { name: 'A file with nothing to judge is bad input: exit 2.', given: ['-f', fixturePath('service-only.yaml')], want: { code: 2, pods: [], skipped: ['ConfigMap/settings'], problem: /no Pods, pod templates or AdmissionReviews found/ } },
+  {
+    name: 'Bad input wins over a denial: exit 2, and the good files are still judged.',
+    given: ['-f', fixturePath('pod-denied.yaml'), '-f', fixturePath('invalid.yaml')],
+    want: { code: 2, pods: [['azureml/gpu-on-cpu', 'Pod', false]], problem: /not valid YAML/ },
+  },
+  {
+    name: '--as judges the pods as that user: outside the identity claims they are denied.',
+    given: ['-f', fixturePath('review-gpu-compute.json'), '--policy', policyFile, '--as', 'mallory@contoso.com'],
+    want: { code: 1, requester: 'mallory@contoso.com', check: (r) => assert.match(r.results[0].validation.message, /\[identity-claims\] mallory@contoso\.com is not allowed/) },
+  },
+  {
+    name: '--as-group judges the pods as a member of that group: inside the identity claims they are allowed.',
+    given: ['-f', fixturePath('review-gpu-compute.json'), '--policy', policyFile, '--as', 'bob', '--as-group', 'ml-engineers', '--as-group', 'system:authenticated'],
+    want: {
+      code: 0,
+      requester: 'bob',
+      check: (r) => {
+        assert.deepEqual(r.results[0].request.userInfo.groups, ['ml-engineers', 'system:authenticated']);
+        const identity = r.results[0].validation.outcomes.find((o: any) => o.ruleId === 'identity-claims');
+        assert.equal(identity.result, 'pass');
+      },
+    },
+  },
+];
+
+describe('dry-run command', () => {
+  for (const t of cases) {
+    it(t.name, async () => {
+      const run = await runCli(['dry-run', ...t.given, '-o', 'json']);
+      assert.equal(run.code, t.want.code, run.err || run.out.slice(0, 2000));
+      const report = JSON.parse(run.out);
+      if (t.want.pods) assert.deepEqual(report.results.map((r: any) => [r.pod, r.origin, r.allowed]), t.want.pods);
+      if (t.want.requester) for (const r of report.results) assert.equal(r.request.userInfo.username, t.want.requester);
+      if (t.want.skipped) assert.deepEqual(report.skipped.map((s: any) => s.what), t.want.skipped);
+      if (t.want.problem) assert.match(report.problems.map((p: any) => p.message).join('\n'), t.want.problem);
+      else assert.deepEqual(report.problems, []);
+      t.want.check?.(report);
+    });
+  }
+
+  it('Refuses an invalid policy with its errors and paths: exit 2.', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dry-run-'));
+    try {
+      const bad = join(dir, 'policy.yaml');
+      await writeFile(bad, 'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes:\n  c: { nodePools: {}, instanceTypes: {}, defaultInstanceType: x }\n');
+      const run = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--policy', bad]);
+      assert.equal(run.code, 2);
+      assert.match(run.err, /policy .* is invalid:\n\/computes\/c\/nodePools: /);
+      assert.equal(run.out, '');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Requires -f: a usage error exits 2.', async () => {
+    const run = await runCli(['dry-run']);
+    assert.equal(run.code, 2);
+    assert.match(run.err, /required option '-f, --filename <file\.\.\.>' not specified/);
+  });
+
+  it('Prints the same report as YAML with -o yaml.', async () => {
+    const json = JSON.parse((await runCli(['dry-run', '-f', fixturePath('multi.yaml'), '-o', 'json'])).out);
+    const yaml = parse((await runCli(['dry-run', '-f', fixturePath('multi.yaml'), '-o', 'yaml'])).out);
+    assert.deepEqual(yaml, json);
+  });
+
+  it('Prints text a person can read at a glance: the answer first, then patch, verdicts and the mutated object without env values.', async () => {
+    const run = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '-f', fixturePath('pod-denied.yaml')]);
+    assert.equal(run.code, 1);
+    const lines = run.out.split('\n');
+    assert.match(lines[0]!, /^ALLOWED  Pod azureml\/train-0  \(Pod, .*pod-allowed\.yaml#1\)$/);
+    assert.match(run.out, /^DENIED  Pod azureml\/gpu-on-cpu/m);
+    assert.match(run.out, /^ {2}patch +\d+ operations$/m);
+    assert.match(run.out, /^ {4}add +\/spec\/nodeSelector +\{"agentpool":"gpupool"\}$/m);
+    assert.match(run.out, /^ {4}node-pool-targeting +deny +fail +pod requests 1 GPU/m);
+    assert.match(run.out, /^ {2}denied \(403\): \[node-pool-targeting\] /m);
+    assert.match(run.out, /^ {2}mutated object/m);
+    assert.doesNotMatch(run.out, /not-a-real-key-0123456789/, 'env values are hidden in text output');
+    assert.equal(lines.at(-2), '1 allowed, 1 denied');
+  });
+
+  it('Exits 0, 1 and 2 from the real entry point (spawned).', async () => {
+    const [ok, denied, bad] = await Promise.all([
+      spawnCli(['dry-run', '-f', fixturePath('pod-allowed.yaml')]),
+      spawnCli(['dry-run', '-f', fixturePath('pod-denied.yaml')]),
+      spawnCli(['dry-run', '-f', fixturePath('invalid.yaml')]),
+    ]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /^ALLOWED/);
+    assert.equal(denied.code, 1, denied.err);
+    assert.match(denied.out, /^DENIED/);
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.out, /error: .*invalid\.yaml#1: not valid YAML or JSON/);
+  });
+});
