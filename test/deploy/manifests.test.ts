@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { CronJob, Job } from 'kubernetes-models/batch/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { parseAllDocuments } from 'yaml';
+import { loadWebhookTemplates, renderWebhookConfig, type WebhookConfiguration } from '../../src/kube/webhookConfigs.js';
+import { builtinPolicy } from '../../src/policy/builtin.js';
+import { loadPolicy } from '../../src/policy/loader.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read as plain JSON */
+type Obj = Record<string, any>;
+
+/** kubernetes-models classes by apiVersion/kind: the OpenAPI schema of each type, with required fields, types and enums. */
+const SCHEMAS: Record<string, new (data: any) => { validate(): void }> = {
+  'v1/Namespace': Namespace,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/Service': Service,
+  'v1/ConfigMap': ConfigMap,
+  'apps/v1/Deployment': Deployment,
+  'batch/v1/Job': Job,
+  'batch/v1/CronJob': CronJob,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
+};
+
+/**
+ * Fields the schema does not know: client-node's generated models keep only the fields of the
+ * OpenAPI definition, so a round trip through them drops a misspelt or misplaced field (which
+ * the JSON Schema validation above allows, and the API server would silently ignore).
+ */
+function unknownFields(obj: Obj): string[] {
+  const type = `V1${obj.kind as string}`;
+  const back = JSON.parse(JSON.stringify(ObjectSerializer.serialize(ObjectSerializer.deserialize(obj, type, ''), type, ''))) as unknown;
+  const missing: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (Array.isArray(a)) return a.forEach((v, i) => walk(v, Array.isArray(b) ? b[i] : undefined, `${path}[${i}]`));
+    if (typeof a !== 'object' || a === null) return;
+    for (const [k, v] of Object.entries(a)) {
+      const there = (b as Obj | undefined)?.[k];
+      if (there === undefined) missing.push(`${path}.${k}`);
+      else walk(v, there, `${path}.${k}`);
+    }
+  };
+  walk(obj, back, '');
+  return missing;
+}
+
+function validate(obj: Obj): void {
+  const Model = SCHEMAS[`${obj.apiVersion as string}/${obj.kind as string}`];
+  assert.ok(Model, `no schema for ${obj.apiVersion}/${obj.kind}: add its kubernetes-models class to SCHEMAS`);
+  new Model(obj).validate();
+  assert.deepEqual(unknownFields(obj), [], 'fields the Kubernetes schema does not define');
+}
+
+// Rendered once when the file loads (kubectl kustomize is offline and quick): the tests below are one per object.
+const rendered: Obj[] = parseAllDocuments(execFileSync('kubectl', ['kustomize', 'deploy/'], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
+const id = (o: Obj): string => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+const find = (kind: string, name: string): Obj => {
+  const found = rendered.find((o) => o.kind === kind && o.metadata.name === name);
+  assert.ok(found, `${kind} ${name} is rendered`);
+  return found;
+};
+const arg = (container: Obj, flag: string): string | undefined => (container.args as string[]).find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+
+const admission = find('Deployment', 'azureml-connector-admission');
+const admissionPod = admission.spec.template;
+const server = admissionPod.spec.containers[0];
+const service = find('Service', 'azureml-connector-admission');
+const initJob = find('Job', 'azureml-connector-admission-init');
+const initContainer = initJob.spec.template.spec.containers[0];
+
+/** Every pod template: Deployments, Jobs, CronJobs. */
+const podTemplates: { owner: string; spec: Obj }[] = rendered.flatMap((o) => {
+  if (o.kind === 'Deployment' || o.kind === 'Job') return [{ owner: id(o), spec: o.spec.template.spec }];
+  if (o.kind === 'CronJob') return [{ owner: id(o), spec: o.spec.jobTemplate.spec.template.spec }];
+  return [];
+});
+
+describe('deploy/ rendered by kubectl kustomize', () => {
+  it('renders the objects SPEC §8 lists', () => {
+    const kinds = new Set(rendered.map((o) => o.kind));
+    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'Role', 'Deployment', 'PodDisruptionBudget', 'Service', 'Job', 'ConfigMap']) assert.ok(kinds.has(kind), kind);
+    assert.equal(rendered.filter((o) => o.kind === 'Deployment').length, 2, 'the admission server and the scheduler');
+  });
+
+  for (const obj of rendered) {
+    it(`${id(obj)} validates against the Kubernetes schema`, () => validate(obj));
+  }
+
+  it('puts every namespaced object in a namespace of its own choosing (azureml, or kube-system for the auth reader)', () => {
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+    for (const o of rendered.filter((o) => !clusterScoped.has(o.kind))) {
+      assert.ok(['azureml', 'kube-system'].includes(o.metadata.namespace), `${id(o)} has namespace ${o.metadata.namespace}`);
+    }
+  });
+
+  it('runs every container as non-root, read-only, without privilege escalation or capabilities, under RuntimeDefault seccomp, with resources', () => {
+    for (const { owner, spec } of podTemplates) {
+      assert.equal(spec.securityContext?.seccompProfile?.type, 'RuntimeDefault', owner);
+      assert.equal(spec.securityContext?.runAsNonRoot, true, owner);
+      assert.ok(spec.securityContext?.runAsUser > 0, `${owner} names a non-root uid`);
+      for (const c of spec.containers) {
+        const at = `${owner} container ${c.name}`;
+        assert.equal(c.securityContext?.readOnlyRootFilesystem, true, at);
+        assert.equal(c.securityContext?.allowPrivilegeEscalation, false, at);
+        assert.deepEqual(c.securityContext?.capabilities?.drop, ['ALL'], at);
+        for (const kind of ['requests', 'limits']) for (const r of ['cpu', 'memory']) assert.ok(c.resources?.[kind]?.[r], `${at} sets ${kind}.${r}`);
+      }
+    }
+  });
+
+  it('runs at least two admission replicas, never fewer during a rollout, spread over nodes', () => {
+    assert.ok(admission.spec.replicas >= 2);
+    assert.equal(admission.spec.strategy.rollingUpdate.maxUnavailable, 0);
+    assert.ok(admissionPod.spec.topologySpreadConstraints.some((t: Obj) => t.topologyKey === 'kubernetes.io/hostname'));
+    assert.ok(admissionPod.spec.terminationGracePeriodSeconds > 30, 'longer than the default drain delay plus drain timeout');
+  });
+
+  it('probes /readyz and /healthz over HTTPS on the serving port', () => {
+    const port = server.ports.find((p: Obj) => p.name === 'https');
+    assert.equal(port?.containerPort, 8443);
+    assert.deepEqual(server.readinessProbe.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
+    assert.deepEqual(server.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
+  });
+
+  it('keeps one admission replica through voluntary disruptions', () => {
+    const pdb = find('PodDisruptionBudget', 'azureml-connector-admission');
+    assert.deepEqual(pdb.spec.selector.matchLabels, admission.spec.selector.matchLabels);
+    assert.ok(pdb.spec.minAvailable >= 1 && pdb.spec.minAvailable < admission.spec.replicas, 'a drain can still proceed one pod at a time');
+  });
+
+  it('routes the Service port 443 to the admission pods serving port, and only to them', () => {
+    assert.deepEqual(service.spec.ports, [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
+    const labels = admissionPod.metadata.labels;
+    for (const [k, v] of Object.entries(service.spec.selector)) assert.equal(labels[k], v);
+    const scheduler = find('Deployment', 'azureml-connector-scheduler').spec.template.metadata.labels;
+    assert.ok(Object.entries(service.spec.selector).some(([k, v]) => scheduler[k] !== v), 'the scheduler pods are not selected');
+  });
+
+  it('agrees on names: init writes the Secret the server mounts, for the Service it fronts; the server watches the rendered policy ConfigMap', () => {
+    const secret = arg(initContainer, '--secret');
+    assert.equal(admissionPod.spec.volumes.find((v: Obj) => v.name === 'tls')?.secret?.secretName, secret);
+    assert.equal(arg(initContainer, '--service'), service.metadata.name);
+    assert.equal(arg(initContainer, '--namespace'), service.metadata.namespace);
+    const [ns, name] = (arg(server, '--policy-configmap') ?? '').split('/');
+    const policy = find('ConfigMap', name!);
+    assert.equal(policy.metadata.namespace, ns);
+    const loaded = loadPolicy(policy.data['policy.yaml']);
+    assert.ok(loaded.ok, 'the policy ConfigMap holds a valid policy');
+    assert.deepEqual(loaded.policy, builtinPolicy(), 'and it is the built-in default');
+  });
+
+  it('runs every pod under a ServiceAccount it renders', () => {
+    const accounts = new Set(rendered.filter((o) => o.kind === 'ServiceAccount').map((o) => o.metadata.name));
+    for (const { owner, spec } of podTemplates) assert.ok(accounts.has(spec.serviceAccountName), `${owner} uses ${spec.serviceAccountName}`);
+  });
+
+  /** What a ServiceAccount may do through the rendered bindings, as `scope group/resource verb [names]`. */
+  function grants(account: string): string[] {
+    const out: string[] = [];
+    for (const b of rendered.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+      if (!b.subjects.some((s: Obj) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === 'azureml')) continue;
+      const role = rendered.find((o) => o.kind === b.roleRef.kind && o.metadata.name === b.roleRef.name && (o.kind === 'ClusterRole' || o.metadata.namespace === b.metadata.namespace));
+      if (!role) {
+        out.push(`${b.metadata.namespace ?? 'cluster'} ${b.roleRef.kind}/${b.roleRef.name}`);
+        continue;
+      }
+      for (const r of role.rules) {
+        for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) out.push(`${b.metadata.namespace ?? 'cluster'} ${g}/${res} ${v}${r.resourceNames ? ` [${r.resourceNames.join(',')}]` : ''}`);
+      }
+    }
+    return out.sort();
+  }
+
+  const rbac: { name: string; given: string; want: string[] }[] = [
+    {
+      name: 'the admission server reads nodes, pods and its one policy ConfigMap, and creates Events',
+      given: 'azureml-connector-admission',
+      want: [
+        'azureml /configmaps get [aml-admission-policy]',
+        'azureml /configmaps list [aml-admission-policy]',
+        'azureml /configmaps watch [aml-admission-policy]',
+        'azureml /events create',
+        'cluster /nodes get',
+        'cluster /nodes list',
+        'cluster /nodes watch',
+        'cluster /pods get',
+        'cluster /pods list',
+        'cluster /pods watch',
+      ],
+    },
+    {
+      name: 'init reads and updates only its Secret and its two webhook configurations (create cannot be limited by name)',
+      given: 'azureml-connector-admission-init',
+      want: [
+        'azureml /secrets create',
+        'azureml /secrets get [azureml-connector-admission-tls]',
+        'azureml /secrets update [azureml-connector-admission-tls]',
+        'cluster admissionregistration.k8s.io/mutatingwebhookconfigurations create',
+        'cluster admissionregistration.k8s.io/mutatingwebhookconfigurations get [azureml-connector-admission]',
+        'cluster admissionregistration.k8s.io/mutatingwebhookconfigurations update [azureml-connector-admission]',
+        'cluster admissionregistration.k8s.io/validatingwebhookconfigurations create',
+        'cluster admissionregistration.k8s.io/validatingwebhookconfigurations get [azureml-connector-admission]',
+        'cluster admissionregistration.k8s.io/validatingwebhookconfigurations update [azureml-connector-admission]',
+      ],
+    },
+    {
+      name: "the scheduler has the built-in scheduler roles, the authentication reader, and its own Lease",
+      given: 'azureml-connector-scheduler',
+      want: [
+        'azureml coordination.k8s.io/leases create',
+        'azureml coordination.k8s.io/leases get [azureml-connector-scheduler]',
+        'azureml coordination.k8s.io/leases update [azureml-connector-scheduler]',
+        'cluster ClusterRole/system:kube-scheduler',
+        'cluster ClusterRole/system:volume-scheduler',
+        'kube-system Role/extension-apiserver-authentication-reader',
+      ],
+    },
+  ];
+  for (const { name, given, want } of rbac) {
+    it(`grants least privilege: ${name}`, () => assert.deepEqual(grants(given), want));
+  }
+});
+
+describe('webhook-config/ as init applies it', () => {
+  let configs: WebhookConfiguration[];
+  before(async () => {
+    const templates = await loadWebhookTemplates('webhook-config');
+    configs = templates.map((t) => renderWebhookConfig(t, { namespace: service.metadata.namespace, service: service.metadata.name, caBundle: Buffer.from('-----BEGIN CERTIFICATE-----').toString('base64') }));
+  });
+  const of = (kind: string): Obj => configs.find((c) => c.kind === kind) as Obj;
+
+  it('validates against the Kubernetes schema, as templates and as rendered', async () => {
+    for (const t of await loadWebhookTemplates('webhook-config')) validate(t as Obj);
+    for (const c of configs) validate(c as Obj);
+  });
+
+  const cases: { name: string; given: string; want: { path: string; failurePolicy: string; operations: string[]; reinvocationPolicy?: string } }[] = [
+    { name: 'mutates pods on CREATE, fails open, and is called again when a later webhook changes the pod', given: 'MutatingWebhookConfiguration', want: { path: '/mutate', failurePolicy: 'Ignore', operations: ['CREATE'], reinvocationPolicy: 'IfNeeded' } },
+    { name: 'validates pods on CREATE and UPDATE, and fails closed', given: 'ValidatingWebhookConfiguration', want: { path: '/validate', failurePolicy: 'Fail', operations: ['CREATE', 'UPDATE'] } },
+  ];
+  for (const { name, given, want } of cases) {
+    it(`${given} ${name}`, () => {
+      const [w] = of(given).webhooks;
+      assert.deepEqual(w.clientConfig.service, { name: service.metadata.name, namespace: service.metadata.namespace, path: want.path, port: service.spec.ports[0].port });
+      assert.equal(w.failurePolicy, want.failurePolicy);
+      assert.deepEqual(w.rules, [{ operations: want.operations, apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
+      assert.equal(w.reinvocationPolicy, want.reinvocationPolicy);
+      assert.deepEqual(w.admissionReviewVersions, ['v1', 'v1beta1']);
+      assert.equal(w.sideEffects, 'None');
+      assert.equal(w.matchPolicy, 'Equivalent');
+      assert.ok(w.timeoutSeconds >= 1 && w.timeoutSeconds <= 10, 'short, within the API server maximum of 30');
+      const excluded = w.namespaceSelector.matchExpressions.find((e: Obj) => e.key === 'kubernetes.io/metadata.name');
+      assert.equal(excluded.operator, 'NotIn');
+      assert.deepEqual([...excluded.values].sort(), ['azureml', 'kube-system'], 'never kube-system, never its own namespace');
+    });
+  }
+});
