@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request as httpsRequest, Agent } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -89,7 +89,7 @@ export async function startTestServer(overrides: Partial<ServeOptions> = {}): Pr
     metrics: new Metrics({ defaultMetrics: false }),
     ...overrides,
   });
-  const ca = await readFile(join(dir, 'ca.crt'));
+  const ca = await readFile(join(overrides.tlsCert ? dirname(overrides.tlsCert) : dir, 'ca.crt'));
   const agent = new Agent({ keepAlive: true, ca });
   const port = running.port;
   return {
