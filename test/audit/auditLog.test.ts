@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { auditLogger, auditObserver, AuditFile, createAuditLog } from '../../src/observability/audit.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { PolicyStore } from '../../src/policy/store.js';
+import { httpsCall, LogCapture, podReview, startTestServer, type TestServer } from '../helpers/server.js';
+import { amlTolerations, GPU_TOLERATIONS, pod, testPolicy } from '../validation/helpers.js';
+
+const SECRET_ENV = 'sk-live-9f8e7d6c5b4a39281706';
+const SECRET_ANNOTATION = 'AccountKey=c2VjcmV0LWJsb2Ita2V5LTAxMjM0NTY3ODk=';
+
+const goodPod = pod({ compute: 'gpu-compute', instanceType: 'gpu-1', gpus: '1', nodeSelector: { agentpool: 'gpupool' }, tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')] });
+const gpuOnCpu = pod({ compute: 'gpu-compute', gpus: '1', nodeSelector: { agentpool: 'cpupool' } });
+/** A pod carrying secret-looking values in env and in an annotation the mutating webhook reads. */
+const secretPod = pod({
+  compute: 'gpu-compute',
+  instanceType: 'gpu-1',
+  env: [{ name: 'OPENAI_API_KEY', value: SECRET_ENV }],
+  annotations: { 'ml.azure.com/blobfuse-mounts': JSON.stringify([{ name: 'data', container: 'c', mountPath: '/data', secretName: 'blob-creds', mountOptions: SECRET_ANNOTATION }]) },
+});
+
+const FIELDS = ['level', 'time', 'service', 'log', 'uid', 'endpoint', 'operation', 'kind', 'namespace', 'name', 'username', 'groups', 'compute', 'outcomes', 'patch', 'decision', 'latencyMs', 'dryRun', 'msg'];
+
+function assertRecordShape(line: Record<string, unknown>): void {
+  for (const f of FIELDS) if (f !== 'compute') assert.ok(Object.hasOwn(line, f), `field ${f} is present`);
+  assert.equal(line.log, 'audit');
+  assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.equal(typeof line.latencyMs, 'number');
+  for (const o of line.outcomes as Record<string, unknown>[]) {
+    assert.deepEqual(Object.keys(o).filter((k) => k !== 'message'), ['ruleId', 'action', 'result']);
+  }
+  for (const op of line.patch as Record<string, unknown>[]) assert.deepEqual(Object.keys(op), ['op', 'path'], 'patch ops carry no values');
+  assert.equal(line.object, undefined);
+  assert.equal(line.oldObject, undefined);
+}
+
+describe('audit log', () => {
+  describe('read from an in-memory stream', () => {
+    let s: TestServer;
+    const lines = new LogCapture();
+    const store = new PolicyStore(testPolicy({ 'resource-claims': { enforcementAction: 'warn' }, 'reserved-pools': { enforcementAction: 'audit' } }), 'file');
+    before(async () => {
+      s = await startTestServer({ policy: store, observers: [auditObserver([auditLogger(lines)], store)] });
+    });
+    after(async () => s.stop());
+    const last = () => lines.lines.at(-1)!;
+
+    const cases: {
+      name: string;
+      given: { path: string; pod: object; opts?: Parameters<typeof podReview>[1] };
+      want: { allowed: boolean; code?: number; warnings?: RegExp; decision: string; fails: Record<string, string>; dryRun?: boolean };
+    }[] = [
+      {
+        name: 'A denied pod answers 403 with every failed rule and logs one line with each rule’s outcome.',
+        given: { path: '/validate', pod: gpuOnCpu, opts: { uid: 'uid-denied', namespace: 'azureml', username: 'mallory', groups: ['g1'] } },
+        want: { allowed: false, code: 403, decision: 'denied', fails: { 'node-pool-targeting': 'deny', 'identity-claims': 'deny' } },
+      },
+      {
+        name: 'A rule at warn allows the pod with a warning and logs the failure with action warn.',
+        given: { path: '/validate', pod: { ...goodPod, spec: { ...goodPod.spec, volumes: [{ name: 'x', persistentVolumeClaim: { claimName: 'other' } }] } }, opts: { uid: 'uid-warn', namespace: 'azureml' } },
+        want: { allowed: true, warnings: /^\[resource-claims\] PVC other not allowed/, decision: 'allowed', fails: { 'resource-claims': 'warn' } },
+      },
+      {
+        name: 'A rule at audit allows the pod silently and logs the failure with action audit.',
+        given: { path: '/validate', pod: pod({ nodeSelector: { agentpool: 'a100' } }), opts: { uid: 'uid-audit', namespace: 'default' } },
+        want: { allowed: true, decision: 'allowed', fails: { 'reserved-pools': 'audit' } },
+      },
+      {
+        name: 'A dryRun request gets the same decision and a record marked dryRun: true.',
+        given: { path: '/validate', pod: gpuOnCpu, opts: { uid: 'uid-dry', namespace: 'azureml', username: 'mallory', dryRun: true } },
+        want: { allowed: false, code: 403, decision: 'denied', fails: { 'node-pool-targeting': 'deny', 'identity-claims': 'deny' }, dryRun: true },
+      },
+      {
+        name: 'A mutation logs the patch operations’ paths and the mutating rules’ outcomes.',
+        given: { path: '/mutate', pod: pod({ compute: 'gpu-compute', instanceType: 'gpu-1' }), opts: { uid: 'uid-mutate', namespace: 'azureml' } },
+        want: { allowed: true, decision: 'patched', fails: {} },
+      },
+    ];
+
+    for (const t of cases) {
+      it(t.name, async () => {
+        const before = lines.lines.length;
+        const res = await s.post(t.given.path, podReview(t.given.pod, t.given.opts));
+        const response = res.json().response;
+        assert.equal(response.allowed, t.want.allowed);
+        if (t.want.code) assert.equal(response.status.code, t.want.code);
+        if (t.want.warnings) assert.match(response.warnings[0], t.want.warnings);
+        else if (t.given.path === '/validate') assert.equal(response.warnings, undefined);
+
+        assert.equal(lines.lines.length, before + 1, 'one line per decision');
+        const line = last();
+        assertRecordShape(line);
+        assert.equal(line.uid, t.given.opts!.uid);
+        assert.equal(line.endpoint, t.given.path);
+        assert.equal(line.operation, 'CREATE');
+        assert.equal(line.kind, 'Pod');
+        assert.equal(line.namespace, t.given.opts!.namespace);
+        assert.equal(line.name, 'p');
+        assert.equal(line.username, t.given.opts!.username ?? 'alice@contoso.com');
+        assert.deepEqual(line.groups, t.given.opts!.groups ?? ['system:authenticated']);
+        assert.equal(line.decision, t.want.decision);
+        assert.equal(line.dryRun, t.want.dryRun ?? false);
+        const outcomes = line.outcomes as { ruleId: string; action: string; result: string }[];
+        const failed = Object.fromEntries(outcomes.filter((o) => o.result === 'fail').map((o) => [o.ruleId, o.action]));
+        assert.deepEqual(failed, t.want.fails);
+        if (t.given.path === '/validate') {
+          assert.equal(outcomes.length, 5, 'every validating rule has an outcome');
+          if (!t.want.allowed) assert.equal(line.code, t.want.code);
+        } else {
+          assert.ok((line.patch as { path: string }[]).some((op) => op.path === '/spec/nodeSelector'));
+          assert.ok(outcomes.some((o) => o.ruleId === 'instance-type' && o.result === 'mutated'));
+        }
+      });
+    }
+
+    it('Names the compute of an AML pod and leaves it out for other pods.', async () => {
+      await s.post('/validate', podReview(goodPod, { uid: 'uid-compute' }));
+      assert.equal(last().compute, 'gpu-compute');
+      await s.post('/validate', podReview(pod(), { uid: 'uid-plain' }));
+      assert.equal(last().compute, undefined);
+    });
+
+    it('Never logs env values, annotation contents or patch values of a pod carrying secrets.', async () => {
+      const before = lines.lines.length;
+      for (const path of ['/mutate', '/validate']) {
+        const res = await s.post(path, podReview(secretPod, { uid: `uid-secret${path.replace('/', '-')}` }));
+        assert.equal(res.status, 200);
+      }
+      // The server's own log (LogCapture of the test server) must not carry them either.
+      const text = JSON.stringify(lines.lines.slice(before)) + JSON.stringify(s.logs.lines);
+      assert.equal(lines.lines.length, before + 2);
+      assert.ok(!text.includes(SECRET_ENV), 'env value never logged');
+      assert.ok(!text.includes(SECRET_ANNOTATION), 'annotation content never logged');
+      assert.ok(!text.includes('OPENAI_API_KEY'), 'env names are not logged either (the object is never logged)');
+      assert.ok(!text.includes('"value"'), 'no patch values');
+    });
+  });
+
+  describe('appended to a file', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'aml-audit-'));
+    });
+    afterEach(async () => rm(dir, { recursive: true, force: true }));
+    const readLines = async (file: string) => (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+    it('Appends one line per decision after what the file already held, with every field.', async () => {
+      const path = join(dir, 'sub', 'audit.log');
+      const store = new PolicyStore(testPolicy(), 'file');
+      const file = new AuditFile(path, { rotationCheckMs: 0 });
+      const s = await startTestServer({ policy: store, observers: [auditObserver([file.logger], store)] });
+      try {
+        await s.post('/validate', podReview(goodPod, { uid: 'file-1', namespace: 'azureml' }));
+        await s.post('/validate', podReview(gpuOnCpu, { uid: 'file-2', namespace: 'azureml', dryRun: true }));
+        await s.post('/mutate', podReview(secretPod, { uid: 'file-3', namespace: 'azureml' }));
+      } finally {
+        await s.stop();
+        file.close();
+      }
+      const first = await readLines(path);
+      assert.deepEqual(first.map((l) => [l.uid, l.endpoint, l.decision, l.dryRun]), [
+        ['file-1', '/validate', 'allowed', false],
+        ['file-2', '/validate', 'denied', true],
+        ['file-3', '/mutate', 'patched', false],
+      ]);
+      first.forEach(assertRecordShape);
+      assert.ok(!(await readFile(path, 'utf8')).includes(SECRET_ENV));
+
+      const again = new AuditFile(path, { rotationCheckMs: 0 });
+      auditObserver([again.logger], store)({ ...fakeOutcome('file-4') }, '/validate', 1.5);
+      again.close();
+      assert.deepEqual((await readLines(path)).map((l) => l.uid), ['file-1', 'file-2', 'file-3', 'file-4']);
+    });
+
+    it('Reopens the path after log rotation renames the file, losing no line.', async () => {
+      const path = join(dir, 'audit.log');
+      const store = new PolicyStore(testPolicy(), 'file');
+      const file = new AuditFile(path, { rotationCheckMs: 0 });
+      const observe = auditObserver([file.logger], store);
+      observe(fakeOutcome('before-rotation'), '/validate', 1);
+      await rename(path, `${path}.1`);
+      observe(fakeOutcome('during-rotation'), '/validate', 1);
+      assert.equal(file.checkRotation(), true);
+      assert.equal(file.checkRotation(), false, 'nothing to do once reopened');
+      observe(fakeOutcome('after-rotation'), '/validate', 1);
+      file.close();
+      assert.deepEqual((await readLines(`${path}.1`)).map((l) => l.uid), ['before-rotation', 'during-rotation']);
+      assert.deepEqual((await readLines(path)).map((l) => l.uid), ['after-rotation']);
+    });
+
+    it('Writes to the process log and the file with createAuditLog, whatever the log level.', async () => {
+      const path = join(dir, 'audit.log');
+      const stdout = new LogCapture();
+      const store = new PolicyStore(testPolicy(), 'file');
+      const audit = createAuditLog({ logger: createLogger({ level: 'warn', destination: stdout }), policy: store, file: path });
+      audit.observer(fakeOutcome('both'), '/validate', 1);
+      audit.close();
+      assert.deepEqual((await readLines(path)).map((l) => l.uid), ['both']);
+      assert.equal(stdout.lines.length, 0, 'the process log follows --log-level');
+      const info = new LogCapture();
+      const audit2 = createAuditLog({ logger: createLogger({ level: 'info', destination: info }), policy: store });
+      audit2.observer(fakeOutcome('stdout'), '/validate', 1);
+      audit2.close();
+      assert.equal(info.lines[0]?.uid, 'stdout');
+      assert.equal(info.lines[0]?.log, 'audit');
+    });
+
+    it('Keeps every line when the server gets SIGTERM right after answering (spawned serve --audit-log).', async () => {
+      const path = join(dir, 'audit.log');
+      await writeFile(path, '');
+      const certs = join(dir, 'certs');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--certs-dir', certs, '--drain-delay', '0', '--components', 'admission', '--audit-log', path], {
+        cwd: new URL('../..', import.meta.url).pathname,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        let port = 0;
+        for await (const line of createInterface({ input: child.stdout! })) {
+          const rec = JSON.parse(line) as { msg?: string; port?: number };
+          if (rec.msg === 'listening') {
+            port = rec.port!;
+            break;
+          }
+        }
+        const ca = await readFile(join(certs, 'ca.crt'));
+        const uids = ['sigterm-1', 'sigterm-2', 'sigterm-3'];
+        await Promise.all(
+          uids.map((uid) =>
+            httpsCall({ port, ca, method: 'POST', path: '/validate', body: JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })), headers: { 'content-type': 'application/json' } }),
+          ),
+        );
+        child.stdout!.resume();
+        child.kill('SIGTERM');
+        const [code] = (await once(child, 'exit')) as [number | null];
+        assert.equal(code, 0);
+        assert.deepEqual((await readLines(path)).map((l) => l.uid).sort(), uids);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    });
+  });
+});
+
+/** A minimal answered review, for driving the observer without a server. */
+function fakeOutcome(uid: string) {
+  return {
+    apiVersion: 'admission.k8s.io/v1' as const,
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE' as const,
+      namespace: 'azureml',
+      name: 'p',
+      userInfo: { username: 'alice', groups: [], extra: {} },
+      object: goodPod,
+      oldObject: null,
+      dryRun: false,
+    },
+    verdict: { kind: 'allowed' as const, warnings: [], auditAnnotations: {}, outcomes: [] },
+    payload: '{}',
+  };
+}
