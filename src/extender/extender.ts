@@ -64,13 +64,14 @@ export function filter(body: unknown, ctx: ExtenderContext): ExtenderAnswer {
   if (!prepared.ok) return { payload: encodeFilterError(prepared.error), decision: ExtenderDecision.Error, error: prepared.error, nodes: 0 };
   const { args, demand } = prepared;
   const fitter = new NodeFitter(placementIndex(ctx.policy), demand, ctx.view);
-  const outcome = filterNodes(fitter, candidates(args, ctx.view));
+  const nodes = candidates(args, ctx.view);
+  const outcome = filterNodes(fitter, nodes);
   return {
-    payload: encodeFilterResult(args, outcome.kept, outcome.failed, outcome.unresolvable),
-    decision: outcome.kept.length > 0 ? ExtenderDecision.Fit : ExtenderDecision.NoFit,
+    payload: encodeFilterResult(args, nodes.facts, outcome.verdicts),
+    decision: outcome.kept > 0 ? ExtenderDecision.Fit : ExtenderDecision.NoFit,
     pod: podRef(demand),
     nodes: args.names.length,
-    kept: outcome.kept.length,
+    kept: outcome.kept,
   };
 }
 
@@ -79,8 +80,9 @@ export function prioritize(body: unknown, ctx: ExtenderContext): ExtenderAnswer 
   const prepared = prepare(body, ctx.policy);
   if (!prepared.ok) return { payload: NO_PRIORITIES, decision: ExtenderDecision.Error, error: prepared.error, nodes: 0 };
   const { args, demand } = prepared;
-  const scores = scoreNodes(placementIndex(ctx.policy), demand, ctx.view, candidates(args, ctx.view));
-  return { payload: encodePriorities(args.names, scores), decision: ExtenderDecision.Scored, pod: podRef(demand), nodes: args.names.length };
+  const nodes = candidates(args, ctx.view);
+  const scores = scoreNodes(placementIndex(ctx.policy), demand, ctx.view, nodes);
+  return { payload: encodePriorities(args, nodes.facts, scores), decision: ExtenderDecision.Scored, pod: podRef(demand), nodes: args.names.length };
 }
 
 /** Internal failures are answered like logical ones, without details (those go to the log). */

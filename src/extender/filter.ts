@@ -30,12 +30,10 @@ export interface Candidates {
 }
 
 export interface FilterOutcome {
-  /** Indices into the candidates, in input order. */
-  readonly kept: readonly number[];
-  /** node → reason, for nodes that preemption might free up. */
-  readonly failed: Record<string, string>;
-  /** node → reason, for nodes preemption cannot help. */
-  readonly unresolvable: Record<string, string>;
+  /** One verdict per candidate, in input order (mostly shared objects: no per-node allocation). */
+  readonly verdicts: readonly NodeFit[];
+  /** How many candidates fit. */
+  readonly kept: number;
 }
 
 /**
@@ -47,7 +45,7 @@ export class NodeFitter {
   private readonly index: PlacementIndex;
   private readonly demand: PodDemand;
   private readonly view: ClusterView;
-  /** Taint signature → the first taint the pod does not tolerate (null: tolerates all). */
+  /** Taint signature → verdict for that set of taints (FITS when the pod tolerates them all). */
   private readonly taintVerdicts = new Map<string, NodeFit>();
   private readonly reservedVerdicts = new Map<PoolRef, NodeFit>();
   private readonly checkLabels: boolean;
@@ -61,7 +59,11 @@ export class NodeFitter {
     this.view = view;
     // matchFields (metadata.name, as DaemonSet pods use) is not a label question; the
     // scheduler's NodeAffinity plugin has already applied it before calling any extender.
-    this.checkLabels = !(requiredTerms(demand.pod) ?? []).some((t) => Array.isArray(t?.matchFields) && t.matchFields.length > 0);
+    const terms = requiredTerms(demand.pod);
+    const selector = demand.pod.spec?.nodeSelector;
+    this.checkLabels =
+      (terms !== undefined || (selector != null && Object.keys(selector).length > 0)) &&
+      !(terms ?? []).some((t) => Array.isArray(t?.matchFields) && t.matchFields.length > 0);
     const aml = demand.aml;
     if (aml !== undefined) {
       this.outsideCompute = aml.compute
@@ -77,11 +79,11 @@ export class NodeFitter {
     if (!node.ready) return Unfit.NotReady;
     if (node.unschedulable) return Unfit.Cordoned;
     const placement = this.index.placement(node);
-    const { aml, gpuTotal } = this.demand;
-    if (this.outsideCompute !== undefined && !placement.pools.some((p) => p.compute === aml!.computeName)) return this.outsideCompute;
-    for (const p of placement.pools) {
-      if (!p.reserved) continue;
-      const verdict = this.reserved(p);
+    const pools = placement.pools;
+    if (this.outsideCompute !== undefined && !this.inCompute(pools)) return this.outsideCompute;
+    for (let i = 0; i < pools.length; i++) {
+      if (!pools[i]!.reserved) continue;
+      const verdict = this.reserved(pools[i]!);
       if (verdict !== FITS) return verdict;
     }
     if (this.checkLabels && !podFitsLabels(this.demand.pod, node.labels)) return Unfit.Labels;
@@ -89,7 +91,7 @@ export class NodeFitter {
       const verdict = this.taints(node);
       if (verdict !== FITS) return verdict;
     }
-    if (gpuTotal > 0) {
+    if (this.demand.gpuTotal > 0) {
       const need = this.demand.gpus;
       for (let i = 0; i < need.length; i++) {
         const n = need[i]!;
@@ -100,6 +102,12 @@ export class NodeFitter {
       }
     }
     return FITS;
+  }
+
+  private inCompute(pools: readonly PoolRef[]): boolean {
+    const compute = this.demand.aml?.computeName;
+    for (let i = 0; i < pools.length; i++) if (pools[i]!.compute === compute) return true;
+    return false;
   }
 
   /** A reserved pool takes only AML pods of its compute, and a reserved GPU pool only those that need GPUs. */
@@ -125,18 +133,15 @@ export class NodeFitter {
   }
 }
 
-/** Every candidate lands in exactly one of kept, failed or unresolvable. */
+/** Judges every candidate; the encoder turns the verdicts into kept, failed and unresolvable. */
 export function filterNodes(fitter: NodeFitter, candidates: Candidates): FilterOutcome {
-  const kept: number[] = [];
-  const failed: Record<string, string> = Object.create(null) as Record<string, string>;
-  const unresolvableNodes: Record<string, string> = Object.create(null) as Record<string, string>;
   const { names, facts } = candidates;
+  const verdicts = new Array<NodeFit>(names.length);
+  let kept = 0;
   for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    const fit = fitter.fit(name, facts[i]);
-    if (fit.fits) kept.push(i);
-    else if (fit.unresolvable) unresolvableNodes[name] = fit.reason;
-    else failed[name] = fit.reason;
+    const fit = fitter.fit(names[i]!, facts[i]);
+    verdicts[i] = fit;
+    if (fit.fits) kept += 1;
   }
-  return { kept, failed, unresolvable: unresolvableNodes };
+  return { verdicts, kept };
 }

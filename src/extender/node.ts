@@ -8,6 +8,8 @@ import type { Taint, TaintEffect } from '../policy/types.js';
  */
 export interface NodeFacts {
   readonly name: string;
+  /** The name as a JSON string, encoded once: answers list thousands of names per call. */
+  readonly nameJson: string;
   readonly labels: Readonly<Record<string, string>>;
   /** NoSchedule and NoExecute taints only: PreferNoSchedule never excludes a node. */
   readonly hardTaints: readonly Taint[];
@@ -85,6 +87,7 @@ export function nodeFacts(node: unknown): NodeFacts | undefined {
   const hardTaints = hardTaintsOf(spec);
   return {
     name,
+    nameJson: JSON.stringify(name),
     labels: stringRecord(node.metadata.labels),
     hardTaints,
     taintSignature: hardTaints.map(formatTaint).join(','),

@@ -1,4 +1,6 @@
 import { asPod, type Pod } from '../policy/pod.js';
+import type { NodeFit } from './filter.js';
+import type { NodeFacts } from './node.js';
 
 /**
  * kube-scheduler's extender v1 wire types (k8s.io/kube-scheduler/extender/v1). The Go structs
@@ -16,12 +18,6 @@ export type ExtenderArgs =
   | { readonly mode: typeof NodeMode.Nodes; readonly pod: Pod; readonly names: readonly string[]; readonly nodes: readonly object[] };
 
 export type DecodeResult = { readonly ok: true; readonly args: ExtenderArgs } | { readonly ok: false; readonly error: string };
-
-/** One entry of a HostPriorityList. */
-export interface HostPriority {
-  readonly Host: string;
-  readonly Score: number;
-}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -122,21 +118,49 @@ export function decodeExtenderArgs(body: unknown): DecodeResult {
   } else {
     return { ok: false, error: 'ExtenderArgs needs Nodes or NodeNames' };
   }
-  const dup = duplicate(args.names);
-  if (dup !== undefined) return { ok: false, error: `ExtenderArgs lists node "${dup}" more than once` };
+  // Two different objects under one name could get two verdicts, so Nodes must name each node
+  // once. A repeated NodeName gets the same verdict each time, so it is left alone rather than
+  // paying a set of 5,000 names on every call for a case kube-scheduler never produces.
+  if (args.mode === NodeMode.Nodes) {
+    const dup = duplicate(args.names);
+    if (dup !== undefined) return { ok: false, error: `ExtenderArgs.Nodes lists node "${dup}" more than once` };
+  }
   return { ok: true, args };
 }
 
-/** An ExtenderFilterResult for the mode the request came in (the scheduler reads the matching field). */
-export function encodeFilterResult(
-  args: ExtenderArgs,
-  kept: readonly number[],
-  failed: Readonly<Record<string, string>>,
-  unresolvable: Readonly<Record<string, string>>,
-): string {
-  const nodes = args.mode === NodeMode.Nodes ? { metadata: {}, items: kept.map((i) => args.nodes[i]) } : null;
-  const names = args.mode === NodeMode.NodeNames ? kept.map((i) => args.names[i]) : null;
-  return JSON.stringify({ Nodes: nodes, NodeNames: names, FailedNodes: failed, FailedAndUnresolvableNodes: unresolvable, Error: '' });
+/** A candidate's name as JSON: precomputed for known nodes, encoded here for the rest. */
+function nameJson(args: ExtenderArgs, facts: readonly (NodeFacts | undefined)[], i: number): string {
+  const f = facts[i];
+  return f !== undefined && f.name === args.names[i] ? f.nameJson : JSON.stringify(args.names[i]);
+}
+
+/**
+ * An ExtenderFilterResult for the mode the request came in (the scheduler reads the matching
+ * field). Concatenated by hand from precomputed pieces rather than JSON.stringify of name-keyed
+ * objects: with thousands of nodes, encoding cost more than judging the nodes.
+ */
+export function encodeFilterResult(args: ExtenderArgs, facts: readonly (NodeFacts | undefined)[], verdicts: readonly NodeFit[]): string {
+  let kept = '';
+  const keptNodes: object[] = [];
+  let failed = '';
+  let unresolvable = '';
+  const reasons = new Map<NodeFit, string>(); // verdicts are shared, so each reason is encoded once
+  for (let i = 0; i < verdicts.length; i++) {
+    const v = verdicts[i]!;
+    if (v.fits) {
+      if (args.mode === NodeMode.Nodes) keptNodes.push(args.nodes[i]!);
+      else kept += (kept === '' ? '' : ',') + nameJson(args, facts, i);
+      continue;
+    }
+    let reason = reasons.get(v);
+    if (reason === undefined) reasons.set(v, (reason = JSON.stringify(v.reason)));
+    const entry = nameJson(args, facts, i) + ':' + reason;
+    if (v.unresolvable) unresolvable += (unresolvable === '' ? '' : ',') + entry;
+    else failed += (failed === '' ? '' : ',') + entry;
+  }
+  const nodes = args.mode === NodeMode.Nodes ? `{"metadata":{},"items":${JSON.stringify(keptNodes)}}` : 'null';
+  const names = args.mode === NodeMode.NodeNames ? `[${kept}]` : 'null';
+  return `{"Nodes":${nodes},"NodeNames":${names},"FailedNodes":{${failed}},"FailedAndUnresolvableNodes":{${unresolvable}},"Error":""}`;
 }
 
 /** A logical failure: HTTP 200 with Error set; kube-scheduler then fails the pod's scheduling cycle with this text. */
@@ -144,7 +168,9 @@ export function encodeFilterError(error: string): string {
   return JSON.stringify({ Nodes: null, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: error });
 }
 
-export function encodePriorities(names: readonly string[], scores: readonly number[]): string {
-  const list: HostPriority[] = names.map((Host, i) => ({ Host, Score: scores[i]! }));
-  return JSON.stringify(list);
+/** A HostPriorityList, one entry per input node in input order. */
+export function encodePriorities(args: ExtenderArgs, facts: readonly (NodeFacts | undefined)[], scores: readonly number[]): string {
+  let out = '[';
+  for (let i = 0; i < scores.length; i++) out += (i === 0 ? '{"Host":' : ',{"Host":') + nameJson(args, facts, i) + ',"Score":' + scores[i] + '}';
+  return out + ']';
 }

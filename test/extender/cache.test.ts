@@ -30,6 +30,7 @@ describe('MemoryNodeCache', () => {
     assert.equal(cache.upsertNode(gpuNode('n1', 8, { spec: { unschedulable: true, taints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }, { key: 'spot', effect: 'PreferNoSchedule' }] } })), true);
     assert.deepEqual(cache.view().node('n1'), {
       name: 'n1',
+      nameJson: '"n1"',
       labels: { agentpool: 'gpupool' },
       hardTaints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }],
       taintSignature: 'sku=gpu:NoSchedule',
@@ -56,7 +57,7 @@ describe('MemoryNodeCache', () => {
   it('treats a node with junk in its fields as not Ready, untainted and without GPUs rather than throwing', () => {
     const cache = new MemoryNodeCache();
     cache.upsertNode({ metadata: { name: 'junk', labels: { a: 1, b: 'x' } }, spec: { taints: 'no', unschedulable: 'yes' }, status: { conditions: {}, allocatable: { 'nvidia.com/gpu': '1.5', 'amd.com/gpu': -2 } } });
-    assert.deepEqual(cache.view().node('junk'), { name: 'junk', labels: { b: 'x' }, hardTaints: [], taintSignature: '', ready: false, unschedulable: false, allocatable: {} });
+    assert.deepEqual(cache.view().node('junk'), { name: 'junk', nameJson: '"junk"', labels: { b: 'x' }, hardTaints: [], taintSignature: '', ready: false, unschedulable: false, allocatable: {} });
   });
 
   const usage: { name: string; given: object[]; want: number }[] = [

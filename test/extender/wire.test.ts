@@ -21,7 +21,7 @@ const malformed: { name: string; given: unknown; want: string }[] = [
   { name: 'NodeNames that is not a list', given: { Pod: ok, NodeNames: 'n1' }, want: 'ExtenderArgs.NodeNames must be a list of node names' },
   { name: 'NodeNames with a number in it', given: { Pod: ok, NodeNames: ['n1', 3] }, want: 'ExtenderArgs.NodeNames must be a list of node names' },
   { name: 'NodeNames with an empty name', given: { Pod: ok, NodeNames: [''] }, want: 'ExtenderArgs.NodeNames must be a list of node names' },
-  { name: 'a node named twice', given: { Pod: ok, NodeNames: ['n1', 'n2', 'n1'] }, want: 'ExtenderArgs lists node "n1" more than once' },
+  { name: 'a Node listed twice', given: { Pod: ok, Nodes: { items: [{ metadata: { name: 'n1' } }, { metadata: { name: 'n1' }, spec: { unschedulable: true } }] } }, want: 'ExtenderArgs.Nodes lists node "n1" more than once' },
   { name: 'Nodes that is a list rather than a NodeList', given: { Pod: ok, Nodes: [] }, want: 'ExtenderArgs.Nodes must be a NodeList object' },
   { name: 'Nodes.items that is not a list', given: { Pod: ok, Nodes: { items: {} } }, want: 'ExtenderArgs.Nodes.items must be a list of Nodes' },
   { name: 'a Node without a name', given: { Pod: ok, Nodes: { items: [{ metadata: { name: 'n1' } }, { metadata: {} }] } }, want: 'ExtenderArgs.Nodes.items[1] has no metadata.name' },
@@ -61,6 +61,14 @@ describe('extender arguments', () => {
       assert.equal(answer.error, t.want);
     });
   }
+
+  it('gives a repeated NodeName the same verdict each time', () => {
+    const cache = new MemoryNodeCache();
+    cache.upsertNode({ metadata: { name: 'n1' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    const body = { Pod: ok, NodeNames: ['n1', 'n2', 'n1'] };
+    assert.deepEqual(JSON.parse(filter(body, { ...ctx, view: cache.view() }).payload).NodeNames, ['n1', 'n1']);
+    assert.deepEqual(JSON.parse(prioritize(body, { ...ctx, view: cache.view() }).payload), [{ Host: 'n1', Score: 10 }, { Host: 'n2', Score: 0 }, { Host: 'n1', Score: 10 }]);
+  });
 
   it('judges a pod whose required node affinity uses matchFields by everything but that term', () => {
     // DaemonSet-style pods pin a node by metadata.name; the scheduler applied that before calling us.
