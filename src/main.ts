@@ -19,6 +19,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+// A reader that stops early (`dry-run ... | head`) closes the pipe: stop writing quietly and
+// keep the command's own exit code, instead of dying on an unhandled EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+});
+
 const program = buildCli({
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),

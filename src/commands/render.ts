@@ -37,8 +37,10 @@ function outcomeRows(outcomes: readonly RuleOutcome[], withAction: boolean): str
   return outcomes.map((o) => [o.ruleId, ...(withAction ? [o.action] : []), o.result, o.message ?? '']);
 }
 
-function compact(value: unknown): string {
-  return value === undefined ? '' : JSON.stringify(value);
+/** A patch value on one line; long ones are cut (the mutated object below shows them whole). */
+function compact(value: unknown, max = 96): string {
+  const text = value === undefined ? '' : JSON.stringify(value);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** A copy with containers' env values replaced, so text reports pasted into CI logs carry no secrets. */
