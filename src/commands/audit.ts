@@ -6,6 +6,7 @@ import { amlPod, asPod } from '../policy/pod.js';
 import type { Policy } from '../policy/types.js';
 import { ValidatingRuleId } from '../policy/types.js';
 import { validatePod } from '../policy/validation/pipeline.js';
+import { addClusterAuditOptions, clusterInputs, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
 import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { whereText, type Input } from './inputs.js';
 import { columns, OutputFormat, podName, renderFooter, serialize } from './render.js';
@@ -101,19 +102,21 @@ function renderText(audits: readonly PodAudit[], requesterKnown: boolean): strin
   return `${lines.join('\n')}\n\n`;
 }
 
-export async function runAudit(o: CommonOptions, io: CliIO): Promise<number> {
-  const loaded = await loadCommonInputs(o);
+export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO): Promise<number> {
+  const fromCluster = readsCluster(o);
+  const loaded = await loadCommonInputs(fromCluster ? { ...o, filename: [] } : o);
   if (!loaded.ok) {
     io.err(`error: ${loaded.message}\n`);
     return ExitCode.BadInput;
   }
-  const { policy, read } = loaded;
+  const { policy } = loaded;
+  const read = fromCluster ? await clusterInputs(o) : loaded.read;
   const as = requesterOf(o);
   const audits = auditPods(policy, read.inputs, as);
   const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;
   const summary = { deny: count('deny'), warn: count('warn'), audit: count('audit'), ok: count('ok') };
   if (read.inputs.length === 0 && read.problems.length === 0) {
-    read.problems.push({ where: { file: o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });
+    read.problems.push({ where: { file: fromCluster ? 'cluster' : o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });
   }
   if (o.output === OutputFormat.Text) {
     if (audits.length > 0) io.out(renderText(audits, as !== undefined));
@@ -127,12 +130,12 @@ export async function runAudit(o: CommonOptions, io: CliIO): Promise<number> {
 /**
  * `aml-admission audit -f FILE…`: judge existing pods (e.g. `kubectl get pods -A -o yaml`)
  * against the validating rules and report per pod and rule. Exit 1 when any pod has a
- * deny-level violation, 2 on bad input. (Reading pods from a live cluster comes with the
- * cluster support.)
+ * deny-level violation, 2 on bad input. Without -f (or with --kubeconfig/-A) the pods are
+ * listed from a cluster in pages (src/commands/auditCluster.ts).
  */
 export function registerAudit(program: Command, io: CliIO): void {
-  addInputOptions(program.command('audit').description('judge existing pods against the validating rules; report per pod and rule'))
-    .action(async (o: CommonOptions) => {
+  addClusterAuditOptions(addInputOptions(program.command('audit').description('judge existing pods against the validating rules; report per pod and rule')))
+    .action(async (o: CommonOptions & ClusterAuditOptions) => {
       io.setExitCode?.(await runAudit(o, io));
     });
 }

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
+import { runCli, spawnCli } from '../commands/helpers.js';
+
+describe('cluster commands against an API server', () => {
+  let fake: FakeApiServer;
+  let dir: string;
+  let kubeconfig: string;
+
+  beforeEach(async () => {
+    fake = await FakeApiServer.start();
+    dir = await mkdtemp(join(tmpdir(), 'aml-kube-cli-'));
+    kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(kubeconfig, fake.kubeconfigYaml());
+  });
+  afterEach(async () => {
+    await fake.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('init', () => {
+    it('reports what it created, and that a second run changed nothing', async () => {
+      const first = await runCli(['init', '--kubeconfig', kubeconfig]);
+      assert.equal(first.code, 0);
+      assert.equal(
+        first.out,
+        [
+          'Secret azureml/azureml-connector-admission-tls: created (the Secret did not exist)',
+          'MutatingWebhookConfiguration azureml-connector-admission: created',
+          'ValidatingWebhookConfiguration azureml-connector-admission: created',
+          '',
+        ].join('\n'),
+      );
+
+      const second = await runCli(['init', '--kubeconfig', kubeconfig]);
+      assert.equal(second.code, 0);
+      assert.deepEqual(second.out.trim().split('\n').map((l) => l.split(': ')[1]), ['unchanged', 'unchanged', 'unchanged']);
+    });
+
+    it('uses the namespace, Service and Secret names it is given', async () => {
+      await runCli(['init', '--kubeconfig', kubeconfig, '--namespace', 'ml-system', '--service', 'hooks', '--secret', 'hooks-tls']);
+      assert.ok(fake.get('secrets', 'ml-system', 'hooks-tls'));
+      const service = fake.get('validatingwebhookconfigurations', '', 'azureml-connector-admission')!.webhooks[0].clientConfig.service;
+      assert.deepEqual({ name: service.name, namespace: service.namespace }, { name: 'hooks', namespace: 'ml-system' });
+    });
+
+    it('exits non-zero with the RBAC reason when the service account may not register webhooks', async () => {
+      fake.forbid('create', 'mutatingwebhookconfigurations');
+
+      const run = await spawnCli(['init', '--kubeconfig', kubeconfig, '--attempts', '1']);
+
+      assert.equal(run.code, 1);
+      assert.match(
+        run.err,
+        /^aml-admission: create MutatingWebhookConfiguration azureml-connector-admission: mutatingwebhookconfigurations is forbidden: User "system:serviceaccount:azureml:tester" cannot create resource "mutatingwebhookconfigurations" in API group "admissionregistration.k8s.io" at the cluster scope \[HTTP 403\] \(RBAC: /m,
+      );
+      assert.equal(run.out, '', 'no report for a failed run');
+    });
+  });
+
+  describe('audit over a cluster', () => {
+    const pod = (namespace: string, name: string, compute?: string): KubeObject => ({
+      metadata: { name, namespace, labels: compute ? { 'ml.azure.com/compute': compute } : {} },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+
+    beforeEach(() => {
+      fake.apply('pods', pod('default', 'web'));
+      fake.apply('pods', pod('team', 'tool'));
+      fake.apply('pods', pod('team', 'train', 'no-such-compute')); // policy-input denies an unknown compute
+      fake.apply('pods', pod('other', 'batch'));
+    });
+
+    const report = (out: string): { pods: { pod: string; status: string }[] } => JSON.parse(out) as { pods: { pod: string; status: string }[] };
+
+    it('judges the pods of every namespace with -A, listing them in pages, and exits 1 on a deny-level violation', async () => {
+      const run = await runCli(['audit', '--kubeconfig', kubeconfig, '-A', '--page-size', '3', '-o', 'json']);
+
+      assert.equal(run.code, 1);
+      const pods = report(run.out).pods;
+      assert.deepEqual(pods.map((p) => p.pod).sort(), ['default/web', 'other/batch', 'team/tool', 'team/train']);
+      assert.equal(pods.find((p) => p.pod === 'team/train')?.status, 'deny');
+      const lists = fake.requestsFor('list', 'pods');
+      assert.deepEqual(lists.map((r) => [r.path, r.query.get('limit'), r.query.has('continue')]), [
+        ['/api/v1/pods', '3', false],
+        ['/api/v1/pods', '3', true],
+      ]);
+    });
+
+    it('judges one namespace with -n, and exits 0 when nothing there is denied', async () => {
+      const run = await runCli(['audit', '--kubeconfig', kubeconfig, '-n', 'other', '-o', 'json']);
+
+      assert.equal(run.code, 0);
+      assert.deepEqual(report(run.out).pods.map((p) => p.pod), ['other/batch']);
+      assert.equal(fake.requestsFor('list', 'pods')[0]!.path, '/api/v1/namespaces/other/pods');
+    });
+
+    it('exits 2 with the reason when it may not list pods, rather than reporting no violations', async () => {
+      fake.forbid('list', 'pods');
+
+      const run = await runCli(['audit', '--kubeconfig', kubeconfig, '-A']);
+
+      assert.equal(run.code, 2);
+      assert.match(run.out + run.err, /pods is forbidden: .*cannot list resource "pods".*\[HTTP 403\]/);
+    });
+  });
+
+  it('refuses a --policy-configmap that is not NAMESPACE/NAME before starting anything', async () => {
+    const run = await runCli(['serve', '--policy-configmap', 'just-a-name', '--port', '0']);
+    assert.equal(run.code, 2);
+    assert.match(run.err, /expected NAMESPACE\/NAME/);
+  });
+});
