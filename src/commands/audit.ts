@@ -9,7 +9,7 @@ import { validatePod } from '../policy/validation/pipeline.js';
 import { addClusterAuditOptions, clusterInputs, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
 import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { whereText, type Input } from './inputs.js';
-import { columns, OutputFormat, podName, renderFooter, serialize } from './render.js';
+import { columns, OutputFormat, podName, renderFooter, renderProblems, serialize } from './render.js';
 
 /** How bad a pod's worst finding is: its denial, else the strongest action among its failures. */
 export const AuditStatus = { Deny: 'deny', Warn: 'warn', Audit: 'audit', Ok: 'ok' } as const;
@@ -119,6 +119,7 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
     read.problems.push({ where: { file: fromCluster ? 'cluster' : o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });
   }
   if (o.output === OutputFormat.Text) {
+    io.err(renderProblems(read));
     if (audits.length > 0) io.out(renderText(audits, as !== undefined));
     io.out(renderFooter(summary, read));
   } else {

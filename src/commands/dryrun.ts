@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliIO } from '../cli.js';
 import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { evaluate, requestFor, type Evaluation } from './evaluate.js';
-import { evaluationReport, OutputFormat, renderEvaluation, renderFooter, serialize } from './render.js';
+import { evaluationReport, OutputFormat, renderEvaluation, renderFooter, renderProblems, serialize } from './render.js';
 
 export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
   const loaded = await loadCommonInputs(o);
@@ -19,6 +19,7 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
   }
   const code = exitCodeOf(read, denied, results.length);
   if (o.output === OutputFormat.Text) {
+    io.err(renderProblems(read));
     io.out(results.map(renderEvaluation).join('\n'));
     if (results.length > 0) io.out('\n');
     io.out(renderFooter({ allowed: results.length - denied, denied }, read));

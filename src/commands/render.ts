@@ -86,11 +86,15 @@ export function renderEvaluation(e: Evaluation): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The closing lines: counts, skipped documents and bad input. */
+/** Bad input, one line each (for stderr). */
+export function renderProblems(read: Inputs): string {
+  return read.problems.map((p) => `error: ${whereText(p.where)}: ${p.message}\n`).join('');
+}
+
+/** The closing lines: skipped documents and the counts. */
 export function renderFooter(counts: Readonly<Record<string, number>>, read: Inputs): string {
   const lines: string[] = [];
   for (const s of read.skipped) lines.push(`skipped ${s.what} (${whereText(s.where)}): holds no pod template`);
-  for (const p of read.problems) lines.push(`error: ${whereText(p.where)}: ${p.message}`);
   const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`);
   lines.push(`${parts.join(', ')}${read.problems.length > 0 ? `, ${read.problems.length} with bad input` : ''}`);
   return `${lines.join('\n')}\n`;

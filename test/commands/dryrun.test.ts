@@ -192,6 +192,7 @@ describe('dry-run command', () => {
     assert.equal(denied.code, 1, denied.err);
     assert.match(denied.out, /^DENIED/);
     assert.equal(bad.code, 2, bad.err);
-    assert.match(bad.out, /error: .*invalid\.yaml#1: not valid YAML or JSON/);
+    assert.match(bad.err, /^error: .*invalid\.yaml#1: not valid YAML or JSON/);
+    assert.match(bad.out, /^0 allowed, 0 denied, 1 with bad input$/m);
   });
 });
