@@ -30,7 +30,8 @@ describe('serve: when to use a cluster', () => {
   ];
   for (const { name, given, want } of cases) {
     it(name, () => {
-      const got = clusterServeOptions({ ...given, ...(given.kubeconfig ? { kubeconfig } : {}) }, { POD_NAME: 'replica-7' });
+      const { kubeconfig: useFile, ...flags } = given;
+      const got = clusterServeOptions({ ...flags, ...(useFile ? { kubeconfig } : {}) }, { POD_NAME: 'replica-7' });
       assert.equal(got.cluster !== undefined, want.cluster);
       assert.equal(got.nodeCache !== undefined, want.nodeCache);
       assert.equal(got.cluster?.policyConfigMap?.key, want.policyKey);
