@@ -61,7 +61,7 @@ export function hideEnvValues(object: unknown): unknown {
 /** One evaluation: a status line a person can scan, then the patch, every rule's verdict and the mutated object. */
 export function renderEvaluation(e: Evaluation): string {
   const status = e.allowed ? 'ALLOWED' : 'DENIED';
-  const lines = [`${status}  Pod ${podName(e.request.object, e.request.namespace)}  (${e.origin}, ${e.where})`];
+  const lines = [`${status}  ${e.request.kind.kind} ${podName(e.request.object, e.request.namespace)}  (${e.origin}, ${e.where})`];
   const head: string[][] = [['requester', requesterText(e.request.userInfo)]];
   if (e.request.operation !== 'CREATE') head.push(['operation', e.request.operation]);
   if (e.compute !== undefined) head.push(['compute', `${e.compute}, instance type ${e.instanceType || '(none)'}`]);
