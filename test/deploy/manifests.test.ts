@@ -160,6 +160,19 @@ describe('deploy/ rendered by kubectl kustomize', () => {
     assert.deepEqual(loaded.policy, builtinPolicy(), 'and it is the built-in default');
   });
 
+  it('mounts only ConfigMaps it renders, and only the Secret init writes', () => {
+    const configMaps = new Set(rendered.filter((o) => o.kind === 'ConfigMap').map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
+    const secret = arg(initContainer, '--secret');
+    for (const { owner, spec } of podTemplates) {
+      for (const v of spec.volumes ?? []) {
+        if (v.configMap) assert.ok(configMaps.has(`azureml/${v.configMap.name}`), `${owner} mounts ConfigMap ${v.configMap.name}`);
+        if (v.secret) assert.equal(v.secret.secretName, secret, `${owner} mounts Secret ${v.secret.secretName}`);
+      }
+    }
+    assert.ok(configMaps.has('azureml/aml-admission-policy'));
+    assert.ok([...configMaps].some((c) => c.startsWith('azureml/azureml-connector-scheduler-config-')), "the scheduler's configuration, hash-suffixed");
+  });
+
   it('runs every pod under a ServiceAccount it renders', () => {
     const accounts = new Set(rendered.filter((o) => o.kind === 'ServiceAccount').map((o) => o.metadata.name));
     for (const { owner, spec } of podTemplates) assert.ok(accounts.has(spec.serviceAccountName), `${owner} uses ${spec.serviceAccountName}`);
