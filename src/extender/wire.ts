@@ -60,7 +60,8 @@ function podShapeError(pod: Pod): string | undefined {
     for (const part of ['matchExpressions', 'matchFields'] as const) {
       const reqs = term[part];
       if (reqs == null) continue;
-      if (!Array.isArray(reqs) || !reqs.every((r) => isObject(r) && typeof r.key === 'string' && typeof r.operator === 'string')) {
+      const valid = (r: unknown) => isObject(r) && typeof r.key === 'string' && typeof r.operator === 'string' && (r.values == null || (Array.isArray(r.values) && r.values.every((v) => typeof v === 'string')));
+      if (!Array.isArray(reqs) || !reqs.every(valid)) {
         return `${at}[${i}].${part} must be a list of {key, operator, values}`;
       }
     }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { MemoryNodeCache } from '../../src/extender/cache.js';
 import { filter, prioritize } from '../../src/extender/extender.js';
 import { MAX_SCORE } from '../../src/extender/prioritize.js';
-import { pod, testPolicy } from './fixtures.js';
+import { clusterCache, clusterNodes, pod, testPolicy } from './fixtures.js';
 
 const policy = testPolicy();
 
@@ -152,14 +152,30 @@ describe('extender properties', () => {
     );
   });
 
-  it('never throws on arbitrary JSON, as the body or as the Pod, and always answers valid JSON', () => {
-    const ctx = { policy, view: new MemoryNodeCache().view() };
+  it('never throws on arbitrary JSON, as the body, the Pod or any field of it the extender reads', () => {
+    const ctx = { policy, view: clusterCache().view() };
+    const nodes = clusterNodes();
+    const names = Object.keys(nodes);
+    const json = fc.jsonValue({ maxDepth: 4 });
+    const term = fc.oneof(json, fc.record({ matchExpressions: fc.array(fc.record({ key: fc.constantFrom('agentpool', 'x'), operator: fc.constantFrom('In', 'NotIn', 'Exists', 'Gt', 'Bogus'), values: json })) }));
+    const spec = fc.record(
+      {
+        nodeSelector: json,
+        tolerations: fc.oneof(json, fc.array(fc.record({ key: json, operator: json, value: json, effect: json }))),
+        containers: fc.oneof(json, fc.array(fc.record({ name: fc.constant('c'), resources: fc.oneof(json, fc.record({ limits: fc.dictionary(fc.constantFrom('nvidia.com/gpu', 'amd.com/gpu', 'cpu'), json) })) }))),
+        initContainers: json,
+        affinity: fc.oneof(json, fc.record({ nodeAffinity: fc.record({ requiredDuringSchedulingIgnoredDuringExecution: fc.record({ nodeSelectorTerms: fc.oneof(json, fc.array(term)) }) }) })),
+      },
+      { requiredKeys: [] },
+    );
+    const metadata = fc.oneof(json, fc.record({ name: json, namespace: json, labels: fc.oneof(json, fc.dictionary(fc.constantFrom('ml.azure.com/compute', 'training.kubeflow.org/job-name'), json)) }, { requiredKeys: [] }));
     const bodies = fc.oneof(
-      fc.jsonValue(),
-      fc.jsonValue().map((Pod) => ({ Pod, NodeNames: ['n1'] })),
-      fc.jsonValue().map((spec) => ({ Pod: { metadata: { name: 'p' }, spec }, NodeNames: ['n1'] })),
-      fc.jsonValue().map((items) => ({ Pod: {}, Nodes: { items } })),
-      fc.jsonValue().map((NodeNames) => ({ Pod: {}, NodeNames })),
+      json,
+      json.map((Pod) => ({ Pod, NodeNames: names })),
+      fc.record({ metadata, spec }).map((Pod) => ({ Pod, NodeNames: names })),
+      fc.record({ metadata, spec }).map((Pod) => ({ Pod, Nodes: { items: Object.values(nodes) } })),
+      json.map((items) => ({ Pod: {}, Nodes: { items } })),
+      json.map((NodeNames) => ({ Pod: {}, NodeNames })),
     );
     fc.assert(
       fc.property(bodies, (body) => {

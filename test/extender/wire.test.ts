@@ -45,6 +45,11 @@ const malformed: { name: string; given: unknown; want: string }[] = [
     given: { Pod: withSpec({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'agentpool' }] }] } } } }), NodeNames: ['n1'] },
     want: `${TERMS}[0].matchExpressions must be a list of {key, operator, values}`,
   },
+  {
+    name: 'requirement values that are not a list of strings',
+    given: { Pod: withSpec({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'agentpool', operator: 'In', values: 5 }] }] } } } }), NodeNames: ['n1'] },
+    want: `${TERMS}[0].matchExpressions must be a list of {key, operator, values}`,
+  },
   { name: 'a GPU count that is not a whole number', given: { Pod: pod({ gpus: '1.5' }), NodeNames: ['n1'] }, want: 'Pod asks for nvidia.com/gpu with a quantity that is not a whole number' },
 ];
 
