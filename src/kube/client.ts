@@ -12,7 +12,13 @@ export function loadKubeConfig(file?: string): KubeConfig {
   } catch (err) {
     throw new Error(`cannot load kubeconfig${file ? ` ${file}` : ''}: ${(err as Error).message}`, { cause: err });
   }
-  if (!kc.getCurrentCluster()) throw new Error(`kubeconfig${file ? ` ${file}` : ''} has no current cluster`);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error(`kubeconfig${file ? ` ${file}` : ''} has no current cluster`);
+  // client-node's last resort when it finds nothing is an unauthenticated http://localhost:8080,
+  // which it then refuses to use; say what is missing instead.
+  if (!file && cluster.name === 'cluster' && cluster.server === 'http://localhost:8080') {
+    throw new Error('no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod');
+  }
   return kc;
 }
 

@@ -48,6 +48,7 @@ export class ClusterInformers {
       kc: opts.kc,
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       onError: (err: unknown, retryInMs: number) => logger.warn({ informer: what, error: apiFailure(err).message, retryInMs }, 'informer failed; retrying'),
+      onHandlerError: (err: unknown) => logger.error({ informer: what, err }, 'the extender cache refused an object; skipped'),
     });
     this.nodes = new Informer<V1Node>(
       {

@@ -11,6 +11,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   readonly backoff?: BackoffOptions;
   /** Told about each failure; the informer retries by itself after `retryInMs`. */
   readonly onError?: (err: unknown, retryInMs: number) => void;
+  /** Told when a handler throws (the object is skipped; client-node would swallow it silently). */
+  readonly onHandlerError?: (err: unknown) => void;
 }
 
 export interface InformerHandlers<T> {
@@ -50,9 +52,16 @@ export class Informer<T extends KubernetesObject> {
       return result;
     };
     this.lw = new ListWatch<T>(opts.path, new Watch(opts.kc), list, false, undefined, opts.fieldSelector);
-    this.lw.on(ADD, handlers.upsert);
-    this.lw.on(UPDATE, handlers.upsert);
-    this.lw.on(DELETE, handlers.remove);
+    const guarded = (handler: (obj: T) => void) => (obj: T) => {
+      try {
+        handler(obj);
+      } catch (err) {
+        opts.onHandlerError?.(err);
+      }
+    };
+    this.lw.on(ADD, guarded(handlers.upsert));
+    this.lw.on(UPDATE, guarded(handlers.upsert));
+    this.lw.on(DELETE, guarded(handlers.remove));
     this.lw.on(ERROR, (err: unknown) => this.failed(err));
   }
 
@@ -72,7 +81,7 @@ export class Informer<T extends KubernetesObject> {
   /** One ListWatch start: a list if there is no version to resume from, then a watch. */
   private async round(): Promise<void> {
     this.failedInRound = false;
-    await this.lw.start();
+    await this.lw.start().catch((err: unknown) => this.failed(err));
     // ListWatch hands a list's items to the handlers before it opens the watch, so once a list
     // has succeeded the cache is synced, even if this round's watch then failed.
     if (this.listed) this.markSynced();

@@ -81,7 +81,10 @@ export class PolicyConfigMapSource {
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
         onError: (err, retryInMs) => opts.logger.warn({ configMap: `${namespace}/${name}`, error: apiFailure(err).message, retryInMs }, 'policy ConfigMap watch failed; retrying'),
       },
-      { upsert: (cm) => void this.apply(cm), remove: () => this.removed() },
+      {
+        upsert: (cm) => void this.apply(cm).catch((err: unknown) => opts.logger.error({ err, configMap: `${namespace}/${name}` }, 'applying the policy ConfigMap failed; keeping the last good policy')),
+        remove: () => this.removed(),
+      },
     );
   }
 

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { MemoryNodeCache } from '../../src/extender/cache.js';
+import { kubeClients } from '../../src/kube/client.js';
+import { ClusterInformers } from '../../src/kube/clusterFeed.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { builtinPolicy } from '../../src/policy/builtin.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import { eventually, FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { LogCapture, startTestServer, type TestServer } from '../helpers/server.js';
 import { FAST_BACKOFF } from './support.js';
 
 /** A Ready node of the built-in policy's GPU pool (agentpool=gpupool, tainted sku=gpu). */
@@ -137,5 +140,31 @@ describe('node and pod informers feeding the scheduler extender', () => {
     await eventually(() => cache.used('gpu-a', 'nvidia.com/gpu') === 0, 'the deleted pod forgotten');
     assert.equal(fake.requestsFor('list', 'pods').length, 2);
     assert.deepEqual((await filter(['gpu-a'])).NodeNames, ['gpu-a']);
+  });
+
+  it('keeps feeding the cache when the cache throws on one object, and logs it', async () => {
+    fake.apply('nodes', gpuNode('gpu-a', 4));
+    fake.apply('nodes', gpuNode('gpu-bad', 4));
+    const logs = new LogCapture();
+    const feed = {
+      upsertNode: (n: unknown) => {
+        if ((n as KubeObject).metadata.name === 'gpu-bad') throw new Error('refused');
+        return cache.upsertNode(n);
+      },
+      deleteNode: (name: string) => cache.deleteNode(name),
+      upsertPod: (p: unknown) => cache.upsertPod(p),
+      deletePod: (ns: string, name: string) => cache.deletePod(ns, name),
+    };
+    const informers = new ClusterInformers({ kc: fake.kubeConfig(), core: kubeClients(fake.kubeConfig()).core, feed, logger: createLogger({ destination: logs }), backoff: FAST_BACKOFF });
+    informers.start();
+    try {
+      await informers.synced;
+      fake.apply('nodes', gpuNode('gpu-b', 4));
+      await eventually(() => cache.node('gpu-b'), 'a node added after the refused one');
+      assert.ok(cache.node('gpu-a'));
+      assert.ok(logs.lines.some((l) => l.msg === 'the extender cache refused an object; skipped' && l.informer === 'nodes'));
+    } finally {
+      await informers.stop();
+    }
   });
 });

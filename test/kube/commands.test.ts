@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
-import { runCli, spawnCli } from '../commands/helpers.js';
+import { ROOT, runCli, spawnCli } from '../commands/helpers.js';
 
 describe('cluster commands against an API server', () => {
   let fake: FakeApiServer;
@@ -96,6 +97,20 @@ describe('cluster commands against an API server', () => {
       assert.equal(run.code, 0);
       assert.deepEqual(report(run.out).pods.map((p) => p.pod), ['other/batch']);
       assert.equal(fake.requestsFor('list', 'pods')[0]!.path, '/api/v1/namespaces/other/pods');
+    });
+
+    it('says that no kubeconfig was found, instead of trying an unauthenticated localhost', async () => {
+      // A child process with an empty home and no KUBECONFIG: client-node's default chain finds nothing.
+      const run = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'audit', '-A'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, out }));
+      });
+      assert.equal(run.code, 2);
+      assert.match(run.out, /no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~\/\.kube\/config, or run in a pod/);
     });
 
     it('exits 2 with the reason when it may not list pods, rather than reporting no violations', async () => {
