@@ -59,11 +59,12 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 /**
  * Compiles mutations against a document, keeping a working copy that always equals
  * "original + ops so far", so each rule in a pipeline sees the pod as the earlier rules left it.
- * The original is never modified; it is copied on the first change only.
+ * The original is never modified: only the containers on a changed path are copied.
  */
 export class PatchBuilder<T extends object> {
   private working: T;
-  private copied = false;
+  /** Containers of the working document that are this builder's own copies (never the original's). */
+  private readonly owned = new WeakSet<object>();
   private readonly out: PatchOperation[] = [];
   /**
    * Maps and arrays this patch created. Their `add` op holds them by reference, so later
@@ -72,7 +73,7 @@ export class PatchBuilder<T extends object> {
    */
   private readonly fresh = new WeakSet<object>();
 
-  constructor(private readonly original: T) {
+  constructor(original: T) {
     this.working = original;
   }
 
@@ -83,7 +84,7 @@ export class PatchBuilder<T extends object> {
 
   /** The operations so far, detached from the working copy. */
   ops(): PatchOperation[] {
-    return this.out.map((op) => ('value' in op ? { ...op, value: structuredClone(op.value) } : { ...op }));
+    return this.out.map((op) => ('value' in op ? { ...op, value: cloneJson(op.value) } : { ...op }));
   }
 
   /**
@@ -124,10 +125,25 @@ export class PatchBuilder<T extends object> {
     if (m.op === 'append' && node !== undefined && node !== null && !Array.isArray(node)) throw new PatchError(`${pointer(m.path)} is not a list`);
   }
 
-  private writable(): void {
-    if (this.copied) return;
-    this.working = structuredClone(this.original);
-    this.copied = true;
+  /**
+   * Copy-on-write by path: before a container is changed it is copied shallowly, once, and its
+   * parents with it; untouched subtrees stay shared with the original. (Cloning the whole pod
+   * per request was the largest cost of the hot path.)
+   */
+  private ownRoot(): void {
+    if (this.owned.has(this.working)) return;
+    this.working = shallowCopy(this.working);
+    this.owned.add(this.working);
+  }
+
+  /** The child at `parent[seg]`, copied into the working document first if it is still shared. */
+  private ownChild(parent: Container, seg: PathSegment): Container {
+    const child = (parent as Record<string | number, unknown>)[seg] as Container;
+    if (this.owned.has(child) || this.fresh.has(child)) return child;
+    const copy = shallowCopy(child);
+    (parent as Record<string | number, unknown>)[seg] = copy;
+    this.owned.add(copy);
+    return copy;
   }
 
   private applyOne(m: Mutation): boolean {
@@ -135,7 +151,7 @@ export class PatchBuilder<T extends object> {
       const existing = this.lookup(m.path);
       if (existing.found && jsonEqual(existing.value, m.value)) return false;
     }
-    this.writable();
+    this.ownRoot();
     const last = m.path.length - 1;
     let node = this.working as unknown as Container;
     let insideFresh = false;
@@ -145,7 +161,7 @@ export class PatchBuilder<T extends object> {
       const child = (node as Record<string | number, unknown>)[seg];
       const isTarget = i === last;
       if (isTarget && m.op === 'set') {
-        const value = structuredClone(m.value);
+        const value = cloneJson(m.value);
         if (typeof value === 'object' && value !== null) this.fresh.add(value);
         const existed = child !== undefined;
         (node as Record<string | number, unknown>)[seg] = value;
@@ -159,10 +175,10 @@ export class PatchBuilder<T extends object> {
         if (!insideFresh) this.out.push({ op: 'add', path: pointer(m.path.slice(0, i + 1)), value: built });
         return true;
       }
-      node = child as Container;
+      node = this.ownChild(node, seg);
     }
     // The target is an existing array: append.
-    const item = structuredClone(m.value);
+    const item = cloneJson(m.value);
     (node as unknown[]).push(item);
     if (!insideFresh && !this.fresh.has(node)) this.out.push({ op: 'add', path: `${pointer(m.path)}/-`, value: item });
     return true;
@@ -170,7 +186,7 @@ export class PatchBuilder<T extends object> {
 
   /** The structure for path[from..]: nested maps ending in the set value or a one-item array. */
   private build(m: Mutation, from: number): unknown {
-    const leaf: unknown = m.op === 'append' ? this.mark([structuredClone(m.value)]) : structuredClone(m.value);
+    const leaf: unknown = m.op === 'append' ? this.mark([cloneJson(m.value)]) : cloneJson(m.value);
     let value = leaf;
     for (let i = m.path.length - 1; i >= from; i--) value = this.mark({ [m.path[i] as string]: value });
     return value;
@@ -189,6 +205,27 @@ export class PatchBuilder<T extends object> {
     }
     return node === undefined ? { found: false } : { found: true, value: node };
   }
+}
+
+/**
+ * A deep copy of a JSON value. Mutation values are small plain JSON, and structuredClone
+ * (a V8 serialise/deserialise round trip) costs several microseconds per call on the hot path.
+ */
+export function cloneJson<V>(v: V): V {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(cloneJson) as V;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const value = cloneJson((v as Record<string, unknown>)[k]);
+    // JSON.parse makes "__proto__" an own key; assigning it would set the prototype instead.
+    if (k === '__proto__') Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    else out[k] = value;
+  }
+  return out as V;
+}
+
+function shallowCopy<V>(v: V): V {
+  return (Array.isArray(v) ? [...v] : { ...v }) as V;
 }
 
 /** Compiles mutations against a document in one go (see PatchBuilder). */

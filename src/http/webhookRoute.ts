@@ -16,6 +16,21 @@ export interface WebhookRouteDeps {
   readonly observers?: readonly ReviewObserver[];
 }
 
+function logFields(outcome: ReviewOutcome, endpoint: string, ms: number) {
+  const r = outcome.request;
+  return {
+    endpoint,
+    uid: r.uid,
+    kind: r.kind.kind,
+    operation: r.operation,
+    namespace: r.namespace,
+    name: r.name,
+    decision: outcome.verdict.kind,
+    dryRun: r.dryRun,
+    latencyMs: Math.round(ms * 1000) / 1000,
+  };
+}
+
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
@@ -26,6 +41,7 @@ export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandl
   const endpoint = `/${webhook.name}`;
   const requests = deps.metrics.requests;
   const latency = deps.metrics.latency.labels(endpoint);
+  const ruleResults = deps.metrics.ruleResults;
   const observers = deps.observers ?? [];
   return (req, res) => {
     const start = performance.now();
@@ -36,25 +52,15 @@ export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandl
         const ms = performance.now() - start;
         latency.observe(ms / 1000);
         requests.inc({ endpoint, decision: outcome.verdict.kind });
-        const r = outcome.request;
-        const fields = {
-          endpoint,
-          uid: r.uid,
-          kind: r.kind.kind,
-          operation: r.operation,
-          namespace: r.namespace,
-          name: r.name,
-          decision: outcome.verdict.kind,
-          dryRun: r.dryRun,
-          latencyMs: Math.round(ms * 1000) / 1000,
-        };
-        if (outcome.failure !== undefined) deps.logger.error({ ...fields, err: outcome.failure }, 'webhook handler failed');
-        else deps.logger.info(fields, 'admission review');
+        for (const o of outcome.verdict.outcomes) ruleResults.inc({ rule: o.ruleId, action: o.action, result: o.result });
+        // The audit log (an observer) writes the per-decision info line; this one is for debugging.
+        if (outcome.failure !== undefined) deps.logger.error({ ...logFields(outcome, endpoint, ms), err: outcome.failure }, 'webhook handler failed');
+        else if (deps.logger.isLevelEnabled('debug')) deps.logger.debug(logFields(outcome, endpoint, ms), 'admission review');
         for (const observe of observers) {
           try {
             observe(outcome, endpoint, ms);
           } catch (err) {
-            deps.logger.error({ err, uid: r.uid }, 'review observer failed');
+            deps.logger.error({ err, uid: outcome.request.uid }, 'review observer failed');
           }
         }
       })

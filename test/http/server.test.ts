@@ -115,13 +115,16 @@ describe('HTTPS admission server', () => {
     assert.equal(ready.json().status, 'ready');
   });
 
-  it('counts requests by endpoint and decision in /metrics', async () => {
+  it('counts requests by endpoint and decision, and rule results by rule, in /metrics', async () => {
     await s.post('/validate', fixture('pod-create-v1.json'));
+    await s.post('/mutate', fixture('pod-create-v1.json'));
     const text = (await s.get('/metrics')).text;
     assert.match(text, /aml_admission_requests_total\{endpoint="\/validate",decision="allowed"\} \d+/);
     assert.match(text, /aml_admission_requests_total\{endpoint="\/mutate",decision="bad_request"\} \d+/);
     assert.match(text, /aml_admission_request_duration_seconds_bucket\{le="0.005",endpoint="\/validate"\}/);
     assert.match(text, /aml_admission_certificate_expiry_timestamp_seconds\{certificate="serving"\} \d+/);
+    assert.match(text, /aml_admission_rule_results_total\{rule="gpu-tolerations",action="mutate",result="mutated"\} \d+/);
+    assert.match(text, /aml_admission_rule_results_total\{rule="node-pool-targeting",action="deny",result="[a-z]+"\} \d+/);
   });
 
   it('logs one line per review with uid, kind, namespace, name, decision and latency', async () => {
