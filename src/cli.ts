@@ -70,7 +70,7 @@ export function buildCli(io: CliIO): Command {
     .option('--components <list>', 'what to serve: admission,extender', componentsArg, [Component.Admission, Component.Extender])
     .option('--extender-state <file>', 'extender: Nodes and Pods (YAML/JSON list) to schedule against, reloaded on change')
     .option('--kubeconfig <file>', 'connect to a cluster with this kubeconfig (default with --policy-configmap: $KUBECONFIG, ~/.kube/config, in-cluster); feeds the extender cache from node and pod informers')
-    .addOption(new Option('--policy <file>', 'policy file (YAML); reloaded when it changes, the last good policy kept on a bad edit (default: built-in policy)').conflicts('policyConfigMap'))
+    .addOption(new Option('--policy <file>', 'policy file (YAML); reloaded when it changes, the last good policy kept on a bad edit (default: built-in policy)').conflicts('policyConfigmap'))
     .option('--policy-configmap <ns/name>', 'watch this ConfigMap for the policy and apply valid changes live', configMapArg)
     .option('--policy-key <key>', 'data key of the policy in --policy-configmap', 'policy.yaml')
     .option('--body-limit <bytes>', 'largest accepted request body', intArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024)

@@ -16,6 +16,7 @@ import { FilePoller } from './util/watch.js';
 import { mutatePod } from './policy/mutation/pipeline.js';
 import { validatePod } from './policy/validation/pipeline.js';
 import type { PolicyStore } from './policy/store.js';
+import { startPolicyFile } from './policy/file.js';
 
 export const Component = { Admission: 'admission', Extender: 'extender' } as const;
 export type Component = (typeof Component)[keyof typeof Component];
@@ -34,6 +35,8 @@ export interface ServeOptions {
   readonly components: readonly Component[];
   /** The policy in force; loaders keep it current. */
   readonly policy: PolicyStore;
+  /** `--policy FILE`: loaded into `policy` before serving, then reloaded when it changes (src/policy/file.ts). */
+  readonly policyFile?: string;
   readonly bodyLimit?: number;
   /** How often certificate (and policy) files are checked for changes. */
   readonly reloadIntervalMs: number;
@@ -85,6 +88,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   readiness.set(Condition.Certificates, false);
   readiness.set(Condition.NotDraining, true);
   readiness.set(Condition.Policy, true); // the store always holds a checked policy
+  const policyFile = opts.policyFile
+    ? await startPolicyFile({ file: opts.policyFile, store: opts.policy, intervalMs: opts.reloadIntervalMs, logger, metrics })
+    : undefined;
 
   const certPaths = await resolveCertPaths(opts);
   const material = await loadKeyMaterial(certPaths);
@@ -146,6 +152,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       stopping ??= (async () => {
         logger.info({ delayMs: opts.drain.delayMs }, 'draining');
         certPoller.stop();
+        policyFile?.stop();
         extender?.stop();
         await server.drain(opts.drain);
         await cluster?.stop(); // after the drain: the policy and caches stay live while requests finish

@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { FilePoller } from '../util/watch.js';
+import { formatErrors, loadPolicy, type LoadResult, type PolicyError } from './loader.js';
+import type { PolicyStore } from './store.js';
+
+/** A policy file that could not be read or is not a valid policy; the message lists every error. */
+export class PolicyFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly errors: readonly PolicyError[],
+  ) {
+    super(`${file}: invalid policy\n${formatErrors(errors)}`);
+    this.name = 'PolicyFileError';
+  }
+}
+
+/** Reads and checks a policy file; an unreadable file is one error at the root (its code, not its contents). */
+export async function readPolicyFile(file: string): Promise<LoadResult & { readonly text?: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }] };
+  }
+  return { ...loadPolicy(text), text };
+}
+
+export interface PolicyFileOptions {
+  readonly file: string;
+  readonly store: PolicyStore;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+export interface PolicyFileSource {
+  stop(): void;
+}
+
+/**
+ * `serve --policy FILE`: loads the file into the store (refusing to start on an invalid one),
+ * then polls it. A valid change replaces the policy at once; an invalid or unreadable one is
+ * logged with every error and its path, and the last good policy stays in force.
+ */
+export async function startPolicyFile(opts: PolicyFileOptions): Promise<PolicyFileSource> {
+  const { file, store, logger, metrics } = opts;
+  const first = await readPolicyFile(file);
+  if (!first.ok) {
+    metrics?.policyReloads.inc({ source: 'file', result: 'failure' });
+    throw new PolicyFileError(file, first.errors);
+  }
+  store.replace(first.policy, 'file');
+  metrics?.policyReloads.inc({ source: 'file', result: 'success' });
+  logger.info({ file, generation: store.generation }, 'policy loaded from file');
+
+  let inForce = first.text;
+  // A missing file fails every poll; say so once per streak, not every interval.
+  let failing: string | undefined;
+  const apply = (text: string) => {
+    failing = undefined;
+    if (text === inForce) return;
+    const loaded = loadPolicy(text);
+    if (!loaded.ok) {
+      metrics?.policyReloads.inc({ source: 'file', result: 'failure' });
+      logger.error({ file, errors: loaded.errors, keeping: store.source }, 'policy file rejected; keeping the last good policy');
+      return;
+    }
+    inForce = text;
+    store.replace(loaded.policy, 'file');
+    metrics?.policyReloads.inc({ source: 'file', result: 'success' });
+    logger.info({ file, generation: store.generation }, 'policy reloaded from file');
+  };
+  const poller = new FilePoller(
+    [file],
+    opts.intervalMs,
+    ([content]) => apply(content!.toString('utf8')),
+    (err) => {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      if (code === failing) return;
+      failing = code;
+      metrics?.policyReloads.inc({ source: 'file', result: 'failure' });
+      logger.error({ file, error: code }, 'policy file unreadable; keeping the last good policy');
+    },
+  );
+  await poller.start();
+  // The poller's baseline is the file as it is now; catch an edit made since the first read.
+  const now = await readPolicyFile(file);
+  if (now.text !== undefined) apply(now.text);
+  return { stop: () => poller.stop() };
+}
