@@ -83,7 +83,7 @@ export function buildCli(io: CliIO): Command {
       host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
       service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
       drainDelay: number; drainTimeout: number; logLevel: LogLevel; extenderState?: string;
-      kubeconfig?: string; policy?: string; policyConfigMap?: ConfigMapRef; policyKey: string; auditLog?: string;
+      kubeconfig?: string; policy?: string; policyConfigmap?: ConfigMapRef; policyKey: string; auditLog?: string;
     }) => {
       const logger = createLogger({ level: o.logLevel });
       try {

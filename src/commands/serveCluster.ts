@@ -14,9 +14,10 @@ export function configMapArg(value: string): ConfigMapRef {
   }
 }
 
+/** The serve options this module reads, named as commander names them (`--policy-configmap` → `policyConfigmap`). */
 export interface ClusterFlags {
   readonly kubeconfig?: string;
-  readonly policyConfigMap?: ConfigMapRef;
+  readonly policyConfigmap?: ConfigMapRef;
   readonly policyKey?: string;
   readonly components: readonly Component[];
   readonly extenderState?: string;
@@ -28,9 +29,9 @@ export interface ClusterFlags {
  * unless a --extender-state file was given.
  */
 export function clusterServeOptions(flags: ClusterFlags, env: NodeJS.ProcessEnv): Pick<ServeOptions, 'cluster' | 'nodeCache'> {
-  if (flags.kubeconfig === undefined && flags.policyConfigMap === undefined) return {};
+  if (flags.kubeconfig === undefined && flags.policyConfigmap === undefined) return {};
   const kc = loadKubeConfig(flags.kubeconfig);
-  const ref = flags.policyConfigMap && flags.policyKey ? { ...flags.policyConfigMap, key: flags.policyKey } : flags.policyConfigMap;
+  const ref = flags.policyConfigmap && flags.policyKey ? { ...flags.policyConfigmap, key: flags.policyKey } : flags.policyConfigmap;
   const informed = flags.components.includes(Component.Extender) && flags.extenderState === undefined;
   return {
     // In a pod the hostname is the pod name; POD_NAME (downward API) wins when set.

@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
+import { buildCli } from '../../src/cli.js';
+import { BUILTIN_POLICY_YAML } from '../../src/policy/builtin.js';
+import { eventually, FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
 import { ROOT, runCli, spawnCli } from '../commands/helpers.js';
 
 describe('cluster commands against an API server', () => {
@@ -121,6 +123,23 @@ describe('cluster commands against an API server', () => {
       assert.equal(run.code, 2);
       assert.match(run.out + run.err, /pods is forbidden: .*cannot list resource "pods".*\[HTTP 403\]/);
     });
+  });
+
+  it('serve --kubeconfig --policy-configmap watches the ConfigMap, posts Events as this pod, and feeds the extender from informers', async () => {
+    fake.apply('configmaps', { metadata: { name: 'aml-admission-policy', namespace: 'azureml' }, data: { 'policy.yaml': BUILTIN_POLICY_YAML } });
+    const stops: ((signal: string) => Promise<void>)[] = [];
+    const cli = buildCli({ out: () => undefined, err: () => undefined, env: { POD_NAME: 'aml-admission-7d9f-x2' }, onSignal: (h) => stops.push(h) });
+    await cli.parseAsync(['node', 'aml-admission', 'serve', '--kubeconfig', kubeconfig, '--policy-configmap', 'azureml/aml-admission-policy', '--port', '0', '--host', '127.0.0.1', '--certs-dir', join(dir, 'certs'), '--log-level', 'silent', '--drain-delay', '0']);
+    try {
+      const [loaded] = await eventually(() => fake.list('events').length > 0 && fake.list('events'), 'the PolicyLoaded event');
+      assert.equal(loaded!.reason, 'PolicyLoaded');
+      assert.equal(loaded!.reportingInstance, 'aml-admission-7d9f-x2');
+      assert.equal(fake.requestsFor('list', 'configmaps')[0]!.query.get('fieldSelector'), 'metadata.name=aml-admission-policy');
+      await eventually(() => fake.openWatches('nodes') === 1 && fake.openWatches('pods') === 1, 'node and pod watches');
+    } finally {
+      for (const stop of stops) await stop('SIGTERM');
+    }
+    await eventually(() => fake.openWatches('configmaps') + fake.openWatches('nodes') + fake.openWatches('pods') === 0, 'stopping closes every watch');
   });
 
   it('refuses a --policy-configmap that is not NAMESPACE/NAME before starting anything', async () => {
