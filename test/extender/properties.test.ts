@@ -156,24 +156,26 @@ describe('extender properties', () => {
     const ctx = { policy, view: clusterCache().view() };
     const nodes = clusterNodes();
     const names = Object.keys(nodes);
-    const json = fc.jsonValue({ maxDepth: 4 });
-    const term = fc.oneof(json, fc.record({ matchExpressions: fc.array(fc.record({ key: fc.constantFrom('agentpool', 'x'), operator: fc.constantFrom('In', 'NotIn', 'Exists', 'Gt', 'Bogus'), values: json })) }));
-    const spec = fc.record(
-      {
-        nodeSelector: json,
-        tolerations: fc.oneof(json, fc.array(fc.record({ key: json, operator: json, value: json, effect: json }))),
-        containers: fc.oneof(json, fc.array(fc.record({ name: fc.constant('c'), resources: fc.oneof(json, fc.record({ limits: fc.dictionary(fc.constantFrom('nvidia.com/gpu', 'amd.com/gpu', 'cpu'), json) })) }))),
-        initContainers: json,
-        affinity: fc.oneof(json, fc.record({ nodeAffinity: fc.record({ requiredDuringSchedulingIgnoredDuringExecution: fc.record({ nodeSelectorTerms: fc.oneof(json, fc.array(term)) }) }) })),
-      },
-      { requiredKeys: [] },
-    );
-    const metadata = fc.oneof(json, fc.record({ name: json, namespace: json, labels: fc.oneof(json, fc.dictionary(fc.constantFrom('ml.azure.com/compute', 'training.kubeflow.org/job-name'), json)) }, { requiredKeys: [] }));
+    const json = fc.jsonValue({ maxDepth: 3 });
+    // Each field: absent, junk, or shaped like the real thing with junk inside.
+    const field = <T>(shaped: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: json, weight: 1 }, { arbitrary: shaped, weight: 17 });
+    const requirement = fc.record({ key: fc.constantFrom('agentpool', 'x'), operator: fc.constantFrom('In', 'NotIn', 'Exists', 'Gt', 'Bogus'), values: fc.oneof({ arbitrary: json, weight: 1 }, { arbitrary: fc.array(fc.constantFrom('cpupool', '3')), weight: 3 }) });
+    const terms = field(fc.array(fc.oneof({ arbitrary: json, weight: 1 }, { arbitrary: fc.record({ matchExpressions: fc.array(requirement, { minLength: 1, maxLength: 2 }), matchFields: fc.oneof({ arbitrary: fc.constant(undefined), weight: 5 }, { arbitrary: fc.array(requirement, { maxLength: 1 }), weight: 1 }) }, { requiredKeys: ['matchExpressions'] }), weight: 12 }), { minLength: 1, maxLength: 2 }));
+    const quantity = fc.oneof({ arbitrary: json, weight: 1 }, { arbitrary: fc.constantFrom('0', '1', '8'), weight: 12 });
+    const container = fc.record({ name: fc.constant('c'), resources: field(fc.record({ limits: field(fc.dictionary(fc.constantFrom('nvidia.com/gpu', 'amd.com/gpu', 'cpu'), quantity)) })) });
+    const spec = fc.record({
+      nodeSelector: field(fc.dictionary(fc.constantFrom('agentpool', 'x'), json)),
+      tolerations: field(fc.array(fc.record({ key: json, operator: json, value: json, effect: json }, { requiredKeys: [] }))),
+      containers: field(fc.array(container, { maxLength: 2 })),
+      initContainers: field(fc.array(container, { maxLength: 1 })),
+      affinity: field(fc.record({ nodeAffinity: field(fc.record({ requiredDuringSchedulingIgnoredDuringExecution: field(fc.record({ nodeSelectorTerms: terms })) })) })),
+    });
+    const metadata = field(fc.record({ name: json, namespace: json, labels: field(fc.dictionary(fc.constantFrom('ml.azure.com/compute', 'training.kubeflow.org/job-name'), fc.oneof(json, fc.constantFrom('gpu-cluster', 'j1')))) }, { requiredKeys: [] }));
     const bodies = fc.oneof(
       json,
       json.map((Pod) => ({ Pod, NodeNames: names })),
-      fc.record({ metadata, spec }).map((Pod) => ({ Pod, NodeNames: names })),
-      fc.record({ metadata, spec }).map((Pod) => ({ Pod, Nodes: { items: Object.values(nodes) } })),
+      { arbitrary: fc.record({ metadata, spec }).map((Pod) => ({ Pod, NodeNames: names })), weight: 5 },
+      { arbitrary: fc.record({ metadata, spec }).map((Pod) => ({ Pod, Nodes: { items: Object.values(nodes) } })), weight: 5 },
       json.map((items) => ({ Pod: {}, Nodes: { items } })),
       json.map((NodeNames) => ({ Pod: {}, NodeNames })),
     );
@@ -183,7 +185,7 @@ describe('extender properties', () => {
         assert.equal(typeof filtered.Error, 'string');
         assert.ok(Array.isArray(JSON.parse(prioritize(body, ctx).payload)));
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 });
