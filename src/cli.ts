@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { caBundle, createServingCertificate, DEFAULT_CERT_DAYS } from './tls/certs.js';
-import { writeServing } from './tls/files.js';
-import { createLogger, LogLevels, type LogLevel } from './observability/logger.js';
+import { ensureServingCerts, writeServing } from './tls/files.js';
+import { isClusterWorker, superviseWorkers } from './workers.js';
+import { createLogger, flushLogger, LogLevels, type LogLevel } from './observability/logger.js';
 import { Component, serve } from './serve.js';
 import { builtinPolicy } from './policy/builtin.js';
 import { PolicyStore } from './policy/store.js';
@@ -77,15 +78,25 @@ export function buildCli(io: CliIO): Command {
     .option('--reload-interval <duration>', 'how often certificate and policy files are checked', durationArg, 2000)
     .option('--drain-delay <duration>', 'on SIGTERM, keep serving (not ready) this long before closing the listener', durationArg, 5000)
     .option('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', durationArg, 25000)
+    .option('--workers <n>', 'server processes sharing the port (node:cluster); use up to the pod\'s CPU count', intArg('--workers', 1, 64), 1)
     .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
     .option('--audit-log <file>', 'also append the audit log (one JSON line per admission decision) to this file')
     .action(async (o: {
       host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
       service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
-      drainDelay: number; drainTimeout: number; logLevel: LogLevel; extenderState?: string;
+      drainDelay: number; drainTimeout: number; logLevel: LogLevel; workers: number; extenderState?: string;
       kubeconfig?: string; policy?: string; policyConfigmap?: ConfigMapRef; policyKey: string; auditLog?: string;
     }) => {
       const logger = createLogger({ level: o.logLevel });
+      if (o.workers > 1 && !isClusterWorker()) {
+        // Generate the certificate once, before the workers start and look for it.
+        if (!o.tlsCert) await ensureServingCerts(o.certsDir, { service: o.service, namespace: o.namespace });
+        superviseWorkers({ count: o.workers, logger, onSignal: (h) => io.onSignal(async (signal) => {
+          await h(signal);
+          await flushLogger(logger);
+        }) });
+        return;
+      }
       try {
         const policy = new PolicyStore(builtinPolicy(), 'builtin');
         const audit = createAuditLog({ logger, policy, ...(o.auditLog ? { file: o.auditLog } : {}) });
@@ -113,11 +124,11 @@ export function buildCli(io: CliIO): Command {
           logger.info({ signal }, 'shutting down');
           await running.stop();
           audit.close();
-          logger.flush();
+          await flushLogger(logger);
         });
       } catch (err) {
         logger.fatal({ err }, 'could not start');
-        logger.flush();
+        await flushLogger(logger);
         throw err;
       }
     });

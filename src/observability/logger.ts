@@ -31,11 +31,16 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   return pino(
     {
       level: opts.level ?? 'info',
-      base: { service: 'aml-admission' },
+      base: { service: 'aml-admission', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
     destination,
   );
+}
+
+/** Resolves once every buffered line is written; call before the process exits. */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }

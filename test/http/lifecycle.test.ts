@@ -204,4 +204,37 @@ describe('server lifecycle', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('with --workers 2 serves from two processes on one port and stops them all on SIGTERM', async function () {
+    this.timeout(30_000);
+    const dir = await mkdtemp(join(tmpdir(), 'aml-workers-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--workers', '2', '--host', '127.0.0.1', '--port', '0', '--certs-dir', dir, '--drain-delay', '0'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const log: string[] = [];
+      const listening: { pid: number; port: number }[] = [];
+      await new Promise<void>((resolve) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          log.push(line);
+          const rec = JSON.parse(line) as { msg: string; port: number; pid: number };
+          if (rec.msg === 'listening') listening.push(rec);
+          if (listening.length === 2) resolve();
+        });
+      });
+      assert.equal(new Set(listening.map((l) => l.pid)).size, 2, 'two worker processes');
+      assert.equal(listening[0]!.port, listening[1]!.port, 'one shared port');
+      const ca = await readFile(join(dir, 'ca.crt'));
+      const res = await httpsCall({ port: listening[0]!.port, ca, method: 'POST', path: '/mutate', body: review, headers: { 'content-type': 'application/json' } });
+      assert.equal(res.status, 200);
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'close')) as [number | null];
+      assert.equal(code, 0);
+      assert.ok(log.some((l) => l.includes('all workers stopped')));
+    } finally {
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
