@@ -36,6 +36,8 @@ export interface PolicyFileOptions {
 }
 
 export interface PolicyFileSource {
+  /** Checks the file now (tests, and callers that know it changed). */
+  poll(): Promise<void>;
   stop(): void;
 }
 
@@ -88,5 +90,5 @@ export async function startPolicyFile(opts: PolicyFileOptions): Promise<PolicyFi
   // The poller's baseline is the file as it is now; catch an edit made since the first read.
   const now = await readPolicyFile(file);
   if (now.text !== undefined) apply(now.text);
-  return { stop: () => poller.stop() };
+  return { poll: () => poller.poll(), stop: () => poller.stop() };
 }

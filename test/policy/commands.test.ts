@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildCli } from '../../src/cli.js';
+import { loadPolicy } from '../../src/policy/loader.js';
+import { TEST_POLICY_YAML } from '../mutation/helpers.js';
+
+async function run(...args: string[]): Promise<{ out: string; err: string; exit: number }> {
+  let out = '';
+  let err = '';
+  let exit = 0;
+  const cli = buildCli({ out: (t) => (out += t), err: (t) => (err += t), env: {}, onSignal: () => {}, setExitCode: (c) => (exit = c) });
+  await cli.parseAsync(['node', 'aml-admission', ...args]);
+  return { out, err, exit };
+}
+
+describe('aml-admission policy commands', () => {
+  let dir: string;
+  const path = (name: string) => join(dir, name);
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'aml-policy-cmd-'));
+    await writeFile(path('good.yaml'), TEST_POLICY_YAML);
+    await writeFile(
+      path('broken.yaml'),
+      `apiVersion: aml-admission.azure.com/v1alpha1
+kind: AdmissionPolicy
+computes:
+  gpu:
+    nodePools: { gpupool: { gpu: yes please } }
+    defaultInstanceType: a100
+    instanceTypes:
+      v100: { resources: { limits: { nvidia.com/gpu: "1.5" } } }
+    color: blue
+`,
+    );
+    await writeFile(path('semantic.yaml'), TEST_POLICY_YAML.replace('defaultInstanceType: cpu-small', 'defaultInstanceType: cpu-huge'));
+    await writeFile(path('not-yaml.yaml'), 'computes: [unclosed\n');
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const cases: { name: string; given: string[]; want: { exit: number; lines: string[] } }[] = [
+    { name: 'A valid policy passes with exit 0 and its computes named.', given: ['good.yaml'], want: { exit: 0, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)'] } },
+    {
+      name: 'A policy with schema errors fails with exit 1 and one "path: message" line per error.',
+      given: ['broken.yaml'],
+      want: { exit: 1, lines: ['broken.yaml: invalid, 2 errors', '/computes/gpu: unknown field "color"', '/computes/gpu/nodePools/gpupool/gpu: must be boolean'] },
+    },
+    {
+      name: 'A policy that fits the schema but names an undefined instance type fails with the path of the field.',
+      given: ['semantic.yaml'],
+      want: { exit: 1, lines: ['semantic.yaml: invalid, 1 error', '/computes/gpu-cluster/defaultInstanceType: instance type "cpu-huge" is not defined in instanceTypes'] },
+    },
+    { name: 'Text that is not YAML fails with exit 1 and the parser message at the root.', given: ['not-yaml.yaml'], want: { exit: 1, lines: ['not-yaml.yaml: invalid, 1 error'] } },
+    { name: 'A file that cannot be read fails with exit 2.', given: ['missing.yaml'], want: { exit: 2, lines: ['missing.yaml: cannot be checked', '/: cannot read the file (ENOENT)'] } },
+    { name: 'Several files are checked in one call and the worst result decides the exit code.', given: ['good.yaml', 'semantic.yaml'], want: { exit: 1, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)', 'semantic.yaml: invalid, 1 error'] } },
+  ];
+  for (const t of cases) {
+    it(t.name, async () => {
+      const got = await run('policy', 'check', ...t.given.map(path));
+      assert.equal(got.exit, t.want.exit);
+      const lines = got.out.replaceAll(`${dir}/`, '').trimEnd().split('\n');
+      for (const line of t.want.lines) assert.ok(lines.includes(line), `missing line ${JSON.stringify(line)} in\n${lines.join('\n')}`);
+    });
+  }
+
+  it('policy schema prints the JSON Schema of the document.', async () => {
+    const got = await run('policy', 'schema');
+    const schema = JSON.parse(got.out);
+    assert.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
+    assert.deepEqual(schema.required, ['apiVersion', 'kind', 'computes']);
+  });
+
+  it('policy default prints the built-in policy, which loads as a valid policy.', async () => {
+    const got = await run('policy', 'default');
+    const loaded = loadPolicy(got.out);
+    assert.ok(loaded.ok);
+    assert.deepEqual(Object.keys(loaded.policy.computes), ['example-compute']);
+  });
+});
