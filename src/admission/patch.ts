@@ -227,10 +227,3 @@ export function cloneJson<V>(v: V): V {
 function shallowCopy<V>(v: V): V {
   return (Array.isArray(v) ? [...v] : { ...v }) as V;
 }
-
-/** Compiles mutations against a document in one go (see PatchBuilder). */
-export function compilePatch(document: object, mutations: readonly Mutation[]): PatchOperation[] {
-  const b = new PatchBuilder(document);
-  b.apply(mutations);
-  return b.ops();
-}
