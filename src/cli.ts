@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { caBundle, createServingCertificate, DEFAULT_CERT_DAYS } from './tls/certs.js';
 import { ensureServingCerts, writeServing } from './tls/files.js';
 import { isClusterWorker, superviseWorkers } from './workers.js';
-import { createLogger, flushLogger, LogLevels, type LogLevel } from './observability/logger.js';
+import { createLogger, flushLogger, LogLevels, stdoutDestination, type LogLevel } from './observability/logger.js';
 import { Component, serve } from './serve.js';
 import { builtinPolicy } from './policy/builtin.js';
 import { PolicyStore } from './policy/store.js';
@@ -87,7 +87,8 @@ export function buildCli(io: CliIO): Command {
       drainDelay: number; drainTimeout: number; logLevel: LogLevel; workers: number; extenderState?: string;
       kubeconfig?: string; policy?: string; policyConfigmap?: ConfigMapRef; policyKey: string; auditLog?: string;
     }) => {
-      const logger = createLogger({ level: o.logLevel });
+      const stdout = stdoutDestination();
+      const logger = createLogger({ level: o.logLevel, destination: stdout });
       if (o.workers > 1 && !isClusterWorker()) {
         // Generate the certificate once, before the workers start and look for it.
         if (!o.tlsCert) await ensureServingCerts(o.certsDir, { service: o.service, namespace: o.namespace });
@@ -99,7 +100,7 @@ export function buildCli(io: CliIO): Command {
       }
       try {
         const policy = new PolicyStore(builtinPolicy(), 'builtin');
-        const audit = createAuditLog({ logger, policy, ...(o.auditLog ? { file: o.auditLog } : {}) });
+        const audit = createAuditLog({ destination: stdout, level: o.logLevel, policy, ...(o.auditLog ? { file: o.auditLog } : {}) });
         const running = await serve({
           host: o.host,
           port: o.port,
