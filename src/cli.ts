@@ -13,7 +13,7 @@ import { createAuditLog } from './observability/audit.js';
 import { registerDryRun } from './commands/dryrun.js';
 import { registerAudit } from './commands/audit.js';
 import { clusterServeOptions, configMapArg } from './commands/serveCluster.js';
-import type { ConfigMapRef } from './kube/policyConfigMap.js';
+import type { ConfigMapRef } from './kube/configMapRef.js';
 
 /** Where the CLI writes; injected so tests can run commands in-process. */
 export interface CliIO {
@@ -112,7 +112,7 @@ export function buildCli(io: CliIO): Command {
           namespace: o.namespace,
           components: o.components,
           ...(o.extenderState ? { extenderState: o.extenderState } : {}),
-          ...clusterServeOptions(o, io.env),
+          ...(await clusterServeOptions(o, io.env)),
           policy,
           ...(o.policy ? { policyFile: o.policy } : {}),
           observers: [audit.observer],

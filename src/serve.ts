@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import { mutatingWebhook, validatingWebhook, type Webhook } from './admission/webhook.js';
 import type { NodeCache } from './extender/cache.js';
 import { startExtender } from './extender/component.js';
-import { startClusterSources, type ClusterOptions } from './kube/cluster.js';
+import type { ClusterOptions } from './kube/cluster.js';
 import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
 import { Condition, Readiness } from './http/health.js';
@@ -135,7 +135,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   await certPoller.start();
 
   const feed = opts.components.includes(Component.Extender) ? opts.nodeCache : undefined;
-  const cluster = opts.cluster ? startClusterSources({ ...opts.cluster, store: opts.policy, feed, readiness, logger, metrics }) : undefined;
+  // Loaded only when asked for: client-node alone is most of the process's memory.
+  const cluster = opts.cluster ? (await import('./kube/cluster.js')).startClusterSources({ ...opts.cluster, store: opts.policy, feed, readiness, logger, metrics }) : undefined;
 
   const address = await server.listen();
   readiness.set(Condition.Certificates, true);

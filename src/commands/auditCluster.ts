@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { kubeClients, loadKubeConfig } from '../kube/client.js';
 import { KubeError } from '../kube/errors.js';
 import { listPods } from '../kube/pods.js';
 import type { Inputs } from './inputs.js';
@@ -43,6 +42,7 @@ export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
   const source = o.allNamespaces ? 'cluster (all namespaces)' : `cluster (namespace ${o.namespace})`;
   const out: Inputs = { inputs: [], problems: [], skipped: [] };
   try {
+    const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
     const { core } = kubeClients(loadKubeConfig(o.kubeconfig));
     const { items } = await listPods(core, { pageSize: o.pageSize ?? 500, ...(o.allNamespaces ? {} : { namespace: o.namespace }) });
     items.forEach((pod, i) => {

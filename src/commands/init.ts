@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliIO } from '../cli.js';
-import { kubeClients, loadKubeConfig } from '../kube/client.js';
 import { apiFailure } from '../kube/errors.js';
 import { runInit } from '../kube/init.js';
 import { DEFAULT_BACKOFF } from '../kube/retry.js';
@@ -27,6 +26,7 @@ export function registerInit(program: Command, io: CliIO): void {
     .option('--days <n>', 'validity of a newly issued certificate in days', positiveInt('--days', 3650), DEFAULT_CERT_DAYS)
     .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', positiveInt('--attempts', 100), 8)
     .action(async (o: { kubeconfig?: string; namespace: string; service: string; secret: string; webhookConfig: string; days: number; attempts: number }) => {
+      const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
       const clients = kubeClients(loadKubeConfig(o.kubeconfig));
       const report = await runInit(clients, {
         namespace: o.namespace,

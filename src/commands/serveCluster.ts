@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { MemoryNodeCache } from '../extender/cache.js';
-import { loadKubeConfig } from '../kube/client.js';
-import { parseConfigMapRef, type ConfigMapRef } from '../kube/policyConfigMap.js';
+import { parseConfigMapRef, type ConfigMapRef } from '../kube/configMapRef.js';
 import { Component, type ServeOptions } from '../serve.js';
 
 /** commander parser for `--policy-configmap NS/NAME`. */
@@ -28,8 +27,9 @@ export interface ClusterFlags {
  * asks for one (plain `serve` needs no cluster). With it, the extender's cache is fed by informers,
  * unless a --extender-state file was given.
  */
-export function clusterServeOptions(flags: ClusterFlags, env: NodeJS.ProcessEnv): Pick<ServeOptions, 'cluster' | 'nodeCache'> {
+export async function clusterServeOptions(flags: ClusterFlags, env: NodeJS.ProcessEnv): Promise<Pick<ServeOptions, 'cluster' | 'nodeCache'>> {
   if (flags.kubeconfig === undefined && flags.policyConfigmap === undefined) return {};
+  const { loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
   const kc = loadKubeConfig(flags.kubeconfig);
   const ref = flags.policyConfigmap && flags.policyKey ? { ...flags.policyConfigmap, key: flags.policyKey } : flags.policyConfigmap;
   const informed = flags.components.includes(Component.Extender) && flags.extenderState === undefined;

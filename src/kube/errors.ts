@@ -1,5 +1,3 @@
-import { ApiException } from '@kubernetes/client-node';
-
 /**
  * What went wrong in a call to the API server, read from client-node's ApiException (whose body is
  * the Status object's text), a Watch error (`statusCode`), or a network error (no status at all).
@@ -24,8 +22,16 @@ function statusBody(body: unknown): { reason?: string; message?: string } {
   }
 }
 
+/**
+ * client-node's ApiException (code, body, headers), recognised by its shape so that this module,
+ * used on paths that never talk to a cluster, does not load client-node (about 90 MB of RSS).
+ */
+function isApiException(err: unknown): err is Error & { code: number; body: unknown } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'body' in err && 'headers' in err;
+}
+
 export function apiFailure(err: unknown): ApiFailure {
-  if (err instanceof ApiException) {
+  if (isApiException(err)) {
     const s = statusBody(err.body);
     return { code: err.code, reason: s.reason, message: s.message ?? `HTTP ${err.code}` };
   }

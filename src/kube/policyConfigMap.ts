@@ -10,25 +10,9 @@ import { EventType, type EventRecorder } from './events.js';
 import { Informer } from './informer.js';
 import type { BackoffOptions } from './retry.js';
 
-export interface ConfigMapRef {
-  readonly namespace: string;
-  readonly name: string;
-  /** The data key holding the policy YAML. */
-  readonly key: string;
-}
+import type { ConfigMapRef } from './configMapRef.js';
 
-export const DEFAULT_POLICY_KEY = 'policy.yaml';
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-
-/** Parses `NAMESPACE/NAME`; throws a message fit for the command line. */
-export function parseConfigMapRef(text: string, key = DEFAULT_POLICY_KEY): ConfigMapRef {
-  const [namespace, name, ...rest] = text.split('/');
-  if (!namespace || !name || rest.length > 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
-    throw new Error(`expected NAMESPACE/NAME (e.g. azureml/aml-admission-policy), got "${text}"`);
-  }
-  return { namespace, name, key };
-}
+export { DEFAULT_POLICY_KEY, parseConfigMapRef, type ConfigMapRef } from './configMapRef.js';
 
 /** What a ConfigMap's policy key holds. */
 export type ConfigMapPolicy =

@@ -29,9 +29,9 @@ describe('serve: when to use a cluster', () => {
     { name: 'runs no informers when an --extender-state file feeds the extender', given: { kubeconfig: true, components: both, extenderState: 'state.yaml' }, want: { cluster: true, nodeCache: false } },
   ];
   for (const { name, given, want } of cases) {
-    it(name, () => {
+    it(name, async () => {
       const { kubeconfig: useFile, ...flags } = given;
-      const got = clusterServeOptions({ ...flags, ...(useFile ? { kubeconfig } : {}) }, { POD_NAME: 'replica-7' });
+      const got = await clusterServeOptions({ ...flags, ...(useFile ? { kubeconfig } : {}) }, { POD_NAME: 'replica-7' });
       assert.equal(got.cluster !== undefined, want.cluster);
       assert.equal(got.nodeCache !== undefined, want.nodeCache);
       assert.equal(got.cluster?.policyConfigMap?.key, want.policyKey);
@@ -39,7 +39,7 @@ describe('serve: when to use a cluster', () => {
     });
   }
 
-  it('says which kubeconfig it could not load', () => {
-    assert.throws(() => clusterServeOptions({ kubeconfig: join(dir, 'missing'), components: both }, {}), /cannot load kubeconfig .*missing/);
+  it('says which kubeconfig it could not load', async () => {
+    await assert.rejects(clusterServeOptions({ kubeconfig: join(dir, 'missing'), components: both }, {}), /cannot load kubeconfig .*missing/);
   });
 });
