@@ -354,6 +354,44 @@ const cases: Case[] = [
       },
     };
   })(),
+  (() => {
+    const pod = withEdit('pytorchjob-master-gpu', (p) => delete p.metadata.labels['ml.azure.com/instance-type']);
+    return {
+      name: 'A pod that asks for a GPU itself but names no instance type does not get the CPU default type’s pool; node-pool sends it to the GPU pool.',
+      given: { pod },
+      want: {
+        pod: edited(pod, (p) => {
+          p.spec.nodeSelector = { agentpool: 'gpupool' };
+          p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
+          p.spec.schedulerName = 'volcano';
+          p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        }),
+        mutatedBy: 'gpu-tolerations,aml-tolerations,node-pool,volcano-scheduler',
+      },
+    };
+  })(),
+  (() => {
+    const pod = withEdit('pytorchjob-master-gpu', (p) => {
+      p.metadata.labels['ml.azure.com/instance-type'] = 'gpu-4x';
+      delete p.spec.containers[0].resources;
+      p.spec.containers.push({ name: 'log-shipper', image: 'fluent/fluent-bit:3.1' });
+    });
+    return {
+      name: 'With two containers that set no resources, only the first gets the instance type’s GPUs; both get its CPU and memory.',
+      given: { pod },
+      want: {
+        pod: edited(pod, (p) => {
+          p.spec.nodeSelector = { agentpool: 'gpupool' };
+          p.spec.containers[0].resources = { requests: { cpu: '24', memory: '220Gi' }, limits: { cpu: '24', memory: '220Gi', 'nvidia.com/gpu': '4' } };
+          p.spec.containers[1].resources = { requests: { cpu: '24', memory: '220Gi' }, limits: { cpu: '24', memory: '220Gi' } };
+          p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
+          p.spec.schedulerName = 'volcano';
+          p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        }),
+        mutatedBy: 'instance-type,gpu-tolerations,aml-tolerations,volcano-scheduler',
+      },
+    };
+  })(),
 ];
 
 describe('mutating rules on realistic pods', () => {
