@@ -1,5 +1,5 @@
 import { set, type Mutation } from '../../admission/patch.js';
-import { requestsGpu } from '../pod.js';
+import { containerGpus, containersOf, requestsGpu } from '../pod.js';
 import { MutatingRuleId } from '../types.js';
 import { indexed, isObject, mutations, nodeSelectorOf, nothing, skip, unknownCompute, type MutatingRule } from './rule.js';
 
@@ -24,8 +24,9 @@ function hasGpus(resources: { requests: Record<string, string>; limits: Record<s
  * kept, with a warning; whether it is allowed is for validation to judge.
  *
  * Two refinements keep the pod schedulable where it belongs:
- * - GPUs go to the first such container only: an instance type describes the pod's GPUs, and
- *   copying them into a sidecar would multiply what the pod asks for.
+ * - GPUs go to the first such container only, and to none when a container already has GPUs:
+ *   an instance type describes the pod's GPUs, and copying them into a sidecar would multiply
+ *   what the pod asks for.
  * - A pod that asks for GPUs itself but names no instance type does not get a CPU-only default
  *   type's nodeSelector (that would pin a GPU pod to a CPU pool, which validation denies);
  *   node-pool then sends it to a GPU pool.
@@ -50,7 +51,8 @@ export const instanceType: MutatingRule = {
     }
     const { requests, limits } = type.resources;
     if (hasEntries(requests) || hasEntries(limits)) {
-      let gpusGiven = false;
+      // Decided from the pod, not from this loop alone, so a second call adds nothing.
+      let gpusGiven = containersOf(pod).some((c) => containerGpus(c, gpuNames) !== 0);
       for (const { index, container } of indexed(pod.spec?.containers)) {
         if (!setsNoResources(container)) continue;
         const at = ['spec', 'containers', index, 'resources'] as const;
