@@ -1,6 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { KubeError } from '../kube/errors.js';
 import { listPods } from '../kube/pods.js';
+import { intArg } from './args.js';
 import type { Inputs } from './inputs.js';
 
 /** `audit` reading pods from a cluster instead of files (the options added to the command). */
@@ -13,19 +14,13 @@ export interface ClusterAuditOptions {
   readonly pageSize?: number;
 }
 
-function pageSizeArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 5000) throw new InvalidArgumentError('--page-size must be an integer from 1 to 5000');
-  return n;
-}
-
 /** Adds the cluster source to `audit`; `-f` becomes optional (no files means: read the cluster). */
 export function addClusterAuditOptions(cmd: Command): Command {
   cmd.options.find((opt) => opt.long === '--filename')?.makeOptionMandatory(false);
   return cmd
     .option('--kubeconfig <file>', 'read pods from this cluster (without -f the default kubeconfig or in-cluster account is used)')
     .option('-A, --all-namespaces', 'read pods of every namespace (else the -n namespace)')
-    .option('--page-size <n>', 'pods per list request', pageSizeArg, 500);
+    .option('--page-size <n>', 'pods per list request', intArg('--page-size', 1, 5000), 500);
 }
 
 /** The cluster when asked (--kubeconfig, -A) or when no -f was given; otherwise the files. */

@@ -1,17 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { CliIO } from '../cli.js';
 import { apiFailure } from '../kube/errors.js';
 import { runInit } from '../kube/init.js';
 import { DEFAULT_BACKOFF } from '../kube/retry.js';
 import { DEFAULT_CERT_DAYS } from '../tls/certs.js';
-
-function positiveInt(name: string, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
-    return n;
-  };
-}
+import { intArg } from './args.js';
 
 /** `aml-admission init`: the certificate Secret and the webhook configurations, idempotently. */
 export function registerInit(program: Command, io: CliIO): void {
@@ -23,8 +16,8 @@ export function registerInit(program: Command, io: CliIO): void {
     .option('--service <name>', 'webhook Service name', 'azureml-connector-admission')
     .option('--secret <name>', 'certificate Secret name (tls.crt, tls.key, ca.crt)', 'azureml-connector-admission-tls')
     .option('--webhook-config <dir>', 'folder of webhook configuration templates', 'webhook-config')
-    .option('--days <n>', 'validity of a newly issued certificate in days', positiveInt('--days', 3650), DEFAULT_CERT_DAYS)
-    .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', positiveInt('--attempts', 100), 8)
+    .option('--days <n>', 'validity of a newly issued certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
+    .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', intArg('--attempts', 1, 100), 8)
     .action(async (o: { kubeconfig?: string; namespace: string; service: string; secret: string; webhookConfig: string; days: number; attempts: number }) => {
       const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
       const clients = kubeClients(loadKubeConfig(o.kubeconfig));

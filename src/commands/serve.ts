@@ -1,0 +1,100 @@
+import { Option, InvalidArgumentError, type Command } from 'commander';
+import type { CliIO } from '../cli.js';
+import type { ConfigMapRef } from '../kube/configMapRef.js';
+import { createAuditLog } from '../observability/audit.js';
+import { createLogger, flushLogger, LogLevels, stdoutDestination, type LogLevel } from '../observability/logger.js';
+import { builtinPolicy } from '../policy/builtin.js';
+import { PolicyStore } from '../policy/store.js';
+import { Component, serve } from '../serve.js';
+import { ensureServingCerts } from '../tls/files.js';
+import { isClusterWorker, superviseWorkers } from '../workers.js';
+import { durationArg, intArg } from './args.js';
+import { clusterServeOptions, configMapArg } from './serveCluster.js';
+
+function componentsArg(value: string): Component[] {
+  const all = Object.values(Component) as string[];
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((c) => !all.includes(c));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`components are ${all.join(', ')} (comma-separated)`);
+  return [...new Set(list)] as Component[];
+}
+
+/** `aml-admission serve` (also `npm start`): flags → ServeOptions, signals → graceful stop. */
+export function registerServe(program: Command, io: CliIO): void {
+  program
+    .command('serve')
+    .description('run the HTTPS server (webhooks, scheduler extender, health, metrics)')
+    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--port <n>', 'port to listen on', intArg('--port', 0, 65535), 8443)
+    .option('--tls-cert <file>', 'serving certificate (PEM); default: generated into --certs-dir')
+    .option('--tls-key <file>', 'serving key (PEM)')
+    .option('--client-ca <file>', 'require client certificates signed by this CA (mutual TLS)')
+    .option('--certs-dir <dir>', 'where a generated CA and serving certificate are kept', 'certs')
+    .option('--service <name>', 'Service name for a generated certificate', 'azureml-connector-admission')
+    .option('--namespace <ns>', 'namespace for a generated certificate', 'azureml')
+    .option('--components <list>', 'what to serve: admission,extender', componentsArg, [Component.Admission, Component.Extender])
+    .option('--extender-state <file>', 'extender: Nodes and Pods (YAML/JSON list) to schedule against, reloaded on change')
+    .option('--kubeconfig <file>', 'connect to a cluster with this kubeconfig (default with --policy-configmap: $KUBECONFIG, ~/.kube/config, in-cluster); feeds the extender cache from node and pod informers')
+    .addOption(new Option('--policy <file>', 'policy file (YAML); reloaded when it changes, the last good policy kept on a bad edit (default: built-in policy)').conflicts('policyConfigmap'))
+    .option('--policy-configmap <ns/name>', 'watch this ConfigMap for the policy and apply valid changes live', configMapArg)
+    .option('--policy-key <key>', 'data key of the policy in --policy-configmap', 'policy.yaml')
+    .option('--body-limit <bytes>', 'largest accepted request body', intArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024)
+    .option('--reload-interval <duration>', 'how often certificate and policy files are checked', durationArg, 2000)
+    .option('--drain-delay <duration>', 'on SIGTERM, keep serving (not ready) this long before closing the listener', durationArg, 5000)
+    .option('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', durationArg, 25000)
+    .option('--workers <n>', 'server processes sharing the port (node:cluster); use up to the pod\'s CPU count', intArg('--workers', 1, 64), 1)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
+    .option('--audit-log <file>', 'also append the audit log (one JSON line per admission decision) to this file')
+    .action(async (o: {
+      host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
+      service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
+      drainDelay: number; drainTimeout: number; logLevel: LogLevel; workers: number; extenderState?: string;
+      kubeconfig?: string; policy?: string; policyConfigmap?: ConfigMapRef; policyKey: string; auditLog?: string;
+    }) => {
+      const stdout = stdoutDestination();
+      const logger = createLogger({ level: o.logLevel, destination: stdout });
+      if (o.workers > 1 && !isClusterWorker()) {
+        // Generate the certificate once, before the workers start and look for it.
+        if (!o.tlsCert) await ensureServingCerts(o.certsDir, { service: o.service, namespace: o.namespace });
+        superviseWorkers({ count: o.workers, logger, onSignal: (h) => io.onSignal(async (signal) => {
+          await h(signal);
+          await flushLogger(logger);
+        }) });
+        return;
+      }
+      try {
+        const policy = new PolicyStore(builtinPolicy(), 'builtin');
+        const audit = createAuditLog({ destination: stdout, level: o.logLevel, policy, ...(o.auditLog ? { file: o.auditLog } : {}) });
+        const running = await serve({
+          host: o.host,
+          port: o.port,
+          ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}),
+          ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}),
+          ...(o.clientCa ? { clientCa: o.clientCa } : {}),
+          certsDir: o.certsDir,
+          service: o.service,
+          namespace: o.namespace,
+          components: o.components,
+          ...(o.extenderState ? { extenderState: o.extenderState } : {}),
+          ...(await clusterServeOptions(o, io.env)),
+          policy,
+          ...(o.policy ? { policyFile: o.policy } : {}),
+          observers: [audit.observer],
+          bodyLimit: o.bodyLimit,
+          reloadIntervalMs: o.reloadInterval,
+          drain: { delayMs: o.drainDelay, timeoutMs: o.drainTimeout },
+          logger,
+        });
+        io.onSignal(async (signal) => {
+          logger.info({ signal }, 'shutting down');
+          await running.stop();
+          audit.close();
+          await flushLogger(logger);
+        });
+      } catch (err) {
+        logger.fatal({ err }, 'could not start');
+        await flushLogger(logger);
+        throw err;
+      }
+    });
+}
