@@ -1,5 +1,5 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import type { Compute, InstanceType, Policy } from './types.js';
+import type { Compute, InstanceType, Policy, Toleration } from './types.js';
 
 /** A Pod as it arrives in JSON (client-node's types describe the same field names). */
 export type Pod = V1Pod;
@@ -158,4 +158,15 @@ export function podGpus(pod: Pod, resourceNames: readonly string[]): number {
 /** True when any container or init container requests or limits a GPU resource. */
 export function requestsGpu(pod: Pod, resourceNames: readonly string[]): boolean {
   return [...containersOf(pod), ...initContainersOf(pod)].some((c) => containerGpus(c, resourceNames) !== 0);
+}
+
+/** Tolerations the AML taint keys give a pod of this compute (aml-tolerations writes the same). */
+export function amlOwnTolerations(policy: Policy, aml: AmlPod): Toleration[] {
+  const { amlTaints } = policy;
+  const own: [string, string | undefined][] = [
+    [amlTaints.resourceGroupKey, aml.resourceGroup],
+    [amlTaints.workspaceKey, aml.workspace],
+    [amlTaints.computeKey, aml.computeName],
+  ];
+  return own.filter((e): e is [string, string] => e[1] !== undefined).map(([key, value]) => ({ key, operator: 'Equal', value, effect: amlTaints.effect }));
 }

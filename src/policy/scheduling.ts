@@ -16,24 +16,18 @@ export function tolerates(t: Toleration, taint: Taint): boolean {
   return (t.value ?? '') === (taint.value ?? '');
 }
 
-export function toleratesAll(tolerations: readonly Toleration[], taints: readonly Taint[]): boolean {
-  return taints.every((taint) => tolerations.some((t) => tolerates(t, taint)));
+/** True when `broad` tolerates every taint `narrow` tolerates (so `narrow` grants nothing new). */
+export function subsumes(broad: Toleration, narrow: Toleration): boolean {
+  if (broad.effect && broad.effect !== narrow.effect) return false;
+  if (broad.key === undefined || broad.key === '') return broad.operator === 'Exists';
+  if (narrow.key !== broad.key) return false;
+  if (broad.operator === 'Exists') return true;
+  return narrow.operator !== 'Exists' && (narrow.value ?? '') === (broad.value ?? '');
 }
 
 /** Taints that count for placement (PreferNoSchedule only steers, it never excludes). */
 export function isHardTaint(taint: Taint): boolean {
   return taint.effect === 'NoSchedule' || taint.effect === 'NoExecute';
-}
-
-/** Same toleration by value (field order and absent-vs-empty do not matter). */
-export function sameToleration(a: Toleration, b: Toleration): boolean {
-  return (
-    (a.key ?? '') === (b.key ?? '') &&
-    (a.operator ?? 'Equal') === (b.operator ?? 'Equal') &&
-    (a.operator === 'Exists' || (a.value ?? '') === (b.value ?? '')) &&
-    (a.effect ?? '') === (b.effect ?? '') &&
-    a.tolerationSeconds === b.tolerationSeconds
-  );
 }
 
 function intOf(s: string | undefined): number | undefined {

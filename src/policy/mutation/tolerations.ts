@@ -1,10 +1,10 @@
 import type { Toleration } from '../types.js';
-import { subsumes } from '../validation/tolerations.js';
+import { subsumes } from '../scheduling.js';
 import { isObject } from './rule.js';
 
 /**
  * True when `have` already grants what `want` would (e.g. an `operator: Exists` with no key
- * covers everything). Shares validation's `subsumes`, so the two webhooks agree on what a pod
+ * covers everything). Shares `subsumes` with validation, so the two webhooks agree on what a pod
  * already tolerates; a bounded tolerationSeconds (NoExecute) is weaker than what `want` asks for.
  */
 export function covers(have: Toleration, want: Toleration): boolean {

@@ -1,6 +1,6 @@
 import type { AmlPod, Pod } from '../pod.js';
-import { isHardTaint, tolerates } from '../scheduling.js';
-import { requestsGpu } from '../pod.js';
+import { isHardTaint, subsumes, tolerates } from '../scheduling.js';
+import { amlOwnTolerations, requestsGpu } from '../pod.js';
 import type { NodePool, Policy, Taint, Toleration } from '../types.js';
 
 /**
@@ -9,31 +9,11 @@ import type { NodePool, Policy, Taint, Toleration } from '../types.js';
  * it must never deny a pod for a toleration they added (SPEC §3).
  */
 
-/** True when `broad` tolerates every taint `narrow` tolerates (so `narrow` grants nothing new). */
-export function subsumes(broad: Toleration, narrow: Toleration): boolean {
-  if (broad.effect && broad.effect !== narrow.effect) return false;
-  if (broad.key === undefined || broad.key === '') return broad.operator === 'Exists';
-  if (narrow.key !== broad.key) return false;
-  if (broad.operator === 'Exists') return true;
-  return narrow.operator !== 'Exists' && (narrow.value ?? '') === (broad.value ?? '');
-}
-
 /** What the API server's DefaultTolerationSeconds plugin adds to every pod. */
 const K8S_DEFAULT_TOLERATIONS: readonly Toleration[] = [
   { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
   { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
 ];
-
-/** Tolerations the AML taint keys give a pod of this compute (aml-tolerations writes the same). */
-export function amlOwnTolerations(policy: Policy, aml: AmlPod): Toleration[] {
-  const { amlTaints } = policy;
-  const own: [string, string | undefined][] = [
-    [amlTaints.resourceGroupKey, aml.resourceGroup],
-    [amlTaints.workspaceKey, aml.workspace],
-    [amlTaints.computeKey, aml.computeName],
-  ];
-  return own.filter((e): e is [string, string] => e[1] !== undefined).map(([key, value]) => ({ key, operator: 'Equal', value, effect: amlTaints.effect }));
-}
 
 /**
  * Tolerations the pod may carry without having asked for them: Kubernetes' defaults, the GPU
