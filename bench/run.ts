@@ -192,10 +192,22 @@ async function main(): Promise<void> {
     const ext = await runExtenderBench();
     const report = markdown(rows, ext);
     process.stdout.write(report);
-    if (outFile) writeFileSync(outFile, report);
+    if (outFile) writeFileSync(outFile, report + keptAnalysis(outFile));
   } finally {
     await Promise.all([stop(baseline), stop(server)]);
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The hand-written part of the report (from ANALYSIS_MARKER on) survives a re-run with --out. */
+const ANALYSIS_MARKER = '<!-- analysis: kept by npm run bench -->';
+function keptAnalysis(file: string): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const at = text.indexOf(ANALYSIS_MARKER);
+    return at === -1 ? '' : `\n${text.slice(at)}`;
+  } catch {
+    return '';
   }
 }
 

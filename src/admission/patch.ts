@@ -32,7 +32,10 @@ export class PatchError extends Error {
 
 /** One JSON Pointer token. */
 export function escapeToken(segment: PathSegment): string {
-  return typeof segment === 'number' ? String(segment) : segment.replace(/~/g, '~0').replace(/\//g, '~1');
+  if (typeof segment === 'number') return String(segment);
+  // Most keys need no escaping; skip the two regex passes for them.
+  if (!segment.includes('~') && !segment.includes('/')) return segment;
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 export function pointer(path: readonly PathSegment[]): string {
