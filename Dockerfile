@@ -33,7 +33,9 @@ COPY --chown=root:root webhook-config ./webhook-config
 # verify runAsNonRoot.
 USER 1000:1000
 EXPOSE 8443
-ENTRYPOINT ["node", "dist/src/main.js"]
+# A 4 MiB young generation (V8's default is 16 MiB) keeps the resident set under load ~40 MB
+# smaller at no measurable cost in throughput: each request's garbage dies young (BENCHMARKS.md).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/src/main.js"]
 # Without arguments: serve with a self-signed certificate kept in /tmp, so the image also runs
 # with a read-only root filesystem (`docker run --read-only --tmpfs /tmp -p 8443:8443 aml-admission`).
 CMD ["serve", "--certs-dir", "/tmp/certs"]

@@ -148,7 +148,8 @@ async function main(): Promise<void> {
   const baseline = spawn(process.execPath, [join(root, 'dist/bench/baseline.js'), String(baselinePort), join(dir, 'tls.crt'), join(dir, 'tls.key')], { stdio: 'ignore' });
   const server = spawn(
     process.execPath,
-    [join(root, 'dist/src/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(serverPort), '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--policy', join(root, 'bench/policy.yaml'), '--drain-delay', '0', ...(workers > 1 ? ['--workers', String(workers)] : [])],
+    // The flags the container image runs with (Dockerfile ENTRYPOINT).
+    ['--max-semi-space-size=4', join(root, 'dist/src/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(serverPort), '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--policy', join(root, 'bench/policy.yaml'), '--drain-delay', '0', ...(workers > 1 ? ['--workers', String(workers)] : [])],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   try {
@@ -218,7 +219,7 @@ function markdown(rows: Row[], ext: ExtenderBenchResult): string {
     '',
     `Produced by \`npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}.`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}.`,
-    `Load: autocannon in the benchmark process, ${connections} HTTPS keep-alive connections, ${duration} s per scenario after a 2 s warm-up; server${workers > 1 ? ` with --workers ${workers}` : ' as one process'} with default logging (info) to /dev/null.`,
+    `Load: autocannon in the benchmark process, ${connections} HTTPS keep-alive connections, ${duration} s per scenario after a 2 s warm-up; server${workers > 1 ? ` with --workers ${workers}` : ' as one process'} started as the image starts it (\`node --max-semi-space-size=4\`), default logging (info) to /dev/null; baseline with Node defaults.`,
     '',
     '| scenario | req/s | vs baseline | p50 ms | p99 ms | errors | non-2xx | peak RSS MB |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
