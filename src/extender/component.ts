@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { RawHandler } from '../http/webhookRoute.js';
+import type { RawHandler } from '../http/jsonRoute.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PolicyStore } from '../policy/store.js';

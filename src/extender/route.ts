@@ -1,15 +1,7 @@
-import { toHttpError } from '../admission/errors.js';
-import { parseJson, readJsonBody } from '../http/body.js';
-import { sendError, sendJson } from '../http/respond.js';
-import type { RawHandler } from '../http/webhookRoute.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import { jsonRoute, type JsonRouteDeps, type RawHandler } from '../http/jsonRoute.js';
 import { ExtenderVerb, filter, internalFailure, prioritize, type ExtenderAnswer, type ExtenderContext } from './extender.js';
 
-export interface ExtenderRouteDeps {
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly bodyLimit: number;
+export interface ExtenderRouteDeps extends JsonRouteDeps {
   /** The policy and cluster view in force at the time of each request. */
   readonly context: () => ExtenderContext;
 }
@@ -33,47 +25,34 @@ const handlers: Readonly<Record<ExtenderVerb, (body: unknown, ctx: ExtenderConte
 export function extenderRoute(verb: ExtenderVerb, deps: ExtenderRouteDeps): RawHandler {
   const endpoint = EXTENDER_PATHS[verb];
   const handle = handlers[verb];
-  const latency = deps.metrics.latency.labels(endpoint);
-  return (req, res) => {
-    const start = performance.now();
-    readJsonBody(req, deps.bodyLimit)
-      .then((raw) => {
-        const body = parseJson(raw);
-        let answer: ExtenderAnswer;
-        let failure: unknown;
-        try {
-          answer = handle(body, deps.context());
-        } catch (err) {
-          failure = err;
-          answer = internalFailure(verb);
-        }
-        sendJson(res, 200, answer.payload);
-        const ms = performance.now() - start;
-        latency.observe(ms / 1000);
-        deps.metrics.requests.inc({ endpoint, decision: answer.decision });
-        const fields = {
-          endpoint,
-          decision: answer.decision,
-          ...(answer.pod ? { namespace: answer.pod.namespace, name: answer.pod.name } : {}),
-          nodes: answer.nodes,
-          ...(answer.kept !== undefined ? { kept: answer.kept } : {}),
-          latencyMs: Math.round(ms * 1000) / 1000,
-        };
-        if (failure !== undefined) deps.logger.error({ ...fields, err: failure }, 'scheduler extender failed');
-        else if (answer.error !== undefined) deps.logger.warn({ ...fields, reason: answer.error }, 'malformed extender arguments');
-        else deps.logger.debug(fields, 'scheduler extender call');
-      })
-      .catch((err: unknown) => {
-        const httpErr = toHttpError(err);
-        sendError(res, httpErr);
-        const ms = performance.now() - start;
-        latency.observe(ms / 1000);
-        deps.metrics.requests.inc({ endpoint, decision: httpErr.status >= 500 ? 'error' : 'bad_request' });
-        const fields = { endpoint, status: httpErr.status, code: httpErr.code, latencyMs: Math.round(ms * 1000) / 1000 };
-        if (httpErr.status >= 500) deps.logger.error({ ...fields, err }, 'request failed');
-        else deps.logger.warn({ ...fields, reason: httpErr.message }, 'bad request');
-      });
-  };
+  return jsonRoute(
+    endpoint,
+    deps,
+    (body) => {
+      let answer: ExtenderAnswer;
+      let failure: unknown;
+      try {
+        answer = handle(body, deps.context());
+      } catch (err) {
+        failure = err;
+        answer = internalFailure(verb);
+      }
+      return { payload: answer.payload, decision: answer.decision, answer, failure };
+    },
+    ({ answer, failure }, ms) => {
+      const fields = {
+        endpoint,
+        decision: answer.decision,
+        ...(answer.pod ? { namespace: answer.pod.namespace, name: answer.pod.name } : {}),
+        nodes: answer.nodes,
+        ...(answer.kept !== undefined ? { kept: answer.kept } : {}),
+        latencyMs: Math.round(ms * 1000) / 1000,
+      };
+      if (failure !== undefined) deps.logger.error({ ...fields, err: failure }, 'scheduler extender failed');
+      else if (answer.error !== undefined) deps.logger.warn({ ...fields, reason: answer.error }, 'malformed extender arguments');
+      else deps.logger.debug(fields, 'scheduler extender call');
+    },
+  );
 }
 
 /** Both verbs keyed by path, ready to merge into the server's fast routes. */

@@ -6,7 +6,7 @@ import { ErrorCode, HttpError } from '../admission/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { Condition, type Readiness } from './health.js';
 import { sendError } from './respond.js';
-import type { RawHandler } from './webhookRoute.js';
+import type { RawHandler } from './jsonRoute.js';
 
 export interface Timeouts {
   /** Longer than the API server's 90 s idle pool, so the server never closes a connection the client is about to reuse. */

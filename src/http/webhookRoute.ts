@@ -1,18 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toHttpError } from '../admission/errors.js';
 import { review, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import { parseJson, readJsonBody } from './body.js';
-import { sendError, sendJson } from './respond.js';
+import { jsonRoute, type JsonRouteDeps, type RawHandler } from './jsonRoute.js';
 
 /** Told about every answered review (the audit log is one); must not throw or block. */
 export type ReviewObserver = (outcome: ReviewOutcome, endpoint: string, latencyMs: number) => void;
 
-export interface WebhookRouteDeps {
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly bodyLimit: number;
+export interface WebhookRouteDeps extends JsonRouteDeps {
   readonly observers?: readonly ReviewObserver[];
 }
 
@@ -31,48 +23,33 @@ function logFields(outcome: ReviewOutcome, endpoint: string, ms: number) {
   };
 }
 
-export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
-
 /**
- * The admission hot path on plain node:http objects: one body read, one JSON.parse, one
- * JSON.stringify, no express middleware. Never throws; every failure is a JSON answer.
+ * An admission webhook on the hot path (see jsonRoute): AdmissionReview in, AdmissionReview out;
+ * then per-rule metrics, a debug line, and the observers (the audit log writes the info line).
  */
 export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandler {
   const endpoint = `/${webhook.name}`;
-  const requests = deps.metrics.requests;
-  const latency = deps.metrics.latency.labels(endpoint);
   const ruleResults = deps.metrics.ruleResults;
   const observers = deps.observers ?? [];
-  return (req, res) => {
-    const start = performance.now();
-    readJsonBody(req, deps.bodyLimit)
-      .then((body) => {
-        const outcome = review(webhook, parseJson(body));
-        sendJson(res, 200, outcome.payload);
-        const ms = performance.now() - start;
-        latency.observe(ms / 1000);
-        requests.inc({ endpoint, decision: outcome.verdict.kind });
-        for (const o of outcome.verdict.outcomes) ruleResults.inc({ rule: o.ruleId, action: o.action, result: o.result });
-        // The audit log (an observer) writes the per-decision info line; this one is for debugging.
-        if (outcome.failure !== undefined) deps.logger.error({ ...logFields(outcome, endpoint, ms), err: outcome.failure }, 'webhook handler failed');
-        else if (deps.logger.isLevelEnabled('debug')) deps.logger.debug(logFields(outcome, endpoint, ms), 'admission review');
-        for (const observe of observers) {
-          try {
-            observe(outcome, endpoint, ms);
-          } catch (err) {
-            deps.logger.error({ err, uid: outcome.request.uid }, 'review observer failed');
-          }
+  const { logger } = deps;
+  return jsonRoute(
+    endpoint,
+    deps,
+    (body) => {
+      const outcome = review(webhook, body);
+      return { payload: outcome.payload, decision: outcome.verdict.kind, outcome };
+    },
+    ({ outcome }, ms) => {
+      for (const o of outcome.verdict.outcomes) ruleResults.inc({ rule: o.ruleId, action: o.action, result: o.result });
+      if (outcome.failure !== undefined) logger.error({ ...logFields(outcome, endpoint, ms), err: outcome.failure }, 'webhook handler failed');
+      else if (logger.isLevelEnabled('debug')) logger.debug(logFields(outcome, endpoint, ms), 'admission review');
+      for (const observe of observers) {
+        try {
+          observe(outcome, endpoint, ms);
+        } catch (err) {
+          logger.error({ err, uid: outcome.request.uid }, 'review observer failed');
         }
-      })
-      .catch((err: unknown) => {
-        const httpErr = toHttpError(err);
-        sendError(res, httpErr);
-        const ms = performance.now() - start;
-        latency.observe(ms / 1000);
-        requests.inc({ endpoint, decision: httpErr.status >= 500 ? 'error' : 'bad_request' });
-        const fields = { endpoint, status: httpErr.status, code: httpErr.code, latencyMs: Math.round(ms * 1000) / 1000 };
-        if (httpErr.status >= 500) deps.logger.error({ ...fields, err }, 'request failed');
-        else deps.logger.warn({ ...fields, reason: httpErr.message }, 'bad request');
-      });
-  };
+      }
+    },
+  );
 }

@@ -1,0 +1,57 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toHttpError } from '../admission/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { parseJson, readJsonBody } from './body.js';
+import { sendError, sendJson } from './respond.js';
+
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface JsonRouteDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly bodyLimit: number;
+}
+
+/** What a hot-path handler answers with HTTP 200: the encoded body and the decision label for metrics. */
+export interface JsonAnswer {
+  readonly payload: string;
+  readonly decision: string;
+}
+
+/**
+ * A POST route on plain node:http objects (no express): one bounded body read, one JSON.parse,
+ * `handle`, one write. Input that is not a JSON body under the limit gets the JSON error shape
+ * (400/413); `observe` runs after the answer is written (logs, audit). Never throws.
+ */
+export function jsonRoute<A extends JsonAnswer>(
+  endpoint: string,
+  deps: JsonRouteDeps,
+  handle: (body: unknown) => A,
+  observe: (answer: A, latencyMs: number) => void,
+): RawHandler {
+  const latency = deps.metrics.latency.labels(endpoint);
+  const requests = deps.metrics.requests;
+  return (req, res) => {
+    const start = performance.now();
+    readJsonBody(req, deps.bodyLimit)
+      .then((raw) => {
+        const answer = handle(parseJson(raw));
+        sendJson(res, 200, answer.payload);
+        const ms = performance.now() - start;
+        latency.observe(ms / 1000);
+        requests.inc({ endpoint, decision: answer.decision });
+        observe(answer, ms);
+      })
+      .catch((err: unknown) => {
+        const httpErr = toHttpError(err);
+        sendError(res, httpErr);
+        const ms = performance.now() - start;
+        latency.observe(ms / 1000);
+        requests.inc({ endpoint, decision: httpErr.status >= 500 ? 'error' : 'bad_request' });
+        const fields = { endpoint, status: httpErr.status, code: httpErr.code, latencyMs: Math.round(ms * 1000) / 1000 };
+        if (httpErr.status >= 500) deps.logger.error({ ...fields, err }, 'request failed');
+        else deps.logger.warn({ ...fields, reason: httpErr.message }, 'bad request');
+      });
+  };
+}
