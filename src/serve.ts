@@ -122,14 +122,17 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
   });
 
+  // The serving pair and the client CA are polled together, so a rotation that replaces both
+  // (e.g. a renewed Secret mounted as one volume) is applied as one new secure context.
   const certPoller = new FilePoller(
-    [certPaths.cert, certPaths.key],
+    [certPaths.cert, certPaths.key, ...(opts.clientCa ? [opts.clientCa] : [])],
     opts.reloadIntervalMs,
     async () => {
       const next = await loadKeyMaterial(certPaths);
-      server.updateTls({ ...next, ...(clientCa ? { clientCa } : {}) });
+      const nextCa = opts.clientCa ? await readFile(opts.clientCa) : undefined;
+      server.updateTls({ ...next, ...(nextCa ? { clientCa: nextCa } : {}) });
       metrics.certExpiry.set({ certificate: 'serving' }, notAfter(next.cert).getTime() / 1000);
-      logger.info({ cert: certPaths.cert, notAfter: notAfter(next.cert).toISOString() }, 'serving certificate reloaded');
+      logger.info({ cert: certPaths.cert, notAfter: notAfter(next.cert).toISOString(), clientCa: opts.clientCa }, 'serving certificate reloaded');
     },
     (err) => logger.error({ err }, 'serving certificate reload failed; keeping the previous one'),
   );

@@ -139,6 +139,26 @@ describe('server lifecycle', () => {
         assert.equal(res.status, 200);
       }));
 
+    it('picks up a replaced client CA file for new connections', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'aml-mtls-'));
+      const caFile = join(dir, 'client-ca.crt');
+      await writeFile(caFile, clientCa.certPem);
+      const s = await startTestServer({ clientCa: caFile });
+      const call = (creds: { certPem: string; keyPem: string }) =>
+        httpsCall({ port: s.port, ca: s.ca, method: 'GET', path: '/healthz', cert: Buffer.from(creds.certPem), key: Buffer.from(creds.keyPem) });
+      try {
+        assert.equal((await call(client)).status, 200);
+        const nextCa = createCA({ commonName: 'apiserver-client-ca-2' });
+        const nextClient = issueCertificate(nextCa, { commonName: 'kube-apiserver', usage: 'client' });
+        await writeFile(caFile, nextCa.certPem);
+        await eventually(async () => (await call(nextClient)).status === 200);
+        await assert.rejects(call(client));
+      } finally {
+        await s.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     for (const [name, creds] of [['no certificate', undefined], ['a certificate from another CA', stranger]] as const) {
       it(`refuses a client with ${name} at the TLS layer`, () =>
         withServer(async (port, ca) => {
