@@ -174,12 +174,16 @@ async function main(): Promise<void> {
     greedy.spec.containers[0].resources.limits['nvidia.com/gpu'] = '8';
     greedy.spec.containers[0].resources.requests = { ...greedy.spec.containers[0].resources.requests, 'nvidia.com/gpu': '8' };
     const deniedBody = review(greedy, 'mallory@contoso.com', ['system:authenticated']);
+    const plainBody = review(fixture('test/fixtures/pods/deployment-cpu.json'), 'system:serviceaccount:kube-system:replicaset-controller', ['system:serviceaccounts', 'system:authenticated']);
 
     const scenarios: Scenario[] = [
       { name: 'baseline: bare node:https (GPU worker review)', target: 'baseline', path: '/', body: mutateBody },
       { name: '/mutate GPU PyTorchJob worker', target: 'server', path: '/mutate?timeout=10s', body: mutateBody },
       { name: '/validate allowed pod', target: 'server', path: '/validate?timeout=10s', body: allowedBody },
       { name: '/validate denied pod', target: 'server', path: '/validate?timeout=10s', body: deniedBody },
+      // Most pods a cluster creates are not AML pods; the webhooks see them all.
+      { name: '/mutate non-AML pod (Deployment replica)', target: 'server', path: '/mutate?timeout=10s', body: plainBody },
+      { name: '/validate non-AML pod (Deployment replica)', target: 'server', path: '/validate?timeout=10s', body: plainBody },
     ];
     const rows: Row[] = [];
     for (const s of scenarios) {

@@ -4,6 +4,7 @@ import type { ReviewOutcome } from '../admission/webhook.js';
 import type { RuleOutcome } from '../admission/verdict.js';
 import type { ReviewObserver } from '../http/webhookRoute.js';
 import type { Policy } from '../policy/types.js';
+import { isoTime } from './logger.js';
 
 /**
  * The policy audit log (SPEC §7): one JSON line per admission decision, dry-run ones included.
@@ -82,7 +83,7 @@ export function auditLogger(destination: DestinationStream, level: LevelWithSile
     {
       level,
       base: { service: 'aml-admission', log: 'audit' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
