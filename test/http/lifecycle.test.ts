@@ -24,38 +24,33 @@ async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<voi
 }
 
 describe('server lifecycle', () => {
-  it('cuts off a client that never finishes sending its headers', async () => {
+  /** Opens a raw TLS connection, sends `head`, then one byte every 100 ms when `drip`; resolves with all it received once the server closes. */
+  async function slowClient(head: string, drip: boolean): Promise<string> {
     const s = await startTestServer({ timeouts: { headersMs: 300, requestMs: 600, checkIntervalMs: 50 } });
     try {
       const sock = connect({ host: '127.0.0.1', port: s.port, ca: s.ca, servername: 'localhost' });
       await once(sock, 'secureConnect');
-      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n');
+      sock.write(head);
       let received = '';
       sock.on('data', (d: Buffer) => (received += d.toString()));
+      const timer = drip ? setInterval(() => sock.writable && sock.write(' '), 100) : undefined;
       await once(sock, 'close');
-      assert.match(received, /^HTTP\/1\.1 408/);
-      assert.match(received, /"code":"RequestTimeout"/);
+      clearInterval(timer);
+      return received;
     } finally {
       await s.stop();
     }
+  }
+
+  it('cuts off a client that never finishes sending its headers', async () => {
+    const received = await slowClient('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n', false);
+    assert.match(received, /^HTTP\/1\.1 408/);
+    assert.match(received, /"code":"RequestTimeout"/);
   });
 
   it('cuts off a client that sends headers but trickles its body past the request timeout', async () => {
-    const s = await startTestServer({ timeouts: { headersMs: 300, requestMs: 600, checkIntervalMs: 50 } });
-    try {
-      const sock = connect({ host: '127.0.0.1', port: s.port, ca: s.ca, servername: 'localhost' });
-      await once(sock, 'secureConnect');
-      sock.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
-      let received = '';
-      sock.on('data', (d: Buffer) => (received += d.toString()));
-      const closed = once(sock, 'close');
-      const drip = setInterval(() => sock.writable && sock.write(' '), 100);
-      await closed;
-      clearInterval(drip);
-      assert.match(received, /^HTTP\/1\.1 408/);
-    } finally {
-      await s.stop();
-    }
+    const received = await slowClient('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{', true);
+    assert.match(received, /^HTTP\/1\.1 408/);
   });
 
   it('keeps idle keep-alive connections open longer than the API server’s 90 s pool', async () => {
