@@ -29,7 +29,14 @@ function logFields(outcome: ReviewOutcome, endpoint: string, ms: number) {
  */
 export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandler {
   const endpoint = `/${webhook.name}`;
-  const ruleResults = deps.metrics.ruleResults;
+  // prom-client hashes label objects on every inc; the label sets are few, so keep their children.
+  const ruleCounters = new Map<string, { inc(): void }>();
+  const countRule = (rule: string, action: string, result: string) => {
+    const key = `${rule}\u0000${action}\u0000${result}`;
+    let counter = ruleCounters.get(key);
+    if (counter === undefined) ruleCounters.set(key, (counter = deps.metrics.ruleResults.labels({ rule, action, result })));
+    counter.inc();
+  };
   const observers = deps.observers ?? [];
   const { logger } = deps;
   return jsonRoute(
@@ -40,7 +47,7 @@ export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandl
       return { payload: outcome.payload, decision: outcome.verdict.kind, outcome };
     },
     ({ outcome }, ms) => {
-      for (const o of outcome.verdict.outcomes) ruleResults.inc({ rule: o.ruleId, action: o.action, result: o.result });
+      for (const o of outcome.verdict.outcomes) countRule(o.ruleId, o.action, o.result);
       if (outcome.failure !== undefined) logger.error({ ...logFields(outcome, endpoint, ms), err: outcome.failure }, 'webhook handler failed');
       else if (logger.isLevelEnabled('debug')) logger.debug(logFields(outcome, endpoint, ms), 'admission review');
       for (const observe of observers) {
