@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import type { Router } from 'express';
 import { mutatingWebhook, validatingWebhook, type Webhook } from './admission/webhook.js';
 import type { NodeCache } from './extender/cache.js';
 import { startExtender } from './extender/component.js';
@@ -81,7 +80,7 @@ export function admissionWebhooks(policy: PolicyStore): Webhook[] {
   ];
 }
 
-/** Composes and starts the server. The only side effects are the listener and the file pollers. */
+/** Composes and starts the server: listener, file pollers and (when asked) the cluster sources. */
 export async function serve(opts: ServeOptions): Promise<Running> {
   const { logger } = opts;
   const metrics = opts.metrics ?? new Metrics();
@@ -100,7 +99,6 @@ export async function serve(opts: ServeOptions): Promise<Running> {
 
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const fastRoutes: Record<string, RawHandler> = {};
-  const routers: Router[] = [];
   if (opts.components.includes(Component.Admission)) {
     for (const webhook of admissionWebhooks(opts.policy)) {
       fastRoutes[`/${webhook.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
@@ -110,7 +108,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     ? await startExtender({ policy: opts.policy, logger, metrics, bodyLimit, reloadIntervalMs: opts.reloadIntervalMs, cache: opts.nodeCache, stateFile: opts.extenderState })
     : undefined;
   Object.assign(fastRoutes, extender?.routes);
-  const app = createApp({ logger, metrics, readiness, bodyLimit, routers });
+  const app = createApp({ logger, metrics, readiness });
   const server = new HttpsServer({
     host: opts.host,
     port: opts.port,

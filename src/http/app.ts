@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import { ErrorCode, HttpError, toHttpError } from '../admission/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -8,13 +8,10 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly readiness: Readiness;
-  readonly bodyLimit: number;
-  /** Extra routers mounted before the 404 handler (e.g. the scheduler extender). */
-  readonly routers?: readonly Router[];
 }
 
 /**
- * Everything but the admission hot path: health, readiness, metrics and any extra routers.
+ * Everything but the hot path (webhooks, extender): health, readiness and metrics.
  * Errors always answer `{ "error": { "code", "message" } }`, never an HTML page or a stack.
  */
 export function createApp(deps: AppDeps): Express {
@@ -39,8 +36,6 @@ export function createApp(deps: AppDeps): Express {
       next(err);
     }
   });
-
-  for (const router of deps.routers ?? []) app.use(router);
 
   app.use((req, _res, next) => {
     next(new HttpError(ErrorCode.NotFound, `no route for ${req.method} ${req.path}`));
