@@ -182,6 +182,17 @@ describe('placement: fitting a pod’s nodeSelector and required affinity to nod
     assert.deepEqual(fitPlacement(pod({ agentpool: 'cpupool' }), twoPools).conjuncts.map((c) => c.source), ['nodeSelector']);
   });
 
+  it('remembers analyses per pools and placement, and never answers one placement with another’s.', () => {
+    const inside = pod({ agentpool: 'gpupool' });
+    const escaping = pod({ agentpool: 'gpupool' }, [{ matchExpressions: [{ key: 'agentpool', operator: 'NotIn', values: ['cpupool'] }] }]);
+    const first = fitPlacement(inside, twoPools);
+    assert.equal(fitPlacement(pod({ agentpool: 'gpupool' }), twoPools), first, 'the same placement is answered from memory');
+    const other = fitPlacement(escaping, twoPools);
+    assert.notEqual(other, first);
+    assert.equal(other.conjuncts[0]!.source, 'affinity term 1');
+    assert.deepEqual(fitPlacement(inside, { ...twoPools }), first, 'another pools object gets its own, equal, analysis');
+  });
+
   it('does not crash on a pod whose spec fields have the wrong types.', () => {
     const odd = { spec: { nodeSelector: 'agentpool=cpupool', affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [null, 'x', { matchExpressions: 'no' }] } } } } } as unknown as Pod;
     const fit = fitPlacement(odd, twoPools);

@@ -1,3 +1,4 @@
+import { compiled } from '../compiled.js';
 import { podGpus, requestsGpu } from '../pod.js';
 import { ValidatingRuleId } from '../types.js';
 import { fitPlacement } from './placement.js';
@@ -15,7 +16,7 @@ export const nodePoolTargeting: ValidatingRule = {
   skip: needsKnownCompute,
   check({ policy, pod, aml }: Subject): Finding[] {
     const compute = aml!.compute!;
-    const pools = Object.fromEntries(Object.entries(compute.nodePools).map(([name, p]) => [name, p.labels]));
+    const pools = compiled(policy).poolLabels(aml!.computeName)!;
     const fit = fitPlacement(pod, pools);
     const where = `compute ${aml!.computeName}'s pools (${listOf(Object.keys(pools))})`;
     if (fit.unrestricted) return [finding(id, `pod sets no node pool targeting; it must target ${where}`)];

@@ -1,4 +1,5 @@
 import type { V1NodeSelectorRequirement } from '@kubernetes/client-node';
+import type { PoolLabels } from '../compiled.js';
 import type { Pod } from '../pod.js';
 import { requiredTerms, requirementMatches } from '../scheduling.js';
 
@@ -19,7 +20,7 @@ import { requiredTerms, requirementMatches } from '../scheduling.js';
  * Matching itself is the scheduler's (scheduling.ts `requirementMatches`).
  */
 
-export type PoolLabels = Readonly<Record<string, Readonly<Record<string, string>>>>;
+export type { PoolLabels } from '../compiled.js';
 
 /** One way the pod can be placed. */
 export interface ConjunctFit {
@@ -179,8 +180,38 @@ function coversAll(live: readonly Readonly<Record<string, string>>[], admitted: 
   });
 }
 
-/** How the pod's placement relates to the given pools (name → labels). */
-export function fitPlacement(pod: Pod, pools: PoolLabels): PlacementFit {
+/** Analyses per pools object, keyed by the pod's placement; the pods of one job share theirs. */
+const memo = new WeakMap<PoolLabels, Map<string, PlacementFit>>();
+/** Bounds the memo per pools object; it starts over when full (placements are few in practice). */
+const MEMO_SIZE = 512;
+
+function analyse(pod: Pod, pools: PoolLabels): PlacementFit {
   const { unrestricted, conjuncts } = conjunctsOf(pod);
   return { unrestricted, conjuncts: conjuncts.map((c) => fitConjunct(c, pools)) };
+}
+
+/**
+ * How the pod's placement relates to the given pools (name → labels). The answer depends only on
+ * the nodeSelector and the required node affinity, so it is remembered per pools object (the
+ * compiled policy hands out the same object for the life of a policy) and placement.
+ */
+export function fitPlacement(pod: Pod, pools: PoolLabels): PlacementFit {
+  let byPlacement = memo.get(pools);
+  if (byPlacement === undefined) memo.set(pools, (byPlacement = new Map()));
+  const key = JSON.stringify([pod.spec?.nodeSelector ?? null, requiredTerms(pod) ?? null]);
+  let fit = byPlacement.get(key);
+  if (fit === undefined) {
+    if (byPlacement.size >= MEMO_SIZE) byPlacement.clear();
+    fit = deepFreeze(analyse(pod, pools));
+    byPlacement.set(key, fit);
+  }
+  return fit;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
 }

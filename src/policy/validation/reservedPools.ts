@@ -1,8 +1,9 @@
+import { compiled } from '../compiled.js';
 import { podTolerations, tolerates } from '../scheduling.js';
 import { ValidatingRuleId, type Taint } from '../types.js';
 import { fitPlacement } from './placement.js';
 import { finding, type Finding, type Subject, type ValidatingRule } from './rule.js';
-import { grantedTolerations, ownTolerations, reservationTaints } from './tolerations.js';
+import { grantedTolerations, ownTolerations } from './tolerations.js';
 
 const id = ValidatingRuleId.ReservedPools;
 
@@ -17,24 +18,21 @@ function taintText(t: Taint): string {
  */
 export const reservedPools: ValidatingRule = {
   id,
-  skip: ({ policy }) => (Object.values(policy.computes).some((c) => Object.values(c.nodePools).some((p) => p.reserved)) ? undefined : 'the policy has no reserved pools'),
+  skip: ({ policy }) => (compiled(policy).hasReservedPools ? undefined : 'the policy has no reserved pools'),
   check({ policy, pod, aml }: Subject): Finding[] {
     const owner = aml?.compute ? aml.computeName : undefined;
-    const reserved = Object.entries(policy.computes).flatMap(([computeName, c]) =>
-      computeName === owner ? [] : Object.entries(c.nodePools).filter(([, p]) => p.reserved).map(([poolName, pool]) => ({ computeName, poolName, pool })),
-    );
-    if (reserved.length === 0) return [];
+    const reserved = compiled(policy).reservedFor(owner);
+    if (reserved.pools.length === 0) return [];
     const who = aml === undefined ? 'a non-AML pod' : `a pod of compute ${aml.computeName}`;
     const findings: Finding[] = [];
 
-    const keyOf = (r: (typeof reserved)[number]) => `${r.computeName}/${r.poolName}`;
-    const fit = fitPlacement(pod, Object.fromEntries(reserved.map((r) => [keyOf(r), r.pool.labels])));
+    const fit = fitPlacement(pod, reserved.labels);
     const targeted = new Set(fit.conjuncts.flatMap((c) => c.named));
     const own = ownTolerations(podTolerations(pod), grantedTolerations(policy, pod, aml));
-    for (const r of reserved) {
+    for (const r of reserved.pools) {
       const pool = `reserved pool ${r.poolName} of compute ${r.computeName}`;
-      if (targeted.has(keyOf(r))) findings.push(finding(id, `${who} may not target ${pool}`));
-      const taint = reservationTaints(policy, r.computeName, r.pool).find((t) => own.some((tol) => tolerates(tol, t)));
+      if (targeted.has(r.key)) findings.push(finding(id, `${who} may not target ${pool}`));
+      const taint = r.taints.find((t) => own.some((tol) => tolerates(tol, t)));
       if (taint) findings.push(finding(id, `${who} may not tolerate ${taintText(taint)} of ${pool}`));
     }
     return findings;
