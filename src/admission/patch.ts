@@ -66,7 +66,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  */
 export class PatchBuilder<T extends object> {
   private working: T;
-  /** Containers of the working document that are this builder's own copies (never the original's). */
+  /** Containers of the working document that are this builder's own (copies and fresh ones), never the original's. */
   private readonly owned = new WeakSet<object>();
   private readonly out: PatchOperation[] = [];
   /**
@@ -142,7 +142,7 @@ export class PatchBuilder<T extends object> {
   /** The child at `parent[seg]`, copied into the working document first if it is still shared. */
   private ownChild(parent: Container, seg: PathSegment): Container {
     const child = (parent as Record<string | number, unknown>)[seg] as Container;
-    if (this.owned.has(child) || this.fresh.has(child)) return child;
+    if (this.owned.has(child)) return child;
     const copy = shallowCopy(child);
     (parent as Record<string | number, unknown>)[seg] = copy;
     this.owned.add(copy);
@@ -150,10 +150,8 @@ export class PatchBuilder<T extends object> {
   }
 
   private applyOne(m: Mutation): boolean {
-    if (m.op === 'set') {
-      const existing = this.lookup(m.path);
-      if (existing.found && jsonEqual(existing.value, m.value)) return false;
-    }
+    // A set that changes nothing (the usual case on reinvocation) must not copy or emit anything.
+    if (m.op === 'set' && this.holds(m.path, m.value)) return false;
     this.ownRoot();
     const last = m.path.length - 1;
     let node = this.working as unknown as Container;
@@ -165,7 +163,7 @@ export class PatchBuilder<T extends object> {
       const isTarget = i === last;
       if (isTarget && m.op === 'set') {
         const value = cloneJson(m.value);
-        if (typeof value === 'object' && value !== null) this.fresh.add(value);
+        if (typeof value === 'object' && value !== null) this.mark(value);
         const existed = child !== undefined;
         (node as Record<string | number, unknown>)[seg] = value;
         if (!insideFresh) this.out.push({ op: existed ? 'replace' : 'add', path: pointer(m.path), value });
@@ -197,16 +195,18 @@ export class PatchBuilder<T extends object> {
 
   private mark<V extends object>(v: V): V {
     this.fresh.add(v);
+    this.owned.add(v);
     return v;
   }
 
-  private lookup(path: readonly PathSegment[]): { found: boolean; value?: unknown } {
+  /** Whether the working document already holds `value` at `path`. */
+  private holds(path: readonly PathSegment[], value: unknown): boolean {
     let node: unknown = this.working;
     for (const seg of path) {
-      if (node === undefined || node === null || typeof node !== 'object') return { found: false };
+      if (node === undefined || node === null || typeof node !== 'object') return false;
       node = (node as Record<string | number, unknown>)[seg];
     }
-    return node === undefined ? { found: false } : { found: true, value: node };
+    return node !== undefined && jsonEqual(node, value);
   }
 }
 
