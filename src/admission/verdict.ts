@@ -80,8 +80,3 @@ export function patched(ops: readonly PatchOperation[], opts?: VerdictOptions): 
 export function errored(message: string, opts?: VerdictOptions & { code?: number }): Errored {
   return { kind: 'errored', code: opts?.code ?? 500, message, ...base(opts) };
 }
-
-/** The decision label used in logs and metrics. */
-export function decisionOf(v: Verdict): 'allowed' | 'denied' | 'patched' | 'errored' {
-  return v.kind;
-}

@@ -62,54 +62,49 @@ describe('server lifecycle', () => {
     }
   });
 
-  it('picks up a replaced certificate on new connections without dropping open ones', async () => {
+  /** Serves from certificate files in a temp dir (so a test can replace them), with the first certificate written. */
+  async function withCertFiles(fn: (dir: string, first: ReturnType<typeof createServingCertificate>, s: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'aml-reload-'));
     try {
       const first = createServingCertificate({ service: 'aml-admission', namespace: 'azureml' });
       await writeServing(dir, first);
       const s = await startTestServer({ tlsCert: join(dir, 'tls.crt'), tlsKey: join(dir, 'tls.key') });
       try {
-        const oldCa = Buffer.from(first.caPem);
-        const kept = new Agent({ keepAlive: true, maxSockets: 1, ca: oldCa });
-        const call = (ca: Buffer, agent?: Agent) =>
-          httpsCall({ port: s.port, ca, method: 'POST', path: '/validate', body: review, headers: { 'content-type': 'application/json' }, ...(agent ? { agent } : {}) });
-        assert.equal((await call(oldCa, kept)).status, 200);
-
-        const second = createServingCertificate({ service: 'aml-admission', namespace: 'azureml' });
-        await writeServing(dir, second);
-        const newCa = Buffer.from(second.caPem);
-        await eventually(async () => (await call(newCa)).status === 200);
-        await assert.rejects(call(oldCa), /self-signed|unable to verify|certificate/i);
-        // The connection opened before the swap is still served.
-        assert.equal((await call(oldCa, kept)).status, 200);
-        kept.destroy();
-        assert.ok(s.logs.lines.some((l) => l.msg === 'serving certificate reloaded'));
+        await fn(dir, first, s);
       } finally {
         await s.stop();
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }
 
-  it('keeps the previous certificate when the replacement is broken', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'aml-reload-'));
-    try {
-      const first = createServingCertificate({ service: 'aml-admission', namespace: 'azureml' });
-      await writeServing(dir, first);
-      const s = await startTestServer({ tlsCert: join(dir, 'tls.crt'), tlsKey: join(dir, 'tls.key') });
-      try {
-        await writeFile(join(dir, 'tls.key'), 'not a key');
-        await eventually(async () => s.logs.lines.some((l) => l.msg === 'serving certificate reload failed; keeping the previous one'));
-        const res = await httpsCall({ port: s.port, ca: Buffer.from(first.caPem), method: 'GET', path: '/healthz' });
-        assert.equal(res.status, 200);
-      } finally {
-        await s.stop();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  it('picks up a replaced certificate on new connections without dropping open ones', () =>
+    withCertFiles(async (dir, first, s) => {
+      const oldCa = Buffer.from(first.caPem);
+      const kept = new Agent({ keepAlive: true, maxSockets: 1, ca: oldCa });
+      const call = (ca: Buffer, agent?: Agent) =>
+        httpsCall({ port: s.port, ca, method: 'POST', path: '/validate', body: review, headers: { 'content-type': 'application/json' }, ...(agent ? { agent } : {}) });
+      assert.equal((await call(oldCa, kept)).status, 200);
+
+      const second = createServingCertificate({ service: 'aml-admission', namespace: 'azureml' });
+      await writeServing(dir, second);
+      const newCa = Buffer.from(second.caPem);
+      await eventually(async () => (await call(newCa)).status === 200);
+      await assert.rejects(call(oldCa), /self-signed|unable to verify|certificate/i);
+      // The connection opened before the swap is still served.
+      assert.equal((await call(oldCa, kept)).status, 200);
+      kept.destroy();
+      assert.ok(s.logs.lines.some((l) => l.msg === 'serving certificate reloaded'));
+    }));
+
+  it('keeps the previous certificate when the replacement is broken', () =>
+    withCertFiles(async (dir, first, s) => {
+      await writeFile(join(dir, 'tls.key'), 'not a key');
+      await eventually(async () => s.logs.lines.some((l) => l.msg === 'serving certificate reload failed; keeping the previous one'));
+      const res = await httpsCall({ port: s.port, ca: Buffer.from(first.caPem), method: 'GET', path: '/healthz' });
+      assert.equal(res.status, 200);
+    }));
 
   describe('with --client-ca (mutual TLS)', () => {
     const clientCa = createCA({ commonName: 'apiserver-client-ca' });
