@@ -1,10 +1,19 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { CliIO } from '../cli.js';
 import { apiFailure } from '../kube/errors.js';
 import { runInit } from '../kube/init.js';
+import { parseWebhookUrl } from '../kube/webhookConfigs.js';
 import { DEFAULT_BACKOFF } from '../kube/retry.js';
 import { DEFAULT_CERT_DAYS } from '../tls/certs.js';
 import { intArg } from './args.js';
+
+function webhookUrlArg(value: string): URL {
+  try {
+    return parseWebhookUrl(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
 
 /** `aml-admission init`: the certificate Secret and the webhook configurations, idempotently. */
 export function registerInit(program: Command, io: CliIO): void {
@@ -16,9 +25,14 @@ export function registerInit(program: Command, io: CliIO): void {
     .option('--service <name>', 'webhook Service name', 'azureml-connector-admission')
     .option('--secret <name>', 'certificate Secret name (tls.crt, tls.key, ca.crt)', 'azureml-connector-admission-tls')
     .option('--webhook-config <dir>', 'folder of webhook configuration templates', 'webhook-config')
+    .option('--webhook-url <url>', 'out-of-cluster runs: register the webhooks at https://HOST[:PORT] (+ /mutate, /validate) instead of the Service; the certificate also names HOST', webhookUrlArg)
+    .option('--certs-dir <dir>', "also write the Secret's ca.crt, tls.crt and tls.key to this folder (for `serve --certs-dir` outside the cluster)")
     .option('--days <n>', 'validity of a newly issued certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
     .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', intArg('--attempts', 1, 100), 8)
-    .action(async (o: { kubeconfig?: string; namespace: string; service: string; secret: string; webhookConfig: string; days: number; attempts: number }) => {
+    .action(async (o: {
+      kubeconfig?: string; namespace: string; service: string; secret: string; webhookConfig: string;
+      webhookUrl?: URL; certsDir?: string; days: number; attempts: number;
+    }) => {
       const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
       const clients = kubeClients(loadKubeConfig(o.kubeconfig));
       const report = await runInit(clients, {
@@ -26,6 +40,8 @@ export function registerInit(program: Command, io: CliIO): void {
         service: o.service,
         secretName: o.secret,
         templatesDir: o.webhookConfig,
+        ...(o.webhookUrl ? { url: o.webhookUrl } : {}),
+        ...(o.certsDir ? { certsDir: o.certsDir } : {}),
         days: o.days,
         retry: {
           attempts: o.attempts,
@@ -35,6 +51,7 @@ export function registerInit(program: Command, io: CliIO): void {
       });
       const s = report.secret;
       io.out(`Secret ${o.namespace}/${o.secret}: ${s.action}${s.reason ? ` (${s.reason})` : ''}\n`);
-      for (const w of report.webhooks) io.out(`${w.kind} ${w.name}: ${w.action}\n`);
+      if (o.certsDir) io.out(`certificates written to ${o.certsDir} (ca.crt, tls.crt, tls.key)\n`);
+      for (const w of report.webhooks) io.out(`${w.kind} ${w.name}: ${w.action}${o.webhookUrl ? ` (${w.url})` : ''}\n`);
     });
 }

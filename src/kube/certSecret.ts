@@ -13,6 +13,8 @@ export interface CertSecretOptions {
   readonly name: string;
   /** The webhook Service the certificate is for. */
   readonly service: string;
+  /** More names the certificate must cover (the host of `init --webhook-url`); a Secret without them is reissued. */
+  readonly extraNames?: readonly string[];
   readonly days?: number;
   readonly now?: Date;
   readonly retry: RetryOptions;
@@ -26,6 +28,8 @@ export interface CertSecretResult {
   readonly reason?: string;
   /** What the webhook configurations must trust: the current CA, followed by the previous one while rotating. */
   readonly caBundlePem: string;
+  /** What the Secret now holds (`caPem` is the whole bundle). */
+  readonly certificate: ServingCertificate;
 }
 
 /** Concurrent writers (two init Jobs, a human with kubectl) are settled by re-reading; this bounds the loop. */
@@ -71,7 +75,7 @@ function renewalReason(cert: ServingCertificate | undefined, now: Date): string 
   } catch {
     return 'tls.crt is not a valid certificate';
   }
-  return 'the certificate does not match its key, its CA or the Service names';
+  return 'the certificate does not match its key, its CA or the names it must cover';
 }
 
 /**
@@ -82,7 +86,7 @@ function renewalReason(cert: ServingCertificate | undefined, now: Date): string 
 export async function ensureCertSecret(core: CoreV1Api, opts: CertSecretOptions): Promise<CertSecretResult> {
   const { namespace, name } = opts;
   const now = opts.now ?? new Date();
-  const names = serviceNames(opts.service, namespace);
+  const names = [...new Set([...serviceNames(opts.service, namespace), ...(opts.extraNames ?? [])])];
   const call = <T>(step: string, fn: () => Promise<T>): Promise<T> =>
     withRetry(fn, opts.retry).catch((err: unknown) => {
       if (isNotFound(err) || isConflict(err)) throw err; // handled below
@@ -95,10 +99,11 @@ export async function ensureCertSecret(core: CoreV1Api, opts: CertSecretOptions)
       throw err;
     });
     const current = existing ? certFromSecret(existing) : undefined;
-    if (current && isReusable(current, names, now)) return { action: 'unchanged', caBundlePem: current.caPem };
+    if (current && isReusable(current, names, now)) return { action: 'unchanged', caBundlePem: current.caPem, certificate: current };
 
-    const fresh = createServingCertificate({ service: opts.service, namespace, now, ...(opts.days ? { days: opts.days } : {}) });
+    const fresh = createServingCertificate({ service: opts.service, namespace, now, extraNames: names, ...(opts.days ? { days: opts.days } : {}) });
     const caBundlePem = rotatedBundle(fresh.caPem, current, now);
+    const certificate = { caPem: caBundlePem, certPem: fresh.certPem, keyPem: fresh.keyPem };
     const data = { [SECRET_KEYS.ca]: b64(caBundlePem), [SECRET_KEYS.cert]: b64(fresh.certPem), [SECRET_KEYS.key]: b64(fresh.keyPem) };
     try {
       if (!existing) {
@@ -114,12 +119,12 @@ export async function ensureCertSecret(core: CoreV1Api, opts: CertSecretOptions)
             },
           }),
         );
-        return { action: 'created', reason: 'the Secret did not exist', caBundlePem };
+        return { action: 'created', reason: 'the Secret did not exist', caBundlePem, certificate };
       }
       const reason = renewalReason(current, now);
       // Keep the Secret's type (immutable) and metadata; the resourceVersion makes the write conditional.
       await call('update', () => core.replaceNamespacedSecret({ name, namespace, body: { ...existing, data } }));
-      return { action: 'renewed', reason, caBundlePem };
+      return { action: 'renewed', reason, caBundlePem, certificate };
     } catch (err) {
       if (!isConflict(err)) throw err; // 409 AlreadyExists or Conflict: someone else wrote; look again
     }

@@ -1,8 +1,9 @@
 import { caBundle } from '../tls/certs.js';
+import { writeServing } from '../tls/files.js';
 import { ensureCertSecret, type CertSecretResult } from './certSecret.js';
 import type { KubeClients } from './client.js';
 import type { RetryOptions } from './retry.js';
-import { applyWebhookConfig, loadWebhookTemplates, renderWebhookConfig, type ApplyAction, type WebhookKind } from './webhookConfigs.js';
+import { applyWebhookConfig, loadWebhookTemplates, renderWebhookConfig, urlHost, type ApplyAction, type WebhookKind } from './webhookConfigs.js';
 
 export interface InitOptions {
   /** Where the webhook Service and the certificate Secret live. */
@@ -11,6 +12,13 @@ export interface InitOptions {
   readonly secretName: string;
   /** Folder of webhook configuration templates (webhook-config/). */
   readonly templatesDir: string;
+  /**
+   * Out-of-cluster runs: register the webhooks by this URL instead of the Service, and have the
+   * certificate name its host (`parseWebhookUrl` checks it).
+   */
+  readonly url?: URL;
+  /** Also write the Secret's ca.crt, tls.crt and tls.key here, for a `serve` that runs outside the cluster. */
+  readonly certsDir?: string;
   readonly days?: number;
   readonly now?: Date;
   readonly retry: RetryOptions;
@@ -18,13 +26,15 @@ export interface InitOptions {
 
 export interface InitReport {
   readonly secret: CertSecretResult;
-  readonly webhooks: readonly { readonly kind: WebhookKind; readonly name: string; readonly action: ApplyAction }[];
+  /** `url`: where the API server calls the configuration's first webhook, when registered by URL. */
+  readonly webhooks: readonly { readonly kind: WebhookKind; readonly name: string; readonly action: ApplyAction; readonly url?: string }[];
 }
 
 /**
  * `aml-admission init`: the serving certificate Secret, then the webhook configurations trusting
  * its CA. Templates are read first so a broken file fails before anything in the cluster changes.
- * Running it again changes nothing unless the certificate is due for renewal.
+ * Running it again changes nothing unless the certificate is due for renewal (or must cover a new
+ * `url` host). With `url` and `certsDir` it sets up a server on a development machine.
  */
 export async function runInit(clients: Pick<KubeClients, 'core' | 'admission'>, opts: InitOptions): Promise<InitReport> {
   const templates = await loadWebhookTemplates(opts.templatesDir);
@@ -32,16 +42,19 @@ export async function runInit(clients: Pick<KubeClients, 'core' | 'admission'>, 
     namespace: opts.namespace,
     name: opts.secretName,
     service: opts.service,
+    ...(opts.url ? { extraNames: [urlHost(opts.url)] } : {}),
     retry: opts.retry,
     ...(opts.days ? { days: opts.days } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
+  if (opts.certsDir) await writeServing(opts.certsDir, secret.certificate);
   const bundle = caBundle(secret.caBundlePem);
   const webhooks = [];
   for (const template of templates) {
-    const desired = renderWebhookConfig(template, { namespace: opts.namespace, service: opts.service, caBundle: bundle });
+    const desired = renderWebhookConfig(template, { namespace: opts.namespace, service: opts.service, caBundle: bundle, ...(opts.url ? { url: opts.url } : {}) });
     const action = await applyWebhookConfig(clients.admission, desired, opts.retry);
-    webhooks.push({ kind: desired.kind, name: desired.metadata.name, action });
+    const url = desired.webhooks?.[0]?.clientConfig.url;
+    webhooks.push({ kind: desired.kind, name: desired.metadata.name, action, ...(url ? { url } : {}) });
   }
   return { secret, webhooks };
 }

@@ -61,19 +61,55 @@ export interface RenderOptions {
   readonly service: string;
   /** Base64 PEM the API server uses to verify the webhook's serving certificate. */
   readonly caBundle: string;
+  /**
+   * Register the webhooks by URL instead of by Service: `url` + each webhook's path, for a server
+   * that runs outside the cluster (a development machine; Kyverno's --serverIP). From
+   * `parseWebhookUrl`.
+   */
+  readonly url?: URL;
 }
 
 /**
- * The template made concrete: every webhook points at `service` in `namespace` with `caBundle`, and
- * a namespace exclusion that named the template's own namespace now names the real one.
+ * A base URL the API server may call (admissionregistration/v1 `clientConfig.url`): https, a host,
+ * no user info, query or fragment. A path is kept as a prefix of the webhook paths.
+ */
+export function parseWebhookUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${JSON.stringify(value)} is not a URL (expected https://HOST[:PORT][/PREFIX])`);
+  }
+  if (url.protocol !== 'https:') throw new Error(`${value}: the API server only calls webhooks over https`);
+  if (url.username || url.password) throw new Error(`${value}: a webhook URL may not contain user info`);
+  if (url.search || url.hash) throw new Error(`${value}: a webhook URL may not have a query or fragment`);
+  return url;
+}
+
+/** The host a webhook URL names, as a certificate SAN (IPv6 without its brackets). */
+export function urlHost(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+function webhookUrl(base: URL, path: string | undefined): string {
+  return `${base.origin}${base.pathname.replace(/\/+$/, '')}${path ?? ''}`;
+}
+
+/**
+ * The template made concrete: every webhook points at `service` in `namespace` (or at `url`) with
+ * `caBundle`, and a namespace exclusion that named the template's own namespace now names the real one.
  */
 export function renderWebhookConfig(template: WebhookConfiguration, opts: RenderOptions): WebhookConfiguration {
   const config = structuredClone(template);
   for (const webhook of config.webhooks ?? []) {
     const service = webhook.clientConfig.service!;
     const templateNamespace = service.namespace;
-    service.namespace = opts.namespace;
-    service.name = opts.service;
+    if (opts.url) {
+      webhook.clientConfig = { url: webhookUrl(opts.url, service.path) };
+    } else {
+      service.namespace = opts.namespace;
+      service.name = opts.service;
+    }
     webhook.clientConfig.caBundle = opts.caBundle;
     for (const expr of webhook.namespaceSelector?.matchExpressions ?? []) {
       if (expr.key !== NAMESPACE_NAME_LABEL || !expr.values) continue;

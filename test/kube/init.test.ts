@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeClients, type KubeClients } from '../../src/kube/client.js';
 import { runInit, type InitOptions } from '../../src/kube/init.js';
+import { parseWebhookUrl } from '../../src/kube/webhookConfigs.js';
 import { createServingCertificate } from '../../src/tls/certs.js';
 import { FakeApiServer, type KubeObject, type Verb } from '../helpers/fakeApiServer.js';
 import { b64, certsIn, DAY_MS, FAST_RETRY, unb64 } from './support.js';
@@ -82,6 +83,32 @@ describe('init against an API server', () => {
     assert.equal(bundle[1]!.fingerprint256, oldCa.fingerprint256, 'the old CA is still trusted');
     for (const config of webhooks()) assert.equal(config.webhooks[0].clientConfig.caBundle, s.data['ca.crt']);
     assert.equal((await runInit(clients, OPTS)).secret.action, 'unchanged', 'a renewed Secret is reused by the next run');
+  });
+
+  it('registers by URL for a server outside the cluster: reissues a certificate that lacks the URL host, and writes it to the certs folder', async () => {
+    await runInit(clients, OPTS);
+    const byService = unb64(secret().data['tls.crt']);
+    const dir = await mkdtemp(join(tmpdir(), 'aml-init-certs-'));
+    try {
+      const report = await runInit(clients, { ...OPTS, url: parseWebhookUrl('https://dev-box.example.com:9443'), certsDir: dir });
+
+      assert.equal(report.secret.action, 'renewed');
+      assert.match(report.secret.reason ?? '', /names it must cover/);
+      const s = secret();
+      const cert = new X509Certificate(unb64(s.data['tls.crt']));
+      assert.notEqual(cert.toString(), new X509Certificate(byService).toString());
+      assert.ok(cert.checkHost('dev-box.example.com') && cert.checkHost(`${SERVICE}.${NS}.svc`), 'the new certificate names the URL host and the Service');
+      assert.deepEqual(report.webhooks.map((w) => w.url), ['https://dev-box.example.com:9443/mutate', 'https://dev-box.example.com:9443/validate']);
+      for (const config of webhooks()) assert.deepEqual(Object.keys(config.webhooks[0].clientConfig).sort(), ['caBundle', 'url']);
+      assert.equal(await readFile(join(dir, 'tls.crt'), 'utf8'), unb64(s.data['tls.crt']));
+      assert.equal(await readFile(join(dir, 'tls.key'), 'utf8'), unb64(s.data['tls.key']));
+      assert.equal(await readFile(join(dir, 'ca.crt'), 'utf8'), unb64(s.data['ca.crt']));
+
+      const again = await runInit(clients, { ...OPTS, url: parseWebhookUrl('https://dev-box.example.com:9443'), certsDir: dir });
+      assert.deepEqual([again.secret.action, ...again.webhooks.map((w) => w.action)], ['unchanged', 'unchanged', 'unchanged']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reuses the Secret another init created between its read and its create (409 AlreadyExists)', async () => {

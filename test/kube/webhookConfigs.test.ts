@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { covers, loadWebhookTemplates, renderWebhookConfig } from '../../src/kube/webhookConfigs.js';
+import { covers, loadWebhookTemplates, parseWebhookUrl, renderWebhookConfig, urlHost } from '../../src/kube/webhookConfigs.js';
 
 describe('webhook configuration templates', () => {
   it('loads the mutating and validating configurations from webhook-config/', async () => {
@@ -22,6 +22,38 @@ describe('webhook configuration templates', () => {
     const byName = webhook.namespaceSelector!.matchExpressions!.find((e) => e.key === 'kubernetes.io/metadata.name');
     assert.deepEqual(byName, { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'ml-system'] });
     assert.deepEqual(template, frozen, 'the template itself is not modified');
+  });
+
+  it('registers every webhook by URL (base URL + the template path) for a server outside the cluster, keeping the namespace exclusion', async () => {
+    const templates = await loadWebhookTemplates('webhook-config');
+    const urls = ['https://192.168.49.1:8443', 'https://dev.example.com:9443/aml/'];
+    const want = [
+      ['https://192.168.49.1:8443/mutate', 'https://192.168.49.1:8443/validate'],
+      ['https://dev.example.com:9443/aml/mutate', 'https://dev.example.com:9443/aml/validate'],
+    ];
+    for (const [i, url] of urls.entries()) {
+      const rendered = templates.map((t) => renderWebhookConfig(t, { namespace: 'ml-system', service: 'aml-hooks', caBundle: 'Q0E=', url: parseWebhookUrl(url) }));
+      const byKind = Object.fromEntries(rendered.map((c) => [c.kind, c.webhooks![0]!]));
+      assert.deepEqual([byKind.MutatingWebhookConfiguration!.clientConfig, byKind.ValidatingWebhookConfiguration!.clientConfig], want[i]!.map((u) => ({ url: u, caBundle: 'Q0E=' })));
+      const byName = byKind.MutatingWebhookConfiguration!.namespaceSelector!.matchExpressions!.find((e) => e.key === 'kubernetes.io/metadata.name');
+      assert.deepEqual(byName?.values, ['kube-system', 'ml-system']);
+    }
+  });
+
+  const badUrls: { given: string; want: RegExp }[] = [
+    { given: 'http://127.0.0.1:8443', want: /only calls webhooks over https/ },
+    { given: '127.0.0.1:8443', want: /only calls webhooks over https|not a URL/ },
+    { given: 'https://user:pw@host:8443', want: /may not contain user info/ },
+    { given: 'https://host:8443/?a=1', want: /may not have a query or fragment/ },
+    { given: 'https://host:8443/#x', want: /may not have a query or fragment/ },
+    { given: 'not a url', want: /is not a URL/ },
+  ];
+  for (const { given, want } of badUrls) {
+    it(`refuses the webhook URL ${given}`, () => assert.throws(() => parseWebhookUrl(given), want));
+  }
+
+  it('names the host of a webhook URL as the certificate needs it (IPv6 without brackets)', () => {
+    assert.deepEqual(['https://[::1]:8443', 'https://10.1.2.3', 'https://dev.local:1'].map((u) => urlHost(parseWebhookUrl(u))), ['::1', '10.1.2.3', 'dev.local']);
   });
 
   const bad: { name: string; given: string; want: RegExp }[] = [
