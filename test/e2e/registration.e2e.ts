@@ -75,7 +75,7 @@ describe('registration: aml-admission init against a real API server', () => {
     assert.deepEqual([(await secret()).metadata?.resourceVersion, ...(await configs()).map((c) => c.metadata?.resourceVersion)], before);
   });
 
-  it('lets the API server reach `serve --certs-dir` at that URL: a pod is mutated and validated', async () => {
+  it('lets the API server reach serve, with the certificate init wrote, at that URL: a pod is mutated and validated', async () => {
     const plane = cluster();
     server = await startServer(plane, { name: 'aml-registration', port, certsDir, args: ['--policy', POLICY_FILE, '--components', 'admission'] });
     await createNamespace(plane, NS);

@@ -120,7 +120,7 @@ export interface AmlServer {
 
 /**
  * `aml-admission serve` as its Deployment runs it: as the admission ServiceAccount
- * (deploy/admission/rbac.yaml), with the certificate init wrote (`--certs-dir`), here on loopback.
+ * (deploy/admission/rbac.yaml), with the certificate init wrote, here on loopback.
  */
 export async function startServer(plane: ControlPlane, opts: { name: string; port: number; certsDir: string; args: readonly string[] }): Promise<AmlServer> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm run test:e2e does)`);
@@ -135,7 +135,10 @@ export async function startServer(plane: ControlPlane, opts: { name: string; por
       MAIN, 'serve',
       '--host', '127.0.0.1',
       '--port', String(opts.port),
-      '--certs-dir', opts.certsDir,
+      // As deploy/admission/deployment.yaml does with the mounted Secret. (`--certs-dir` would
+      // replace a certificate within 30 days of expiry by a self-signed one the cluster does not trust.)
+      '--tls-cert', join(opts.certsDir, 'tls.crt'),
+      '--tls-key', join(opts.certsDir, 'tls.key'),
       '--kubeconfig', kubeconfig,
       '--audit-log', auditLog,
       '--reload-interval', '250ms',
@@ -163,11 +166,11 @@ export async function startServer(plane: ControlPlane, opts: { name: string; por
  * certificate, then serve runs with it. Returns the running server; `uninstall` removes the
  * webhook configurations again (a failing validating webhook would block every later pod).
  */
-export async function installServer(plane: ControlPlane, opts: { name: string; args: readonly string[] }): Promise<AmlServer & { init: RunResult }> {
+export async function installServer(plane: ControlPlane, opts: { name: string; args: readonly string[]; initArgs?: readonly string[] }): Promise<AmlServer & { init: RunResult }> {
   const port = await freePort();
   const certsDir = join(plane.dir, `${opts.name}-certs`);
   await mkdir(certsDir, { recursive: true });
-  const init = await initByUrl(plane, { port, certsDir });
+  const init = await initByUrl(plane, { port, certsDir, ...(opts.initArgs ? { extra: opts.initArgs } : {}) });
   if (init.code !== 0) throw new Error(`init exited ${init.code}: ${init.err}${init.out}`);
   return { ...(await startServer(plane, { ...opts, port, certsDir })), init };
 }

@@ -127,6 +127,13 @@ export class ControlPlane {
         `--tls-cert-file=${pki('apiserver.crt')}`,
         `--tls-private-key-file=${pki('apiserver.key')}`,
         `--client-ca-file=${pki('ca.crt')}`,
+        // Front-proxy settings as kubeadm writes them: the scheduler and controller manager read
+        // them from kube-system/extension-apiserver-authentication (and log errors without them).
+        `--requestheader-client-ca-file=${pki('ca.crt')}`,
+        '--requestheader-allowed-names=front-proxy-client',
+        '--requestheader-username-headers=X-Remote-User',
+        '--requestheader-group-headers=X-Remote-Group',
+        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
         `--token-auth-file=${pki('tokens.csv')}`,
         '--authorization-mode=RBAC',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
