@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import type { V1Pod } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { AML, amlCli, createNamespace, installBase, installServer, uninstall, type AmlServer } from './harness/aml.js';
+import { amlPod, core, createNode, eventsFor, POLICY_FILE } from './harness/objects.js';
+import { waitFor } from './harness/processes.js';
+import { cluster } from './harness/suite.js';
+
+/** What the server reads from the cluster: the policy ConfigMap, and nodes and pods through informers. */
+const NS = 'e2e-sources';
+
+function post(url: string, ca: string, body: unknown): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve(JSON.parse(text)));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe('cluster sources: a real watch on the policy ConfigMap, informers, audit', () => {
+  let server: AmlServer;
+  let policyYaml: string;
+  /** The e2e policy with identity-claims at `warn`: bob's pods are allowed, with a warning. */
+  let lenientYaml: string;
+
+  const setPolicy = (yaml: string) =>
+    cluster().kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AML.policyConfigMap, namespace: AML.namespace }, data: { 'policy.yaml': yaml } }) });
+  /** What bob gets for an AML pod through the API server (dry-run: nothing is stored). */
+  const bobTries = async () => {
+    const r = await cluster().kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], { user: 'bob', input: JSON.stringify(amlPod('bob-try', NS, { instanceType: 'gpu-1' })) });
+    if (r.code === 0) return /Warning: \[identity-claims\]/.test(r.err) ? 'allowed with an identity-claims warning' : `allowed: ${r.err}`;
+    return /denied the request: \[identity-claims\]/.test(r.err) ? 'denied by identity-claims' : `failed: ${r.err}`;
+  };
+
+  before(async () => {
+    const plane = cluster();
+    policyYaml = await readFile(POLICY_FILE, 'utf8');
+    const lenient = parse(policyYaml);
+    lenient.rules['identity-claims'] = { enforcementAction: 'warn' };
+    lenientYaml = stringify(lenient);
+    await installBase(plane);
+    await setPolicy(policyYaml);
+    server = await installServer(plane, { name: 'aml-sources', args: ['--policy-configmap', `${AML.namespace}/${AML.policyConfigMap}`] });
+    await createNamespace(plane, NS);
+  });
+  after(async () => {
+    await uninstall(cluster());
+    await server?.stop();
+  });
+
+  it('serve --policy-configmap applies an edit, refuses an invalid edit with a Warning Event, and keeps the last good policy when the ConfigMap is deleted', async () => {
+    const plane = cluster();
+    assert.equal(await bobTries(), 'denied by identity-claims', 'the ConfigMap\'s policy is in force');
+    const loaded = await eventsFor(plane, AML.namespace, 'ConfigMap', AML.policyConfigMap);
+    assert.ok(loaded.some((e) => e.type === 'Normal' && e.reason === 'PolicyLoaded'), JSON.stringify(loaded));
+
+    await setPolicy(lenientYaml);
+    await waitFor('the edit to take effect', async () => (await bobTries()) === 'allowed with an identity-claims warning');
+
+    await setPolicy('apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes: 5\n');
+    const refused = await waitFor('a Warning Event for the invalid edit', async () => (await eventsFor(plane, AML.namespace, 'ConfigMap', AML.policyConfigMap)).find((e) => e.type === 'Warning' && e.reason === 'InvalidPolicy'));
+    assert.match(refused.message, /computes/, 'the Event names the path of the error');
+    assert.equal(await bobTries(), 'allowed with an identity-claims warning', 'the last good policy stays');
+
+    await plane.kubectlOk(['delete', '-n', AML.namespace, `configmap/${AML.policyConfigMap}`]);
+    await waitFor('the server to see the delete', async () => (await server.logs()).some((l) => l.msg === 'policy ConfigMap deleted; keeping the last good policy'));
+    assert.equal(await bobTries(), 'allowed with an identity-claims warning', 'deleting the ConfigMap keeps the last good policy');
+
+    await setPolicy(policyYaml);
+    await waitFor('the re-created ConfigMap to take effect', async () => (await bobTries()) === 'denied by identity-claims');
+  });
+
+  it('feeds the extender from node and pod informers: a new node, the GPUs a bound pod takes, a deleted node', async () => {
+    const plane = cluster();
+    // The pod the scheduler would send: as the API server stores it (mutated), from a dry-run.
+    const pod = JSON.parse(
+      await plane.kubectlOk(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { user: 'alice', input: JSON.stringify(amlPod('wants-2', NS, { gpus: 2, schedulerName: 'azureml-scheduler' })) }),
+    ) as V1Pod;
+    const filter = async () => post(`${server.url}/scheduler/filter`, await server.ca(), { Pod: pod, NodeNames: ['src-gpu-1'] });
+
+    assert.deepEqual((await filter()).FailedAndUnresolvableNodes, { 'src-gpu-1': 'node is not in the extender\'s node cache' });
+
+    await createNode(plane, 'src-gpu-1', { labels: { agentpool: 'gpupool' }, taints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }], gpus: 2 });
+    await waitFor('the node to reach the cache', async () => (await filter()).NodeNames?.[0] === 'src-gpu-1');
+
+    await plane.kubectlOk(['create', '-f', '-'], { user: 'alice', input: JSON.stringify({ ...amlPod('holds-2', NS, { gpus: 2 }), spec: { ...amlPod('x', NS, { gpus: 2 }).spec, nodeName: 'src-gpu-1' } }) });
+    await waitFor('the bound pod to use the node\'s GPUs', async () => (await filter()).FailedNodes?.['src-gpu-1'] === 'fewer than 2 nvidia.com/gpu free on the node');
+
+    await core(plane).deleteNamespacedPod({ namespace: NS, name: 'holds-2', gracePeriodSeconds: 0 });
+    await waitFor('the deleted pod to free them', async () => (await filter()).NodeNames?.[0] === 'src-gpu-1');
+
+    await core(plane).deleteNode({ name: 'src-gpu-1' });
+    await waitFor('the deleted node to leave the cache', async () => (await filter()).FailedAndUnresolvableNodes?.['src-gpu-1'] === 'node is not in the extender\'s node cache');
+  });
+
+  it('audit judges the pods of a live namespace and exits 1 on a deny-level violation', async () => {
+    const plane = cluster();
+    // A namespace the webhooks skip (the opt-out label), so pods that break the policy exist.
+    const ns = await createNamespace(plane, 'e2e-audit', { 'aml-admission.azure.com/webhooks': 'disabled' });
+    await plane.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(amlPod('wrong-namespace', ns, { instanceType: 'gpu-1' })) });
+    await plane.kubectlOk(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: ns }, spec: { containers: [{ name: 'web', image: 'nginx' }] } }) });
+
+    const run = await amlCli(['audit', '--kubeconfig', plane.kubeconfigPath('admin'), '-n', ns, '--policy', POLICY_FILE, '-o', 'json']);
+
+    assert.equal(run.code, 1, run.err);
+    const report = JSON.parse(run.out) as { pods: { pod: string; status: string; compute?: string }[] };
+    assert.deepEqual(report.pods.map((p) => [p.pod, p.status]).sort(), [[`${ns}/web`, 'ok'], [`${ns}/wrong-namespace`, 'deny']]);
+  });
+});
