@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ export const mochaHooks = {
     this.timeout(120_000);
     const dir = await mkdtemp(join(tmpdir(), 'aml-e2e-'));
     const started = Date.now();
+    // An interrupted run (Ctrl-C: processes.ts kills the children, then exits) leaves no folder either.
+    if (!process.env.AML_E2E_KEEP) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     plane = await ControlPlane.start(dir);
     process.stderr.write(`  control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${plane.url} (logs in ${dir})\n`);
   },
