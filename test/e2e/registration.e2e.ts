@@ -3,8 +3,11 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AdmissionregistrationV1Api, type V1MutatingWebhookConfiguration, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
-import { AML, createNamespace, initByUrl, startServer, uninstall, type AmlServer } from './harness/aml.js';
+import { certsIn } from '../kube/support.js';
+import { ROOT } from './harness/assets.js';
+import { AML, amlCli, createNamespace, initByUrl, startServer, uninstall, type AmlServer } from './harness/aml.js';
 import { amlPod, core, POLICY_FILE, readPod } from './harness/objects.js';
+import { waitFor } from './harness/processes.js';
 import { freePort } from './harness/processes.js';
 import { cluster } from './harness/suite.js';
 
@@ -21,6 +24,11 @@ describe('registration: aml-admission init against a real API server', () => {
   };
   const secret = () => core(cluster()).readNamespacedSecret({ namespace: AML.namespace, name: AML.secret });
   const unb64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
+  /** A pod of gpu-compute by alice: created (and mutated) only if the API server reaches and trusts the server. */
+  const podThroughWebhooks = async (name: string) => {
+    await cluster().kubectlOk(['create', '-f', '-'], { user: 'alice', input: JSON.stringify(amlPod(name, NS, { instanceType: 'gpu-1' })) });
+    return readPod(cluster(), NS, name);
+  };
 
   before(async () => {
     const plane = cluster();
@@ -80,9 +88,92 @@ describe('registration: aml-admission init against a real API server', () => {
     server = await startServer(plane, { name: 'aml-registration', port, certsDir, args: ['--policy', POLICY_FILE, '--components', 'admission'] });
     await createNamespace(plane, NS);
 
-    await plane.kubectlOk(['create', '-f', '-'], { user: 'alice', input: JSON.stringify(amlPod('registered', NS, { instanceType: 'gpu-1' })) });
-
-    assert.deepEqual((await readPod(plane, NS, 'registered')).spec?.nodeSelector, { agentpool: 'gpupool' });
+    assert.deepEqual((await podThroughWebhooks('registered')).spec?.nodeSelector, { agentpool: 'gpupool' });
     assert.deepEqual((await server.decisions('registered', 2)).map((l) => l.endpoint), ['/mutate', '/validate']);
+  });
+
+  it('renews a certificate within 30 days of expiry, trusting the old CA too, and the API server keeps reaching the reloaded server', async () => {
+    const plane = cluster();
+    // A Secret whose certificate init issued for 20 days (--days applies to what it issues).
+    await plane.kubectlOk(['delete', '-n', AML.namespace, `secret/${AML.secret}`]);
+    assert.match((await initByUrl(plane, { port, certsDir, extra: ['--days', '20'] })).out, /: created/);
+    await waitFor('the server to reload the 20-day certificate', async () => (await server!.logs()).filter((l) => l.msg === 'serving certificate reloaded').length >= 1);
+    const oldCa = certsIn(unb64((await secret()).data?.['ca.crt']))[0]!;
+
+    const run = await initByUrl(plane, { port, certsDir });
+
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, new RegExp(`^Secret ${AML.namespace}/${AML.secret}: renewed \\(the certificate expires \\S+, within 30 days\\)$`, 'm'));
+    assert.match(run.out, /MutatingWebhookConfiguration azureml-connector-admission: updated/);
+    const s = await secret();
+    const bundle = certsIn(unb64(s.data?.['ca.crt']));
+    assert.equal(bundle.length, 2, 'the new CA, then the old one');
+    assert.ok(new X509Certificate(unb64(s.data?.['tls.crt'])).checkIssued(bundle[0]!));
+    assert.equal(bundle[1]!.fingerprint256, oldCa.fingerprint256);
+    for (const config of await configs()) assert.equal(config.webhooks?.[0]?.clientConfig.caBundle, s.data?.['ca.crt']);
+    await waitFor('the server to reload the renewed certificate', async () => (await server!.logs()).filter((l) => l.msg === 'serving certificate reloaded').length >= 2);
+    assert.deepEqual((await podThroughWebhooks('after-renewal')).spec?.nodeSelector, { agentpool: 'gpupool' });
+  });
+
+  it('reissues the certificate when --webhook-url names a host it does not cover, and points the webhooks there', async () => {
+    const plane = cluster();
+    const run = await amlCli(['init', '--kubeconfig', await plane.serviceAccountKubeconfig(AML.namespace, AML.initSa), '--webhook-config', join(ROOT, 'webhook-config'), '--webhook-url', `https://127.0.0.2:${port}/aml`, '--certs-dir', certsDir]);
+
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /: renewed \(the certificate does not match its key, its CA or the names it must cover\)/);
+    assert.ok(new X509Certificate(unb64((await secret()).data?.['tls.crt'])).checkIP('127.0.0.2'));
+    assert.deepEqual((await configs()).map((c) => c.webhooks?.[0]?.clientConfig.url), [`https://127.0.0.2:${port}/aml/mutate`, `https://127.0.0.2:${port}/aml/validate`]);
+
+    // Back to the server's address; the certificate covers it too, so the Secret stays.
+    const back = await initByUrl(plane, { port, certsDir });
+    assert.match(back.out, /: unchanged\n/);
+    await waitFor('the server to reload', async () => (await server!.logs()).filter((l) => l.msg === 'serving certificate reloaded').length >= 3);
+    assert.deepEqual((await podThroughWebhooks('back-at-127-0-0-1')).spec?.nodeSelector, { agentpool: 'gpupool' });
+  });
+
+  it('fails at once with the API server\'s RBAC reason, as a ServiceAccount without the init RBAC', async () => {
+    const plane = cluster();
+    await plane.kubectlOk(['create', 'serviceaccount', '-n', AML.namespace, 'no-rbac']);
+    const run = await amlCli(['init', '--kubeconfig', await plane.serviceAccountKubeconfig(AML.namespace, 'no-rbac'), '--webhook-config', join(ROOT, 'webhook-config'), '--webhook-url', `https://127.0.0.1:${port}`]);
+
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.err.trim(),
+      `aml-admission: read Secret ${AML.namespace}/${AML.secret}: secrets "${AML.secret}" is forbidden: User "system:serviceaccount:${AML.namespace}:no-rbac" cannot get resource "secrets" in API group "" in the namespace "${AML.namespace}" [HTTP 403] (RBAC: grant the service account this permission; deploy/ has the Role and ClusterRole init needs)`,
+      'one attempt: a 403 is not retried',
+    );
+    assert.equal(run.out, '');
+  });
+
+  it('fails on the webhook configurations with the RBAC reason when only the namespaced part of the init RBAC is bound', async () => {
+    const plane = cluster();
+    await plane.kubectlOk(['create', 'serviceaccount', '-n', AML.namespace, 'half-rbac']);
+    await plane.kubectlOk(['create', 'rolebinding', '-n', AML.namespace, 'half-rbac', '--role=azureml-connector-admission-init', `--serviceaccount=${AML.namespace}:half-rbac`]);
+    const run = await amlCli(['init', '--kubeconfig', await plane.serviceAccountKubeconfig(AML.namespace, 'half-rbac'), '--webhook-config', join(ROOT, 'webhook-config'), '--webhook-url', `https://127.0.0.1:${port}`]);
+
+    assert.equal(run.code, 1);
+    assert.match(
+      run.err,
+      /^aml-admission: read MutatingWebhookConfiguration azureml-connector-admission: mutatingwebhookconfigurations\.admissionregistration\.k8s\.io "azureml-connector-admission" is forbidden: User "system:serviceaccount:azureml:half-rbac" cannot get resource "mutatingwebhookconfigurations" in API group "admissionregistration\.k8s\.io" at the cluster scope \[HTTP 403\] \(RBAC: /,
+    );
+  });
+
+  it('registers the webhooks by Service with the namespace, Service and Secret names it is given', async () => {
+    const plane = cluster();
+    await createNamespace(plane, 'ml-system');
+    const run = await amlCli(['init', '--kubeconfig', plane.kubeconfigPath('admin'), '--webhook-config', join(ROOT, 'webhook-config'), '--namespace', 'ml-system', '--service', 'hooks', '--secret', 'hooks-tls']);
+    try {
+      assert.equal(run.code, 0, run.err);
+      assert.ok(await core(plane).readNamespacedSecret({ namespace: 'ml-system', name: 'hooks-tls' }));
+      for (const config of await configs()) {
+        const w = config.webhooks![0]!;
+        assert.deepEqual({ ...w.clientConfig.service }, { name: 'hooks', namespace: 'ml-system', path: w.name.startsWith('mutate') ? '/mutate' : '/validate', port: 443 });
+        assert.equal(w.clientConfig.url, undefined, 'the URL of the earlier run is gone');
+        assert.deepEqual(w.namespaceSelector?.matchExpressions?.find((e) => e.key === 'kubernetes.io/metadata.name')?.values, ['kube-system', 'ml-system']);
+      }
+    } finally {
+      // A Service with no endpoints: the fail-closed validating webhook would refuse every pod.
+      await uninstall(plane);
+    }
   });
 });

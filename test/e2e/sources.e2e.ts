@@ -3,9 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
-import { AML, amlCli, createNamespace, installBase, installServer, uninstall, type AmlServer } from './harness/aml.js';
+import { join } from 'node:path';
+import { AML, amlCli, createNamespace, installBase, installServer, startServer, uninstall, type AmlServer } from './harness/aml.js';
+import { httpsGet } from './harness/controlPlane.js';
 import { amlPod, core, createNode, eventsFor, POLICY_FILE } from './harness/objects.js';
-import { waitFor } from './harness/processes.js';
+import { freePort, waitFor } from './harness/processes.js';
 import { cluster } from './harness/suite.js';
 
 /** What the server reads from the cluster: the policy ConfigMap, and nodes and pods through informers. */
@@ -38,6 +40,13 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     return /denied the request: \[identity-claims\]/.test(r.err) ? 'denied by identity-claims' : `failed: ${r.err}`;
   };
 
+  const readyz = async (srv: AmlServer) => {
+    const r = await httpsGet(`${srv.url}/readyz`, { ca: await srv.ca() });
+    return { status: r.status, pending: r.status === 503 ? (JSON.parse(r.body) as { pending: string[] }).pending : [] };
+  };
+  const metric = async (srv: AmlServer, line: string) =>
+    Number((await httpsGet(`${srv.url}/metrics`, { ca: await srv.ca() })).body.split('\n').find((l) => l.startsWith(line))?.split(' ').pop() ?? 0);
+
   before(async () => {
     const plane = cluster();
     policyYaml = await readFile(POLICY_FILE, 'utf8');
@@ -45,8 +54,8 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     lenient.rules['identity-claims'] = { enforcementAction: 'warn' };
     lenientYaml = stringify(lenient);
     await installBase(plane);
-    await setPolicy(policyYaml);
-    server = await installServer(plane, { name: 'aml-sources', args: ['--policy-configmap', `${AML.namespace}/${AML.policyConfigMap}`] });
+    // Started before its ConfigMap exists (the first test creates it).
+    server = await installServer(plane, { name: 'aml-sources', args: ['--policy-configmap', `${AML.namespace}/${AML.policyConfigMap}`], podName: 'aml-admission-7d9f-x2', ready: false });
     await createNamespace(plane, NS);
   });
   after(async () => {
@@ -54,19 +63,31 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     await server?.stop();
   });
 
+  it('serve --policy-configmap is not ready until the ConfigMap exists, then serves its policy and says so in an Event', async () => {
+    const plane = cluster();
+    await waitFor('the server to answer /readyz', async () => (await readyz(server)).status === 503);
+    assert.deepEqual((await readyz(server)).pending, ['policy-configmap']);
+
+    await setPolicy(policyYaml);
+
+    await waitFor('ready', async () => (await readyz(server)).status === 200);
+    assert.equal(await bobTries(), 'denied by identity-claims', 'the ConfigMap\'s policy is in force');
+    const loaded = await waitFor('a PolicyLoaded Event', async () => (await core(plane).listNamespacedEvent({ namespace: AML.namespace, fieldSelector: `involvedObject.name=${AML.policyConfigMap},reason=PolicyLoaded` })).items[0]);
+    assert.equal(loaded.type, 'Normal');
+    assert.equal(loaded.reportingInstance, 'aml-admission-7d9f-x2', 'the replica is named by POD_NAME');
+  });
+
   it('serve --policy-configmap applies an edit, refuses an invalid edit with a Warning Event, and keeps the last good policy when the ConfigMap is deleted', async () => {
     const plane = cluster();
-    assert.equal(await bobTries(), 'denied by identity-claims', 'the ConfigMap\'s policy is in force');
-    const loaded = await eventsFor(plane, AML.namespace, 'ConfigMap', AML.policyConfigMap);
-    assert.ok(loaded.some((e) => e.type === 'Normal' && e.reason === 'PolicyLoaded'), JSON.stringify(loaded));
-
     await setPolicy(lenientYaml);
     await waitFor('the edit to take effect', async () => (await bobTries()) === 'allowed with an identity-claims warning');
 
-    await setPolicy('apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes: 5\n');
+    await setPolicy(policyYaml.replace('defaultInstanceType: cpu-small', 'defaultInstanceType: no-such-type'));
     const refused = await waitFor('a Warning Event for the invalid edit', async () => (await eventsFor(plane, AML.namespace, 'ConfigMap', AML.policyConfigMap)).find((e) => e.type === 'Warning' && e.reason === 'InvalidPolicy'));
-    assert.match(refused.message, /computes/, 'the Event names the path of the error');
+    assert.match(refused.message, /last good policy stays in force: \/computes\/gpu-compute\/defaultInstanceType: instance type "no-such-type" is not defined/);
     assert.equal(await bobTries(), 'allowed with an identity-claims warning', 'the last good policy stays');
+    assert.equal((await readyz(server)).status, 200, 'still ready: a good policy is in force');
+    assert.equal(await metric(server, 'aml_admission_policy_reloads_total{source="configmap",result="failure"}'), 1);
 
     await plane.kubectlOk(['delete', '-n', AML.namespace, `configmap/${AML.policyConfigMap}`]);
     await waitFor('the server to see the delete', async () => (await server.logs()).some((l) => l.msg === 'policy ConfigMap deleted; keeping the last good policy'));
@@ -75,6 +96,29 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     await setPolicy(policyYaml);
     await waitFor('the re-created ConfigMap to take effect', async () => (await bobTries()) === 'denied by identity-claims');
   });
+
+  const unusable: { name: string; given: Record<string, string>; want: RegExp }[] = [
+    { name: 'an invalid policy', given: { 'policy.yaml': 'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes: 5\n' }, want: /\/computes/ },
+    { name: 'no policy key', given: { 'other.yaml': 'x: 1\n' }, want: /the ConfigMap has no data key "policy\.yaml"/ },
+    { name: 'text that is not YAML', given: { 'policy.yaml': 'computes: [\n' }, want: /YAML: / },
+  ];
+  for (const [i, { name, given, want }] of unusable.entries()) {
+    it(`serve --policy-configmap stays not ready, with a Warning Event, when the first ConfigMap it sees holds ${name}`, async () => {
+      const plane = cluster();
+      const cm = `e2e-unusable-${i}`;
+      await plane.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm, namespace: AML.namespace }, data: given }) });
+      // As the admin: the admission ServiceAccount may read only aml-admission-policy.
+      const srv = await startServer(plane, { name: `aml-unusable-${i}`, port: await freePort(), certsDir: server.certsDir, args: ['--policy-configmap', `${AML.namespace}/${cm}`, '--components', 'admission'], kubeconfig: plane.kubeconfigPath('admin'), ready: false });
+      try {
+        const warning = await waitFor('an InvalidPolicy Event', async () => (await eventsFor(plane, AML.namespace, 'ConfigMap', cm)).find((e) => e.reason === 'InvalidPolicy'));
+        assert.equal(warning.type, 'Warning');
+        assert.match(warning.message, want);
+        assert.deepEqual(await readyz(srv), { status: 503, pending: ['policy-configmap'] });
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
 
   it('feeds the extender from node and pod informers: a new node, the GPUs a bound pod takes, a deleted node', async () => {
     const plane = cluster();
@@ -97,6 +141,32 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
 
     await core(plane).deleteNode({ name: 'src-gpu-1' });
     await waitFor('the deleted node to leave the cache', async () => (await filter()).FailedAndUnresolvableNodes?.['src-gpu-1'] === 'node is not in the extender\'s node cache');
+  });
+
+  it('keeps the extender not ready until both informers have listed, while its ServiceAccount may not list pods', async () => {
+    const plane = cluster();
+    await plane.kubectlOk(['create', 'serviceaccount', '-n', AML.namespace, 'no-pods']);
+    await plane.kubectlOk(['create', 'clusterrole', 'e2e-nodes-only', '--verb=get,list,watch', '--resource=nodes']);
+    await plane.kubectlOk(['create', 'clusterrolebinding', 'e2e-no-pods-nodes', '--clusterrole=e2e-nodes-only', `--serviceaccount=${AML.namespace}:no-pods`]);
+    const kubeconfig = await plane.serviceAccountKubeconfig(AML.namespace, 'no-pods');
+    const srv = await startServer(plane, { name: 'aml-no-pods', port: await freePort(), certsDir: server.certsDir, args: ['--components', 'extender'], kubeconfig, ready: false });
+    try {
+      await waitFor('the pod informer to fail on RBAC', async () => (await srv.logs()).find((l) => l.msg === 'informer failed; retrying' && l.informer === 'pods' && /forbidden/.test(String(l.error))));
+      assert.deepEqual(await readyz(srv), { status: 503, pending: ['informers'] });
+
+      await plane.kubectlOk(['create', 'clusterrolebinding', 'e2e-no-pods-granted', `--clusterrole=${AML.admissionSa}`, `--serviceaccount=${AML.namespace}:no-pods`]);
+
+      await waitFor('ready once both caches synced', async () => (await readyz(srv)).status === 200, { timeoutMs: 60_000 });
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('audit exits 2 with the API server\'s reason when it may not list pods, rather than reporting no violations', async () => {
+    const run = await amlCli(['audit', '--kubeconfig', cluster().kubeconfigPath('mallory'), '-A']);
+
+    assert.equal(run.code, 2);
+    assert.match(run.out + run.err, /pods is forbidden: User "mallory@example\.com" cannot list resource "pods" in API group "" at the cluster scope \[HTTP 403\]/);
   });
 
   it('audit judges the pods of a live namespace and exits 1 on a deny-level violation', async () => {

@@ -6,8 +6,13 @@ import { join } from 'node:path';
 import { buildCli } from '../../src/cli.js';
 import { BUILTIN_POLICY_YAML } from '../../src/policy/builtin.js';
 import { eventually, FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
-import { ROOT, runCli, spawnCli } from '../commands/helpers.js';
+import { ROOT, runCli } from '../commands/helpers.js';
 
+/**
+ * Cluster commands against the fake API server, for what a real one cannot show: the requests a
+ * command sent (pages of a list), and the watches still open after a stop. On a real API server:
+ * init in test/e2e/registration.e2e.ts, audit and serve's cluster sources in test/e2e/sources.e2e.ts.
+ */
 describe('cluster commands against an API server', () => {
   let fake: FakeApiServer;
   let dir: string;
@@ -22,46 +27,6 @@ describe('cluster commands against an API server', () => {
   afterEach(async () => {
     await fake.close();
     await rm(dir, { recursive: true, force: true });
-  });
-
-  describe('init', () => {
-    it('reports what it created, and that a second run changed nothing', async () => {
-      const first = await runCli(['init', '--kubeconfig', kubeconfig]);
-      assert.equal(first.code, 0);
-      assert.equal(
-        first.out,
-        [
-          'Secret azureml/azureml-connector-admission-tls: created (the Secret did not exist)',
-          'MutatingWebhookConfiguration azureml-connector-admission: created',
-          'ValidatingWebhookConfiguration azureml-connector-admission: created',
-          '',
-        ].join('\n'),
-      );
-
-      const second = await runCli(['init', '--kubeconfig', kubeconfig]);
-      assert.equal(second.code, 0);
-      assert.deepEqual(second.out.trim().split('\n').map((l) => l.split(': ')[1]), ['unchanged', 'unchanged', 'unchanged']);
-    });
-
-    it('uses the namespace, Service and Secret names it is given', async () => {
-      await runCli(['init', '--kubeconfig', kubeconfig, '--namespace', 'ml-system', '--service', 'hooks', '--secret', 'hooks-tls']);
-      assert.ok(fake.get('secrets', 'ml-system', 'hooks-tls'));
-      const service = fake.get('validatingwebhookconfigurations', '', 'azureml-connector-admission')!.webhooks[0].clientConfig.service;
-      assert.deepEqual({ name: service.name, namespace: service.namespace }, { name: 'hooks', namespace: 'ml-system' });
-    });
-
-    it('exits non-zero with the RBAC reason when the service account may not register webhooks', async () => {
-      fake.forbid('create', 'mutatingwebhookconfigurations');
-
-      const run = await spawnCli(['init', '--kubeconfig', kubeconfig, '--attempts', '1']);
-
-      assert.equal(run.code, 1);
-      assert.match(
-        run.err,
-        /^aml-admission: create MutatingWebhookConfiguration azureml-connector-admission: mutatingwebhookconfigurations is forbidden: User "system:serviceaccount:azureml:tester" cannot create resource "mutatingwebhookconfigurations" in API group "admissionregistration.k8s.io" at the cluster scope \[HTTP 403\] \(RBAC: /m,
-      );
-      assert.equal(run.out, '', 'no report for a failed run');
-    });
   });
 
   describe('audit over a cluster', () => {
@@ -79,6 +44,7 @@ describe('cluster commands against an API server', () => {
 
     const report = (out: string): { pods: { pod: string; status: string }[] } => JSON.parse(out) as { pods: { pod: string; status: string }[] };
 
+    // Fake: it records each list request, with its limit and continue token.
     it('judges the pods of every namespace with -A, listing them in pages, and exits 1 on a deny-level violation', async () => {
       const run = await runCli(['audit', '--kubeconfig', kubeconfig, '-A', '--page-size', '3', '-o', 'json']);
 
@@ -93,14 +59,7 @@ describe('cluster commands against an API server', () => {
       ]);
     });
 
-    it('judges one namespace with -n, and exits 0 when nothing there is denied', async () => {
-      const run = await runCli(['audit', '--kubeconfig', kubeconfig, '-n', 'other', '-o', 'json']);
-
-      assert.equal(run.code, 0);
-      assert.deepEqual(report(run.out).pods.map((p) => p.pod), ['other/batch']);
-      assert.equal(fake.requestsFor('list', 'pods')[0]!.path, '/api/v1/namespaces/other/pods');
-    });
-
+    // No API server at all: what happens without a kubeconfig.
     it('says that no kubeconfig was found, instead of trying an unauthenticated localhost', async () => {
       // A child process with an empty home and no KUBECONFIG: client-node's default chain finds nothing.
       const run = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
@@ -114,17 +73,9 @@ describe('cluster commands against an API server', () => {
       assert.equal(run.code, 2);
       assert.match(run.out, /no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~\/\.kube\/config, or run in a pod/);
     });
-
-    it('exits 2 with the reason when it may not list pods, rather than reporting no violations', async () => {
-      fake.forbid('list', 'pods');
-
-      const run = await runCli(['audit', '--kubeconfig', kubeconfig, '-A']);
-
-      assert.equal(run.code, 2);
-      assert.match(run.out + run.err, /pods is forbidden: .*cannot list resource "pods".*\[HTTP 403\]/);
-    });
   });
 
+  // Fake: it counts open watches, so it shows that stopping the server closes every one.
   it('serve --kubeconfig --policy-configmap watches the ConfigMap, posts Events as this pod, and feeds the extender from informers', async () => {
     fake.apply('configmaps', { metadata: { name: 'aml-admission-policy', namespace: 'azureml' }, data: { 'policy.yaml': BUILTIN_POLICY_YAML } });
     const stops: ((signal: string) => Promise<void>)[] = [];
@@ -139,8 +90,12 @@ describe('cluster commands against an API server', () => {
     } finally {
       for (const stop of stops) await stop('SIGTERM');
     }
-    await eventually(() => fake.openWatches('configmaps') + fake.openWatches('nodes') + fake.openWatches('pods') === 0, 'stopping closes every watch');
-  });
+    // Generous: on a loaded machine the watches' sockets were seen to close seconds after the stop.
+    const open = () => ['configmaps', 'nodes', 'pods'].map((r) => `${r}=${fake.openWatches(r)}`).join(' ');
+    await eventually(() => fake.openWatches('configmaps') + fake.openWatches('nodes') + fake.openWatches('pods') === 0, 'stopping closes every watch', 20_000).catch((err: Error) => {
+      throw new Error(`${err.message} (open: ${open()})`);
+    });
+  }).timeout(40_000);
 
   it('refuses a --policy-configmap that is not NAMESPACE/NAME before starting anything', async () => {
     const run = await runCli(['serve', '--policy-configmap', 'just-a-name', '--port', '0']);

@@ -3,6 +3,11 @@ import { kubeClients } from '../../src/kube/client.js';
 import { listPods } from '../../src/kube/pods.js';
 import { FakeApiServer } from '../helpers/fakeApiServer.js';
 
+/**
+ * Paging against the fake API server: it records each list request (limit, continue token) and
+ * expires a continue token on demand (410). A real one shows neither; audit of a live namespace
+ * is in test/e2e/sources.e2e.ts.
+ */
 describe('listing pods in pages', () => {
   let fake: FakeApiServer;
   beforeEach(async () => {

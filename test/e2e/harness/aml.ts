@@ -122,15 +122,27 @@ export interface AmlServer {
  * `aml-admission serve` as its Deployment runs it: as the admission ServiceAccount
  * (deploy/admission/rbac.yaml), with the certificate init wrote, here on loopback.
  */
-export async function startServer(plane: ControlPlane, opts: { name: string; port: number; certsDir: string; args: readonly string[] }): Promise<AmlServer> {
+export async function startServer(
+  plane: ControlPlane,
+  opts: {
+    name: string; port: number; certsDir: string; args: readonly string[];
+    /** Default: the admission ServiceAccount's. */
+    kubeconfig?: string;
+    /** POD_NAME, as the Deployment sets it from the downward API. */
+    podName?: string;
+    /** Wait for /readyz (default true). */
+    ready?: boolean;
+  },
+): Promise<AmlServer> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm run test:e2e does)`);
   await installBase(plane);
-  const kubeconfig = await plane.serviceAccountKubeconfig(AML.namespace, AML.admissionSa);
+  const kubeconfig = opts.kubeconfig ?? (await plane.serviceAccountKubeconfig(AML.namespace, AML.admissionSa));
   const auditLog = join(plane.dir, `${opts.name}.audit.log`);
   const proc = await plane.startProcess({
     name: opts.name,
     command: process.execPath,
     cwd: ROOT,
+    ...(opts.podName ? { env: { POD_NAME: opts.podName } } : {}),
     args: [
       MAIN, 'serve',
       '--host', '127.0.0.1',
@@ -152,7 +164,7 @@ export async function startServer(plane: ControlPlane, opts: { name: string; por
     const text = await readFile(file, 'utf8').catch(() => '');
     return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
   };
-  await waitFor(`${opts.name} /readyz`, async () => (await httpsGet(`${url}/readyz`, { ca: await ca() })).status === 200, { proc, timeoutMs: 60_000 });
+  if (opts.ready ?? true) await waitFor(`${opts.name} /readyz`, async () => (await httpsGet(`${url}/readyz`, { ca: await ca() })).status === 200, { proc, timeoutMs: 60_000 });
   const decisions = (name: string, count: number) =>
     waitFor(`${count} audit lines about ${name}`, async () => {
       const found = (await lines(auditLog)).filter((l) => l.name === name);
@@ -166,7 +178,7 @@ export async function startServer(plane: ControlPlane, opts: { name: string; por
  * certificate, then serve runs with it. Returns the running server; `uninstall` removes the
  * webhook configurations again (a failing validating webhook would block every later pod).
  */
-export async function installServer(plane: ControlPlane, opts: { name: string; args: readonly string[]; initArgs?: readonly string[] }): Promise<AmlServer & { init: RunResult }> {
+export async function installServer(plane: ControlPlane, opts: { name: string; args: readonly string[]; initArgs?: readonly string[]; podName?: string; ready?: boolean }): Promise<AmlServer & { init: RunResult }> {
   const port = await freePort();
   const certsDir = join(plane.dir, `${opts.name}-certs`);
   await mkdir(certsDir, { recursive: true });

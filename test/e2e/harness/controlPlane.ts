@@ -264,8 +264,8 @@ export class ControlPlane {
   }
 
   /** Starts a process that the control plane stops at teardown (the aml-admission server, ...). */
-  async startProcess(opts: { name: string; command: string; args: readonly string[]; cwd?: string }): Promise<Proc> {
-    const proc = await Proc.start({ ...opts, logFile: join(this.dir, `${opts.name}.log`), env: childEnv() });
+  async startProcess(opts: { name: string; command: string; args: readonly string[]; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<Proc> {
+    const proc = await Proc.start({ ...opts, logFile: join(this.dir, `${opts.name}.log`), env: { ...childEnv(), ...opts.env } });
     this.procs.push(proc);
     return proc;
   }
