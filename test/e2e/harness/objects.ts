@@ -70,18 +70,27 @@ export async function createNode(plane: ControlPlane, name: string, opts: { labe
   const capacity: Record<string, string> = { cpu: '32', memory: '256Gi', pods: '110', ...(opts.gpus ? { 'nvidia.com/gpu': String(opts.gpus) } : {}) };
   const now = new Date();
   const ready = opts.ready ?? true;
-  await api.replaceNodeStatus({
-    name,
-    body: {
-      ...(await api.readNode({ name })),
-      status: {
-        capacity,
-        allocatable: capacity,
-        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'KubeletReady' : 'KubeletNotReady', message: 'set by the e2e test', lastHeartbeatTime: now, lastTransitionTime: now }],
-      },
-    },
+  const status = {
+    capacity,
+    allocatable: capacity,
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'KubeletReady' : 'KubeletNotReady', message: 'set by the e2e test', lastHeartbeatTime: now, lastTransitionTime: now }],
+  };
+  await retryConflicts(async () => api.replaceNodeStatus({ name, body: { ...(await api.readNode({ name })), status } }));
+  await retryConflicts(async () => {
+    const node = await api.readNode({ name });
+    node.spec = { ...node.spec, taints: (node.spec?.taints ?? []).filter((t) => t.key !== 'node.kubernetes.io/not-ready') };
+    await api.replaceNode({ name, body: node });
   });
-  const node = await api.readNode({ name });
-  node.spec = { ...node.spec, taints: (node.spec?.taints ?? []).filter((t) => t.key !== 'node.kubernetes.io/not-ready') };
-  await api.replaceNode({ name, body: node });
+}
+
+/** Read-modify-write against controllers that write the same object (the controller manager's ttl controller annotates new nodes). */
+async function retryConflicts(write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt >= 10) throw err;
+    }
+  }
 }
