@@ -26,7 +26,7 @@ export function registerInit(program: Command, io: CliIO): void {
     .option('--secret <name>', 'certificate Secret name (tls.crt, tls.key, ca.crt)', 'azureml-connector-admission-tls')
     .option('--webhook-config <dir>', 'folder of webhook configuration templates', 'webhook-config')
     .option('--webhook-url <url>', 'out-of-cluster runs: register the webhooks at https://HOST[:PORT] (+ /mutate, /validate) instead of the Service; the certificate also names HOST', webhookUrlArg)
-    .option('--certs-dir <dir>', "also write the Secret's ca.crt, tls.crt and tls.key to this folder (for `serve --certs-dir` outside the cluster)")
+    .option('--certs-dir <dir>', "also write the Secret's ca.crt, tls.crt and tls.key to this folder, for a serve outside the cluster (--tls-cert DIR/tls.crt --tls-key DIR/tls.key)")
     .option('--days <n>', 'validity of a newly issued certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
     .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', intArg('--attempts', 1, 100), 8)
     .action(async (o: {

@@ -61,7 +61,8 @@ export function isReusable(cert: ServingCertificate, names: readonly string[], n
     const ca = new X509Certificate(cert.caPem);
     if (!x509.verify(ca.publicKey) || !x509.checkIssued(ca)) return false;
     if (new Date(x509.validFrom) > now || new Date(x509.validTo).getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
-    return names.every((n) => (/^[\d.]+$/.test(n) ? x509.checkIP(n) : x509.checkHost(n, { wildcards: false })) !== undefined);
+    // An IP address (v4, or v6 with its colons) is an iPAddress SAN, as certs.ts writes it.
+    return names.every((n) => (/^[\d.]+$/.test(n) || n.includes(':') ? x509.checkIP(n) : x509.checkHost(n, { wildcards: false })) !== undefined);
   } catch {
     return false;
   }

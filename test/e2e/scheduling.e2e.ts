@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { AML, createNamespace, initByUrl, installServer, startServer, uninstall, type AmlServer } from './harness/aml.js';
 import { ROOT } from './harness/assets.js';
-import { httpsGet } from './harness/controlPlane.js';
+import { httpsGet, httpsPostJson } from './harness/controlPlane.js';
 import { amlPod, createNode, POLICY_FILE, readPod, waitForEvent } from './harness/objects.js';
 import { waitFor, type Proc } from './harness/processes.js';
 import { cluster } from './harness/suite.js';
@@ -21,18 +20,6 @@ import { cluster } from './harness/suite.js';
 const NS = 'e2e-scheduling';
 const SCHEDULER = 'azureml-scheduler';
 const GPU_TAINT = [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }];
-
-function post(url: string, ca: string, body: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve(JSON.parse(text)));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 async function schedulerConfig(server: AmlServer, kubeconfig: string, file: string): Promise<void> {
   const config = parse(await readFile(join(ROOT, 'deploy/scheduler/scheduler-config.yaml'), 'utf8'));
@@ -80,7 +67,7 @@ describe('scheduling: kube-scheduler with deploy/scheduler and the extender', ()
     // The extender's node cache must know the nodes (informers) before the first pod comes.
     await waitFor('the extender cache to know the nodes', async () => {
       const probe = { metadata: { name: 'probe', namespace: NS }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
-      const r = await post(`${server.url}/scheduler/filter`, await server.ca(), { Pod: probe, NodeNames: ['sched-cpu-1'] });
+      const r = await httpsPostJson(`${server.url}/scheduler/filter`, await server.ca(), { Pod: probe, NodeNames: ['sched-cpu-1'] });
       if (r.NodeNames?.[0] !== 'sched-cpu-1') throw new Error(JSON.stringify(r));
       return true;
     });
@@ -99,7 +86,7 @@ describe('scheduling: kube-scheduler with deploy/scheduler and the extender', ()
     const node = await boundNode('place-me');
 
     const stored = await readPod(plane, NS, 'place-me');
-    const ranked = (await post(`${server.url}/scheduler/prioritize`, await server.ca(), { Pod: stored, NodeNames: ['sched-gpu-a', 'sched-gpu-b'] })) as { Host: string; Score: number }[];
+    const ranked = (await httpsPostJson(`${server.url}/scheduler/prioritize`, await server.ca(), { Pod: stored, NodeNames: ['sched-gpu-a', 'sched-gpu-b'] })) as { Host: string; Score: number }[];
     const best = ranked.reduce((a, b) => (b.Score > a.Score ? b : a));
     assert.equal(best.Host, 'sched-gpu-a', `the extender prefers the partly used node: ${JSON.stringify(ranked)}`);
     assert.equal(node, best.Host);

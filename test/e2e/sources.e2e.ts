@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { AML, amlCli, createNamespace, installBase, installServer, startServer, uninstall, type AmlServer } from './harness/aml.js';
-import { httpsGet } from './harness/controlPlane.js';
+import { httpsGet, httpsPostJson } from './harness/controlPlane.js';
 import { amlPod, core, createNode, eventsFor, POLICY_FILE } from './harness/objects.js';
 import { freePort, waitFor } from './harness/processes.js';
 import { cluster } from './harness/suite.js';
 
 /** What the server reads from the cluster: the policy ConfigMap, and nodes and pods through informers. */
 const NS = 'e2e-sources';
-
-function post(url: string, ca: string, body: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve(JSON.parse(text)));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 describe('cluster sources: a real watch on the policy ConfigMap, informers, audit', () => {
   let server: AmlServer;
@@ -126,7 +113,7 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     const pod = JSON.parse(
       await plane.kubectlOk(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { user: 'alice', input: JSON.stringify(amlPod('wants-2', NS, { gpus: 2, schedulerName: 'azureml-scheduler' })) }),
     ) as V1Pod;
-    const filter = async () => post(`${server.url}/scheduler/filter`, await server.ca(), { Pod: pod, NodeNames: ['src-gpu-1'] });
+    const filter = async () => httpsPostJson(`${server.url}/scheduler/filter`, await server.ca(), { Pod: pod, NodeNames: ['src-gpu-1'] });
 
     assert.deepEqual((await filter()).FailedAndUnresolvableNodes, { 'src-gpu-1': 'node is not in the extender\'s node cache' });
 

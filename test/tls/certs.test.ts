@@ -63,6 +63,13 @@ describe('certificates', () => {
     assert.equal(isReusable({ ...long, keyPem: cert.keyPem }, serviceNames('aml-admission', 'azureml')), false, 'key from another certificate');
   });
 
+  it('reuses a certificate that covers extra IPv4, IPv6 and DNS names, and not one that misses one of them', () => {
+    const names = [...serviceNames('aml-admission', 'azureml'), '10.1.2.3', '::1', 'dev.example.com'];
+    const cert = createServingCertificate({ service: 'aml-admission', namespace: 'azureml', extraNames: names.slice(-3) });
+    assert.equal(isReusable(cert, names), true);
+    assert.equal(isReusable(cert, [...names, 'fd00::2']), false);
+  });
+
   it('reuses certificates on disk while valid and regenerates them otherwise', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aml-certs-'));
     try {

@@ -47,6 +47,26 @@ export function httpsGet(url: string, opts: { ca: string; token?: string }): Pro
   });
 }
 
+/** POST JSON over HTTPS trusting only `ca`; resolves with the parsed answer. */
+export function httpsPostJson(url: string, ca: string, body: unknown): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca, headers: { 'content-type': 'application/json' }, timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(text));
+        } catch (err) {
+          reject(new Error(`${url} answered ${res.statusCode}: ${text}`, { cause: err }));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
 /**
  * etcd and kube-apiserver on 127.0.0.1 with random free ports, the envtest way; the controller
  * manager and kube-scheduler on demand. Certificates and service-account keys are generated here,
