@@ -13,11 +13,12 @@ import { createServer } from 'node:net';
  *   SIGKILL, where no handler of ours runs.
  */
 
-const live = new Map<number, Proc | undefined>();
+/** PIDs of the children still running. */
+const live = new Set<number>();
 let hooked = false;
 
 function killAllNow(): void {
-  for (const pid of live.keys()) {
+  for (const pid of live) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -87,7 +88,7 @@ export class Proc {
     });
     // Registered before anything can await, so its exit is never missed.
     const proc = new Proc(opts.name, opts.logFile, child);
-    if (child.pid !== undefined) live.set(child.pid, proc);
+    if (child.pid !== undefined) live.add(child.pid);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(new Error(`${opts.name}: cannot start ${opts.command}: ${err.message}`, { cause: err })));
@@ -129,7 +130,7 @@ export async function tailOf(file: string, lines = 30): Promise<string> {
 
 /** PIDs this module still tracks (the teardown test checks that none is left). */
 export function livePids(): number[] {
-  return [...live.keys()];
+  return [...live];
 }
 
 /** A port that was free a moment ago on 127.0.0.1 (envtest's approach: bind :0, read, close). */
@@ -182,7 +183,7 @@ export function run(command: string, args: readonly string[], opts: { env?: Node
       env: opts.env ?? process.env,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
-    if (child.pid !== undefined) live.set(child.pid, undefined);
+    if (child.pid !== undefined) live.add(child.pid);
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     let out = '';
     let err = '';
