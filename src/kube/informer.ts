@@ -36,6 +36,8 @@ export class Informer<T extends KubernetesObject> {
   private readonly lw: ListWatch<T>;
   private readonly backoff: Backoff;
   private timer: NodeJS.Timeout | undefined;
+  /** The ListWatch start in progress (a list, then opening the watch). */
+  private current: Promise<void> | undefined;
   private stopped = true;
   private listed = false;
   private failedInRound = false;
@@ -68,13 +70,17 @@ export class Informer<T extends KubernetesObject> {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    void this.round();
+    this.current = this.round();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.lw.stop();
+    // ListWatch checks for a stop before it lists, not after: stopped during the list, it still
+    // opens the watch. Let that round finish, then close what it opened.
+    await this.current;
     await this.lw.stop();
   }
 
@@ -95,7 +101,7 @@ export class Informer<T extends KubernetesObject> {
     this.opts.onError?.(err, delay);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.stopped) void this.round();
+      if (!this.stopped) this.current = this.round();
     }, delay);
     this.timer.unref();
   }

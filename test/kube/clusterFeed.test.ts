@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { MemoryNodeCache } from '../../src/extender/cache.js';
 import { kubeClients } from '../../src/kube/client.js';
 import { ClusterInformers } from '../../src/kube/clusterFeed.js';
+import { Informer } from '../../src/kube/informer.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { builtinPolicy } from '../../src/policy/builtin.js';
 import { PolicyStore } from '../../src/policy/store.js';
@@ -131,5 +132,34 @@ describe('node and pod informers feeding the scheduler extender', () => {
     } finally {
       await informers.stop();
     }
+  });
+
+  // Fake: the test holds the list open while it stops the informer, and counts open watches.
+  it('opens no watch when it is stopped while its list is in flight', async () => {
+    fake.apply('nodes', gpuNode('gpu-a', 4));
+    const core = kubeClients(fake.kubeConfig()).core;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let listing!: () => void;
+    const listStarted = new Promise<void>((resolve) => (listing = resolve));
+    const informer = new Informer({
+      kc: fake.kubeConfig(),
+      path: '/api/v1/nodes',
+      list: async () => {
+        listing();
+        await held;
+        return core.listNode();
+      },
+      backoff: FAST_BACKOFF,
+    }, { upsert: () => undefined, remove: () => undefined });
+    informer.start();
+    await listStarted;
+
+    const stopping = informer.stop();
+    release();
+    await stopping;
+
+    await new Promise((r) => setTimeout(r, 300)); // time for a late watch to be opened
+    assert.equal(fake.openWatches('nodes'), 0, 'no watch left open after stop()');
   });
 });
