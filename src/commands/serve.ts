@@ -5,6 +5,7 @@ import { createAuditLog } from '../observability/audit.js';
 import { createLogger, flushLogger, LogLevels, stdoutDestination, type LogLevel } from '../observability/logger.js';
 import { builtinPolicy } from '../policy/builtin.js';
 import { PolicyStore } from '../policy/store.js';
+import { DEFAULT_LIMITS } from '../http/server.js';
 import { Component, serve } from '../serve.js';
 import { ensureServingCerts } from '../tls/files.js';
 import { isClusterWorker, superviseWorkers } from '../workers.js';
@@ -42,6 +43,9 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--reload-interval <duration>', 'how often certificate and policy files are checked', durationArg, 2000)
     .option('--drain-delay <duration>', 'on SIGTERM, keep serving (not ready) this long before closing the listener', durationArg, 5000)
     .option('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', durationArg, 25000)
+    .option('--max-connections <n>', 'open connections at most (each is a file descriptor: keep it below ulimit -n); more are closed on accept', intArg('--max-connections', 1, 1_000_000), DEFAULT_LIMITS.maxConnections)
+    .option('--max-handshakes <n>', 'connections in their TLS handshake at most; more are closed on accept', intArg('--max-handshakes', 1, 1_000_000), DEFAULT_LIMITS.maxHandshakes)
+    .option('--max-requests-per-connection <n>', 'answer with connection: close after this many requests on one connection, so keep-alive clients spread over workers and replicas again (0: no limit)', intArg('--max-requests-per-connection', 0, 1_000_000_000), DEFAULT_LIMITS.maxRequestsPerConnection)
     .option('--workers <n>', 'server processes sharing the port (node:cluster); use up to the pod\'s CPU count', intArg('--workers', 1, 64), 1)
     .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
     .option('--audit-log <file>', 'also append the audit log (one JSON line per admission decision) to this file')
@@ -49,6 +53,7 @@ export function registerServe(program: Command, io: CliIO): void {
       host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
       service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
       drainDelay: number; drainTimeout: number; logLevel: LogLevel; workers: number; extenderState?: string;
+      maxConnections: number; maxHandshakes: number; maxRequestsPerConnection: number;
       kubeconfig?: string; policy?: string; policyConfigmap?: ConfigMapRef; policyKey: string; auditLog?: string;
     }) => {
       const stdout = stdoutDestination();
@@ -83,6 +88,7 @@ export function registerServe(program: Command, io: CliIO): void {
           bodyLimit: o.bodyLimit,
           reloadIntervalMs: o.reloadInterval,
           drain: { delayMs: o.drainDelay, timeoutMs: o.drainTimeout },
+          limits: { maxConnections: o.maxConnections, maxHandshakes: o.maxHandshakes, maxRequestsPerConnection: o.maxRequestsPerConnection },
           logger,
         });
         io.onSignal(async (signal) => {
