@@ -2,6 +2,7 @@ import { Option, InvalidArgumentError, type Command } from 'commander';
 import type { CliIO } from '../cli.js';
 import type { ConfigMapRef } from '../kube/configMapRef.js';
 import { createAuditLog } from '../observability/audit.js';
+import { DAY_MS, MEGABYTE } from '../observability/auditFile.js';
 import { createLogger, flushLogger, LogLevels, stdoutDestination, type LogLevel } from '../observability/logger.js';
 import { builtinPolicy } from '../policy/builtin.js';
 import { PolicyStore } from '../policy/store.js';
@@ -49,12 +50,16 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--workers <n>', 'server processes sharing the port (node:cluster); use up to the pod\'s CPU count', intArg('--workers', 1, 64), 1)
     .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
     .option('--audit-log <file>', 'also append the audit log (one JSON line per admission decision) to this file')
+    .option('--audit-log-maxsize <MB>', 'rotate the audit file before it grows past this many megabytes (0: the default, as in kube-apiserver)', intArg('--audit-log-maxsize', 0, 1024 * 1024), 100)
+    .option('--audit-log-maxbackup <n>', 'rotated audit files to keep (0: all)', intArg('--audit-log-maxbackup', 0, 1_000_000), 0)
+    .option('--audit-log-maxage <days>', 'remove rotated audit files older than this many days, by the time in their name (0: never)', intArg('--audit-log-maxage', 0, 1_000_000), 0)
     .action(async (o: {
       host: string; port: number; tlsCert?: string; tlsKey?: string; clientCa?: string; certsDir: string;
       service: string; namespace: string; components: Component[]; bodyLimit: number; reloadInterval: number;
       drainDelay: number; drainTimeout: number; logLevel: LogLevel; workers: number; extenderState?: string;
       maxConnections: number; maxHandshakes: number; maxRequestsPerConnection: number;
       kubeconfig?: string; policy?: string; policyConfigmap?: ConfigMapRef; policyKey: string; auditLog?: string;
+      auditLogMaxsize: number; auditLogMaxbackup: number; auditLogMaxage: number;
     }) => {
       const stdout = stdoutDestination();
       const logger = createLogger({ level: o.logLevel, destination: stdout });
@@ -69,7 +74,14 @@ export function registerServe(program: Command, io: CliIO): void {
       }
       try {
         const policy = new PolicyStore(builtinPolicy(), 'builtin');
-        const audit = createAuditLog({ destination: stdout, level: o.logLevel, policy, ...(o.auditLog ? { file: o.auditLog } : {}) });
+        const audit = createAuditLog({
+          destination: stdout,
+          level: o.logLevel,
+          policy,
+          ...(o.auditLog ? { file: o.auditLog } : {}),
+          rotation: { maxBytes: (o.auditLogMaxsize || 100) * MEGABYTE, maxBackups: o.auditLogMaxbackup, maxAgeMs: o.auditLogMaxage * DAY_MS },
+          onError: (err, linesLost) => logger.error({ err, linesLost, file: o.auditLog }, 'audit file write failed'),
+        });
         const running = await serve({
           host: o.host,
           port: o.port,

@@ -7,7 +7,8 @@ import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { auditLogger, auditObserver, AuditFile, createAuditLog } from '../../src/observability/audit.js';
+import { auditLogger, auditObserver, createAuditLog } from '../../src/observability/audit.js';
+import { AuditFile } from '../../src/observability/auditFile.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import { httpsCall, LogCapture, podReview, spawnServe, startTestServer, type TestServer } from '../helpers/server.js';
 import { amlTolerations, GPU_TOLERATIONS, pod, testPolicy } from '../validation/helpers.js';
@@ -172,8 +173,8 @@ describe('audit log', () => {
     it('Appends one line per decision after what the file already held, with every field.', async () => {
       const path = join(dir, 'sub', 'audit.log');
       const store = new PolicyStore(testPolicy(), 'file');
-      const file = new AuditFile(path, { rotationCheckMs: 0 });
-      const s = await startTestServer({ policy: store, observers: [auditObserver([file.logger], store)] });
+      const file = new AuditFile(path, { checkMs: 0 });
+      const s = await startTestServer({ policy: store, observers: [auditObserver([auditLogger(file)], store)] });
       try {
         await s.post('/validate', podReview(goodPod, { uid: 'file-1', namespace: 'azureml' }));
         await s.post('/validate', podReview(gpuOnCpu, { uid: 'file-2', namespace: 'azureml', dryRun: true }));
@@ -191,8 +192,8 @@ describe('audit log', () => {
       first.forEach(assertRecordShape);
       assert.ok(!(await readFile(path, 'utf8')).includes(SECRET_ENV));
 
-      const again = new AuditFile(path, { rotationCheckMs: 0 });
-      auditObserver([again.logger], store)({ ...fakeOutcome('file-4') }, '/validate', 1.5);
+      const again = new AuditFile(path, { checkMs: 0 });
+      auditObserver([auditLogger(again)], store)({ ...fakeOutcome('file-4') }, '/validate', 1.5);
       again.close();
       assert.deepEqual((await readLines(path)).map((l) => l.uid), ['file-1', 'file-2', 'file-3', 'file-4']);
     });
@@ -200,8 +201,8 @@ describe('audit log', () => {
     it('Reopens the path after log rotation renames the file, losing no line.', async () => {
       const path = join(dir, 'audit.log');
       const store = new PolicyStore(testPolicy(), 'file');
-      const file = new AuditFile(path, { rotationCheckMs: 0 });
-      const observe = auditObserver([file.logger], store);
+      const file = new AuditFile(path, { checkMs: 0 });
+      const observe = auditObserver([auditLogger(file)], store);
       observe(fakeOutcome('before-rotation'), '/validate', 1);
       await rename(path, `${path}.1`);
       observe(fakeOutcome('during-rotation'), '/validate', 1);

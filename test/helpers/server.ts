@@ -176,7 +176,8 @@ const repoRoot = new URL('../..', import.meta.url).pathname;
 /**
  * Runs `aml-admission serve ARGS` from the sources (tsx) on an ephemeral loopback port with
  * certificates generated into a temp dir, and resolves once `listeners` processes log
- * `listening` (one per worker). With `nofile`, the process runs under `ulimit -n nofile`.
+ * `listening` (one per worker; so --log-level must be info or lower). With `nofile`, the process
+ * runs under `ulimit -n nofile`.
  */
 export async function spawnServe(args: readonly string[], opts: { nofile?: number; listeners?: number } = {}): Promise<ServeProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'aml-serve-'));
