@@ -253,7 +253,7 @@ export class HttpsServer {
     const sweep = setInterval(() => this.closeQuiet(), opts.quietMs ?? 1000);
     const force = setTimeout(() => {
       this.logger.warn({ connections: this.connections.size }, 'drain timeout reached; closing remaining connections');
-      for (const socket of this.connections) socket.destroy();
+      for (const socket of [...this.secured, ...this.connections]) socket.destroy();
     }, opts.timeoutMs);
     try {
       await closed;

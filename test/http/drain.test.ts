@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
-import type { TLSSocket } from 'node:tls';
-import { podReview, startTestServer, type TestServer } from '../helpers/server.js';
+import { once } from 'node:events';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { eventually, podReview, startTestServer, type TestServer } from '../helpers/server.js';
 
 const review = JSON.stringify(podReview({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }));
 
@@ -88,6 +89,24 @@ describe('graceful drain', () => {
       assert.ok(!s.logs.lines.some((l) => l.msg === 'drain timeout reached; closing remaining connections'));
     } finally {
       agent.destroy();
+      await s.stop();
+    }
+  });
+
+  it('destroys a connection still busy at the drain timeout, and stops', async function () {
+    this.timeout(60_000);
+    const s = await startTestServer({ drain: { delayMs: 0, timeoutMs: 300 } });
+    try {
+      const sock = tlsConnect({ host: '127.0.0.1', port: s.port, ca: s.ca, servername: 'localhost' });
+      await once(sock, 'secureConnect');
+      // Headers and part of a body: a request in flight that never completes.
+      sock.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+      await eventually(() => s.running.server.connectionCounts().open === 1);
+      const closed = once(sock, 'close');
+      await s.running.stop();
+      await closed;
+      assert.ok(s.logs.lines.some((l) => l.msg === 'drain timeout reached; closing remaining connections'));
+    } finally {
       await s.stop();
     }
   });
