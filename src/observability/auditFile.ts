@@ -17,6 +17,8 @@ export interface Rotation {
 }
 
 export const MEGABYTE = 1024 * 1024;
+/** kube-apiserver's (lumberjack's) size when `--audit-log-maxsize` is 0 or not given. */
+export const DEFAULT_MAXSIZE_MB = 100;
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
