@@ -6,7 +6,7 @@ import type { ClusterOptions } from './kube/cluster.js';
 import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
 import { Condition, Readiness } from './http/health.js';
-import { HttpsServer, type DrainOptions, type Timeouts } from './http/server.js';
+import { HttpsServer, type DrainOptions, type Limits, type Timeouts } from './http/server.js';
 import type { RawHandler } from './http/jsonRoute.js';
 import { webhookRoute, type ReviewObserver } from './http/webhookRoute.js';
 import type { Logger } from './observability/logger.js';
@@ -42,6 +42,8 @@ export interface ServeOptions {
   readonly reloadIntervalMs: number;
   readonly drain: DrainOptions;
   readonly timeouts?: Partial<Timeouts>;
+  /** Connection limits (src/http/server.ts): total, in TLS handshake, requests per connection. */
+  readonly limits?: Partial<Limits>;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly observers?: readonly ReviewObserver[];
@@ -117,7 +119,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     fastRoutes,
     readiness,
     logger,
+    metrics,
     ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
 
   // The serving pair and the client CA are polled together, so a rotation that replaces both

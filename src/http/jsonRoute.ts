@@ -22,7 +22,8 @@ export interface JsonAnswer {
 /**
  * A POST route on plain node:http objects (no express): one bounded body read, one JSON.parse,
  * `handle`, one write. Input that is not a JSON body under the limit gets the JSON error shape
- * (400/413); `observe` runs after the answer is written (logs, audit). Never throws.
+ * (400/413); `observe` (metrics, logs, audit) runs before the answer is written, with the time
+ * the decision took. Never throws.
  */
 export function jsonRoute<A extends JsonAnswer>(
   endpoint: string,
@@ -37,11 +38,11 @@ export function jsonRoute<A extends JsonAnswer>(
     readJsonBody(req, deps.bodyLimit)
       .then((raw) => {
         const answer = handle(parseJson(raw));
+        // Before answering: a crash right after the answer must not lose its audit line.
+        observe(answer, performance.now() - start);
         sendJson(res, 200, answer.payload);
-        const ms = performance.now() - start;
-        latency.observe(ms / 1000);
+        latency.observe((performance.now() - start) / 1000);
         requests.inc({ endpoint, decision: answer.decision });
-        observe(answer, ms);
       })
       .catch((err: unknown) => {
         const httpErr = toHttpError(err);

@@ -1,7 +1,10 @@
 import { review, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
 import { jsonRoute, type JsonRouteDeps, type RawHandler } from './jsonRoute.js';
 
-/** Told about every answered review (the audit log is one); must not throw or block. */
+/**
+ * Told about every review before its answer is written (the audit log is one), so what it
+ * records survives a crash right after the answer; must not throw, and must be quick.
+ */
 export type ReviewObserver = (outcome: ReviewOutcome, endpoint: string, latencyMs: number) => void;
 
 export interface WebhookRouteDeps extends JsonRouteDeps {
@@ -25,7 +28,7 @@ function logFields(outcome: ReviewOutcome, endpoint: string, ms: number) {
 
 /**
  * An admission webhook on the hot path (see jsonRoute): AdmissionReview in, AdmissionReview out;
- * then per-rule metrics, a debug line, and the observers (the audit log writes the info line).
+ * per-rule metrics, a debug line and the observers (the audit log writes the info line), then the answer.
  */
 export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandler {
   const endpoint = `/${webhook.name}`;

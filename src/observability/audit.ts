@@ -1,9 +1,9 @@
-import { fstatSync, statSync } from 'node:fs';
 import pino, { type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
 import type { ReviewOutcome } from '../admission/webhook.js';
 import type { RuleOutcome } from '../admission/verdict.js';
 import type { ReviewObserver } from '../http/webhookRoute.js';
 import type { Policy } from '../policy/types.js';
+import { AuditFile, type AuditFileOptions, type Rotation } from './auditFile.js';
 import { isoTime } from './logger.js';
 
 /**
@@ -98,55 +98,6 @@ export function auditObserver(sinks: readonly Logger[], policy: { current(): Pol
   };
 }
 
-/**
- * An append-only audit file. Every line is written synchronously (one write(2) per decision), so
- * a line is on disk before the next request is read and nothing is lost on SIGTERM or a crash.
- * A rename by log rotation is noticed by `checkRotation` (run every `rotationCheckMs`) and the
- * path reopened; lines written in between land in the renamed file, so none is lost there either.
- */
-export class AuditFile {
-  readonly logger: Logger;
-  private readonly dest: ReturnType<typeof pino.destination>;
-  private readonly timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly path: string,
-    opts: { rotationCheckMs?: number } = {},
-  ) {
-    this.dest = pino.destination({ dest: path, append: true, sync: true, mkdir: true });
-    this.logger = auditLogger(this.dest);
-    const every = opts.rotationCheckMs ?? 1000;
-    if (every > 0) {
-      this.timer = setInterval(() => this.checkRotation(), every);
-      this.timer.unref();
-    }
-  }
-
-  /** Reopens the path when it no longer names the file being written (renamed or removed). */
-  checkRotation(): boolean {
-    try {
-      // SonicBoom keeps the descriptor it writes to in `fd` (not in its typings).
-      const open = fstatSync((this.dest as unknown as { fd: number }).fd);
-      let current: { ino: number; dev: number } | undefined;
-      try {
-        current = statSync(this.path);
-      } catch {
-        current = undefined;
-      }
-      if (current !== undefined && current.ino === open.ino && current.dev === open.dev) return false;
-      this.dest.reopen();
-      return true;
-    } catch {
-      return false; // a failed check is retried on the next tick; writes go on to the open file
-    }
-  }
-
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.dest.end();
-  }
-}
-
 export interface AuditLog {
   readonly observer: ReviewObserver;
   /** Closes the file (every line is already written); call on shutdown. */
@@ -156,11 +107,18 @@ export interface AuditLog {
 /**
  * The audit log as `serve` wires it: lines go to the process's stdout destination at `level`
  * (the --log-level; below info they are dropped there) and, with `file`, are appended to that
- * file whatever the level.
+ * file whatever the level, rotated by `rotation`.
  */
-export function createAuditLog(opts: { destination: DestinationStream; level: LevelWithSilent; policy: { current(): Policy }; file?: string }): AuditLog {
-  const file = opts.file === undefined ? undefined : new AuditFile(opts.file);
-  const sinks = [auditLogger(opts.destination, opts.level), ...(file ? [file.logger] : [])];
+export function createAuditLog(opts: {
+  destination: DestinationStream;
+  level: LevelWithSilent;
+  policy: { current(): Policy };
+  file?: string;
+  rotation?: Rotation;
+  onError?: AuditFileOptions['onError'];
+}): AuditLog {
+  const file = opts.file === undefined ? undefined : new AuditFile(opts.file, { ...(opts.rotation ? { rotation: opts.rotation } : {}), ...(opts.onError ? { onError: opts.onError } : {}) });
+  const sinks = [auditLogger(opts.destination, opts.level), ...(file ? [auditLogger(file)] : [])];
   return {
     observer: auditObserver(sinks, opts.policy),
     close: () => file?.close(),

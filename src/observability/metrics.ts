@@ -11,6 +11,9 @@ export class Metrics {
   readonly ruleResults: Counter<'rule' | 'action' | 'result'>;
   readonly policyReloads: Counter<'source' | 'result'>;
   readonly certExpiry: Gauge<'certificate'>;
+  readonly connections: Gauge<'state'>;
+  readonly connectionsRefused: Counter<'reason'>;
+  private connectionSource: (() => { open: number; handshaking: number }) | undefined;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -47,5 +50,29 @@ export class Metrics {
       labelNames: ['certificate'],
       registers,
     });
+    const source = () => this.connectionSource?.();
+    this.connections = new Gauge({
+      name: 'aml_admission_connections',
+      help: 'Open client connections: all of them (state="open") and those still in their TLS handshake (state="handshake").',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts = source();
+        if (counts === undefined) return;
+        this.set({ state: 'open' }, counts.open);
+        this.set({ state: 'handshake' }, counts.handshaking);
+      },
+    });
+    this.connectionsRefused = new Counter({
+      name: 'aml_admission_connections_refused_total',
+      help: 'Connections closed on accept, by the limit reached (max-connections, max-handshakes).',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
+
+  /** Where the connection gauge reads its values (the HTTPS server, once it exists). */
+  observeConnections(source: () => { open: number; handshaking: number }): void {
+    this.connectionSource = source;
   }
 }

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, request } from 'node:https';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { auditLogger, auditObserver, AuditFile, createAuditLog } from '../../src/observability/audit.js';
+import { auditLogger, auditObserver, createAuditLog } from '../../src/observability/audit.js';
+import { AuditFile } from '../../src/observability/auditFile.js';
 import { PolicyStore } from '../../src/policy/store.js';
-import { httpsCall, LogCapture, podReview, startTestServer, type TestServer } from '../helpers/server.js';
+import { httpsCall, LogCapture, podReview, spawnServe, startTestServer, type TestServer } from '../helpers/server.js';
 import { amlTolerations, GPU_TOLERATIONS, pod, testPolicy } from '../validation/helpers.js';
 
 const SECRET_ENV = 'sk-live-9f8e7d6c5b4a39281706';
@@ -140,6 +143,25 @@ describe('audit log', () => {
     });
   });
 
+  it('Writes the audit line before the answer, so a crash right after answering cannot lose it.', async () => {
+    const store = new PolicyStore(testPolicy(), 'file');
+    let answeredFirst: boolean | undefined;
+    let current: ServerResponse | undefined;
+    const sink = auditLogger(new LogCapture());
+    const s = await startTestServer({
+      policy: store,
+      observers: [auditObserver([sink], store), () => (answeredFirst = current!.headersSent)],
+    });
+    s.running.server.server.on('request', (_req: IncomingMessage, res: ServerResponse) => (current = res));
+    try {
+      const res = await s.post('/validate', podReview(goodPod, { uid: 'order', namespace: 'azureml' }));
+      assert.equal(res.status, 200);
+      assert.equal(answeredFirst, false, 'the observers ran before the answer was written');
+    } finally {
+      await s.stop();
+    }
+  });
+
   describe('appended to a file', () => {
     let dir: string;
     beforeEach(async () => {
@@ -151,8 +173,8 @@ describe('audit log', () => {
     it('Appends one line per decision after what the file already held, with every field.', async () => {
       const path = join(dir, 'sub', 'audit.log');
       const store = new PolicyStore(testPolicy(), 'file');
-      const file = new AuditFile(path, { rotationCheckMs: 0 });
-      const s = await startTestServer({ policy: store, observers: [auditObserver([file.logger], store)] });
+      const file = new AuditFile(path, { checkMs: 0 });
+      const s = await startTestServer({ policy: store, observers: [auditObserver([auditLogger(file)], store)] });
       try {
         await s.post('/validate', podReview(goodPod, { uid: 'file-1', namespace: 'azureml' }));
         await s.post('/validate', podReview(gpuOnCpu, { uid: 'file-2', namespace: 'azureml', dryRun: true }));
@@ -170,8 +192,8 @@ describe('audit log', () => {
       first.forEach(assertRecordShape);
       assert.ok(!(await readFile(path, 'utf8')).includes(SECRET_ENV));
 
-      const again = new AuditFile(path, { rotationCheckMs: 0 });
-      auditObserver([again.logger], store)({ ...fakeOutcome('file-4') }, '/validate', 1.5);
+      const again = new AuditFile(path, { checkMs: 0 });
+      auditObserver([auditLogger(again)], store)({ ...fakeOutcome('file-4') }, '/validate', 1.5);
       again.close();
       assert.deepEqual((await readLines(path)).map((l) => l.uid), ['file-1', 'file-2', 'file-3', 'file-4']);
     });
@@ -179,8 +201,8 @@ describe('audit log', () => {
     it('Reopens the path after log rotation renames the file, losing no line.', async () => {
       const path = join(dir, 'audit.log');
       const store = new PolicyStore(testPolicy(), 'file');
-      const file = new AuditFile(path, { rotationCheckMs: 0 });
-      const observe = auditObserver([file.logger], store);
+      const file = new AuditFile(path, { checkMs: 0 });
+      const observe = auditObserver([auditLogger(file)], store);
       observe(fakeOutcome('before-rotation'), '/validate', 1);
       await rename(path, `${path}.1`);
       observe(fakeOutcome('during-rotation'), '/validate', 1);
@@ -212,38 +234,70 @@ describe('audit log', () => {
     it('Keeps every line when the server gets SIGTERM right after answering (spawned serve --audit-log).', async () => {
       const path = join(dir, 'audit.log');
       await writeFile(path, '');
-      const certs = join(dir, 'certs');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--certs-dir', certs, '--drain-delay', '0', '--components', 'admission', '--audit-log', path], {
-        cwd: new URL('../..', import.meta.url).pathname,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const p = await spawnServe(['--drain-delay', '0', '--components', 'admission', '--audit-log', path]);
       try {
-        let port = 0;
-        for await (const line of createInterface({ input: child.stdout! })) {
-          const rec = JSON.parse(line) as { msg?: string; port?: number };
-          if (rec.msg === 'listening') {
-            port = rec.port!;
-            break;
-          }
-        }
-        const ca = await readFile(join(certs, 'ca.crt'));
         const uids = ['sigterm-1', 'sigterm-2', 'sigterm-3'];
         await Promise.all(
           uids.map((uid) =>
-            httpsCall({ port, ca, method: 'POST', path: '/validate', body: JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })), headers: { 'content-type': 'application/json' } }),
+            httpsCall({ port: p.port, ca: p.ca, method: 'POST', path: '/validate', body: JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })), headers: { 'content-type': 'application/json' } }),
           ),
         );
-        child.stdout!.resume();
-        child.kill('SIGTERM');
-        const [code] = (await once(child, 'exit')) as [number | null];
-        assert.equal(code, 0);
+        p.child.kill('SIGTERM');
+        assert.equal(await p.exited, 0);
         assert.deepEqual((await readLines(path)).map((l) => l.uid).sort(), uids);
       } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
+        await p.cleanup();
+      }
+    });
+
+    it('Has a line for every answered decision when the server is killed with SIGKILL mid-load.', async function () {
+      this.timeout(120_000);
+      const path = join(dir, 'audit.log');
+      const p = await spawnServe(['--drain-delay', '0', '--components', 'admission', '--audit-log', path]);
+      const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+      try {
+        const answered = await loadUntilKilled(p.port, p.ca, agent, () => p.child.kill('SIGKILL'), 'kill');
+        await p.exited;
+        const written = new Set((await readLines(path)).map((l) => l.uid));
+        assert.deepEqual(answered.filter((uid) => !written.has(uid)), [], 'answered but not in the audit file');
+      } finally {
+        agent.destroy();
+        await p.cleanup();
       }
     });
   });
 });
+
+/**
+ * Keeps 16 /validate requests in flight and calls `kill` the moment the 200th answer's status line
+ * arrives; resolves with the uids answered until then (the killing one included).
+ */
+function loadUntilKilled(port: number, ca: Buffer, agent: Agent, kill: () => void, tag: string): Promise<string[]> {
+  const answered: string[] = [];
+  let seq = 0;
+  let killed = false;
+  return new Promise((resolve) => {
+    const next = () => {
+      if (killed) return;
+      const uid = `${tag}-${seq++}`;
+      const req = request({ host: '127.0.0.1', servername: 'localhost', port, method: 'POST', path: '/validate', ca, agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        if (killed) return;
+        answered.push(uid);
+        if (answered.length === 200) {
+          killed = true;
+          kill();
+          resolve(answered);
+          return;
+        }
+        res.resume();
+        res.on('end', next);
+      });
+      req.on('error', () => {}); // requests in flight at the kill
+      req.end(JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })));
+    };
+    for (let i = 0; i < 16; i++) next();
+  });
+}
 
 /** A minimal answered review, for driving the observer without a server. */
 function fakeOutcome(uid: string) {

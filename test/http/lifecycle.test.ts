@@ -9,19 +9,9 @@ import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import { createCA, createServingCertificate, issueCertificate } from '../../src/tls/certs.js';
 import { writeServing } from '../../src/tls/files.js';
-import { httpsCall, podReview, startTestServer } from '../helpers/server.js';
+import { eventually, httpsCall, podReview, startTestServer } from '../helpers/server.js';
 
 const review = JSON.stringify(podReview({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }));
-
-/** Polls `check` until it returns true or `ms` passes (for background pollers, not for timing assertions). */
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail('condition not reached');
-}
 
 describe('server lifecycle', () => {
   /** Opens a raw TLS connection, sends `head`, then one byte every 100 ms when `drip`; resolves with all it received once the server closes. */
