@@ -139,7 +139,7 @@ describe('cluster commands against an API server', () => {
     } finally {
       for (const stop of stops) await stop('SIGTERM');
     }
-    await eventually(() => fake.openWatches('configmaps') + fake.openWatches('nodes') + fake.openWatches('pods') === 0, 'stopping closes every watch');
+    await fake.whenNoWatches('configmaps', 'nodes', 'pods'); // stopping closes every watch
   });
 
   it('refuses a --policy-configmap that is not NAMESPACE/NAME before starting anything', async () => {
