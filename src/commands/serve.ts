@@ -1,5 +1,5 @@
 import { Option, InvalidArgumentError, type Command } from 'commander';
-import type { CliIO } from '../cli.js';
+import type { CliIO } from './io.js';
 import type { ConfigMapRef } from '../kube/configMapRef.js';
 import { createAuditLog } from '../observability/audit.js';
 import { createLogger, flushLogger, LogLevels, stdoutDestination, type LogLevel } from '../observability/logger.js';
@@ -64,7 +64,7 @@ export function registerServe(program: Command, io: CliIO): void {
       }
       try {
         const policy = new PolicyStore(builtinPolicy(), 'builtin');
-        const audit = createAuditLog({ destination: stdout, level: o.logLevel, policy, ...(o.auditLog ? { file: o.auditLog } : {}) });
+        const audit = createAuditLog({ destination: stdout, level: o.logLevel, ...(o.auditLog ? { file: o.auditLog } : {}) });
         const running = await serve({
           host: o.host,
           port: o.port,

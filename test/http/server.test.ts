@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
-import { podReview, startTestServer, type TestServer } from '../helpers/server.js';
+import { podReview } from '../helpers/admission.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/reviews/${name}`, import.meta.url), 'utf8');
 const errorShape = (body: any, code: string) => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { covers, tolerationsToAdd } from '../../src/policy/mutation/tolerations.js';
-import type { Toleration } from '../../src/policy/types.js';
+import { covers, missingTolerations, type Toleration } from '../../src/k8s/tolerations.js';
 
 const skuGpu: Toleration = { key: 'sku', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' };
 const gpuExists: Toleration = { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' };
@@ -17,8 +16,8 @@ describe('toleration coverage (what a pod already tolerates)', () => {
   ];
   for (const t of cases) it(t.name, () => assert.equal(covers(t.given.have, t.given.want), t.want));
 
-  it('Adds only the wanted tolerations not yet covered, each once, in order, ignoring malformed entries.', () => {
-    const got = tolerationsToAdd(['junk', null, { key: 'sku', operator: 'Exists' }], [skuGpu, gpuExists, { ...gpuExists }]);
+  it('Adds only the wanted tolerations not yet covered, each once, in order.', () => {
+    const got = missingTolerations([{ key: 'sku', operator: 'Exists' }], [skuGpu, gpuExists, { ...gpuExists }]);
     assert.deepEqual(got, [gpuExists]);
   });
 });

@@ -4,7 +4,8 @@ import { BUILTIN_POLICY_YAML } from '../../src/policy/builtin.js';
 import { builtinPolicy } from '../../src/policy/builtin.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import { eventually, FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
-import { podReview, startTestServer, type TestServer } from '../helpers/server.js';
+import { podReview } from '../helpers/admission.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { FAST_BACKOFF } from './support.js';
 
 const NS = 'azureml';
@@ -38,7 +39,7 @@ describe('policy from a ConfigMap, while serving', () => {
     await fake?.close();
   });
 
-  const computes = (): string[] => Object.keys(store.current().computes);
+  const computes = (): string[] => Object.keys(store.current().policy.computes);
   const inForce = (compute: string) => () => computes().includes(compute) && store.source === 'configmap';
   const events = (reason: string): KubeObject[] => fake.list('events').filter((e) => e.reason === reason);
   const reloads = async (result: string): Promise<number> =>
@@ -171,7 +172,7 @@ describe('ConfigMap policy parsing', () => {
   it('gives the same digest to the same text, so a relist does not reload or post events again', () => {
     const a = readConfigMapPolicy({ data: { 'policy.yaml': policyFor('x') } }, 'policy.yaml');
     const b = readConfigMapPolicy({ data: { 'policy.yaml': policyFor('x'), other: 'changed' } }, 'policy.yaml');
-    assert.equal(a.kind, 'valid');
+    assert.equal(a.loaded.ok, true);
     assert.equal(a.digest, b.digest);
   });
 });

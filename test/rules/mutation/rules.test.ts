@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Pod } from '../../src/policy/pod.js';
-import type { Policy, Toleration } from '../../src/policy/types.js';
+import type { Pod } from '../../../src/k8s/pod.js';
+import type { Policy, Toleration } from '../../../src/policy/types.js';
 import { assertValidPod, fixture, mutate, policyWith, testPolicy } from './helpers.js';
 
 const GPU: Toleration[] = [

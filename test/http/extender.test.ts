@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PolicyStore } from '../../src/policy/store.js';
 import { Component } from '../../src/serve.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { clusterCache, fixtureJson, fixtureText, N, pod, testPolicy } from './fixtures.js';
+import { clusterCache, fixtureJson, fixtureText, N, pod, testPolicy } from '../extender/fixtures.js';
 
 const FILTER = '/scheduler/filter';
 const PRIORITIZE = '/scheduler/prioritize';

@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
 import { Pod as PodModel } from 'kubernetes-models/v1';
-import type { AdmissionRequest } from '../../src/admission/request.js';
-import type { Verdict } from '../../src/admission/verdict.js';
-import { loadPolicy } from '../../src/policy/loader.js';
-import { mutatePod } from '../../src/policy/mutation/pipeline.js';
-import type { Pod } from '../../src/policy/pod.js';
-import type { Policy } from '../../src/policy/types.js';
+import type { Verdict } from '../../../src/admission/verdict.js';
+import type { Pod } from '../../../src/k8s/pod.js';
+import type { Policy } from '../../../src/policy/types.js';
+import { mutatePod, podRequest, policyFrom } from '../../helpers/admission.js';
 
 /**
  * A policy shaped like a real AKS cluster for AML: a CPU and a GPU pool, instance types that
@@ -59,36 +57,13 @@ computes:
     blobfuse: { driver: azure/blobfuse-arc, tmpPath: /mnt/blobfuse, mountOptions: "" }
 `;
 
-export function testPolicy(yaml = TEST_POLICY_YAML): Policy {
-  const r = loadPolicy(yaml);
-  if (!r.ok) throw new Error(`test policy is invalid: ${JSON.stringify(r.errors)}`);
-  return r.policy;
-}
+export const testPolicy = (): Policy => policyFrom(TEST_POLICY_YAML);
 
-/** The test policy with edits (a plain object is edited, then loaded again with defaults). */
-export function policyWith(edit: (doc: any) => void): Policy {
-  const base = structuredClone(testPolicy()) as any;
-  edit(base);
-  return testPolicy(JSON.stringify(base));
-}
+/** The test policy with edits (the document is edited, then loaded with defaults). */
+export const policyWith = (edit: (doc: any) => void): Policy => policyFrom(TEST_POLICY_YAML, edit);
 
 export function fixture(name: string): Pod {
-  return JSON.parse(readFileSync(new URL(`../fixtures/pods/${name}.json`, import.meta.url), 'utf8')) as Pod;
-}
-
-export function createRequest(pod: unknown, operation: 'CREATE' | 'UPDATE' = 'CREATE'): AdmissionRequest {
-  return {
-    uid: 'b7c5a2f0-0d3e-4f9a-9a61-3f4c2d1e0b8a',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    operation,
-    namespace: 'azureml',
-    name: '',
-    userInfo: { username: 'system:serviceaccount:kubeflow:training-operator', groups: ['system:serviceaccounts'], extra: {} },
-    object: pod,
-    oldObject: null,
-    dryRun: false,
-  };
+  return JSON.parse(readFileSync(new URL(`../../fixtures/pods/${name}.json`, import.meta.url), 'utf8')) as Pod;
 }
 
 export interface Mutated {
@@ -100,7 +75,7 @@ export interface Mutated {
 
 export function mutate(policy: Policy, pod: Pod): Mutated {
   const before = JSON.stringify(pod);
-  const verdict = mutatePod(policy, createRequest(pod));
+  const verdict = mutatePod(policy, podRequest(pod));
   assert.equal(JSON.stringify(pod), before, 'the submitted pod is never modified');
   const ops = verdict.kind === 'patched' ? [...verdict.ops] : [];
   assert.equal(jsonpatch.validate(ops, structuredClone(pod)), undefined, 'the patch is valid for the pod');

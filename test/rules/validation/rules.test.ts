@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Policy, ValidatingRuleId } from '../../src/policy/types.js';
-import { validatePod } from '../../src/policy/validation/pipeline.js';
-import { amlTolerations, GPU_TOLERATIONS, pod, podRequest, testPolicy, type RequestOpts } from './helpers.js';
+import type { Policy, ValidatingRuleId } from '../../../src/policy/types.js';
+import { amlTolerations, GPU_TOLERATIONS, pod, podRequest, testPolicy, type RequestOpts, validatePod } from './helpers.js';
 
 const policy = testPolicy();
 
@@ -226,6 +225,11 @@ const cases: Case[] = [
     name: 'An object that is not a Pod at all is denied by policy-input with 422.',
     given: { pod: 'not a pod' },
     want: { fails: { 'policy-input': /is not a Pod object/ }, code: 422 },
+  },
+  {
+    name: 'A pod whose fields have the wrong types is denied by policy-input with 422, naming the first such field.',
+    given: { pod: { ...plainPod(), spec: { containers: [{ name: 'c' }], tolerations: 'all' } } },
+    want: { fails: { 'policy-input': /^the object under review is not a valid Pod: spec\.tolerations must be a list of objects$/ }, code: 422 },
   },
   {
     name: 'When policy-input fails alongside a 403 rule, the code is 422 and both are named.',

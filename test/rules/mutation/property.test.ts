@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { builtinPolicy } from '../../src/policy/builtin.js';
-import type { Pod } from '../../src/policy/pod.js';
+import { builtinPolicy } from '../../../src/policy/builtin.js';
+import type { Pod } from '../../../src/k8s/pod.js';
 import { assertValidPod, mutate, policyWith, testPolicy } from './helpers.js';
 
 /** Pods built from the pieces the rules look at, each piece often absent, clashing or malformed. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import type { ValidationVerdict } from '../../src/admission/verdict.js';
-import { ValidatingRuleId, type EnforcementAction } from '../../src/policy/types.js';
-import { validatePod, VALIDATING_RULES } from '../../src/policy/validation/pipeline.js';
-import type { ValidatingRule } from '../../src/policy/validation/rule.js';
-import { amlTolerations, GPU_TOLERATIONS, pod, podRequest, testPolicy } from './helpers.js';
+import type { ValidationVerdict } from '../../../src/admission/verdict.js';
+import { ValidatingRuleId, type EnforcementAction } from '../../../src/policy/types.js';
+import { Needs, type ValidatingRule } from '../../../src/rules/rule.js';
+import { VALIDATING_RULES } from '../../../src/rules/validate.js';
+import { amlTolerations, GPU_TOLERATIONS, pod, podRequest, testPolicy, validatePod } from './helpers.js';
 
 const ALL_RULES = Object.values(ValidatingRuleId);
 const goodPod = pod({ compute: 'gpu-compute', instanceType: 'gpu-1', gpus: '1', nodeSelector: { agentpool: 'gpupool' }, tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')] });
@@ -112,12 +112,6 @@ describe('validation pipeline: enforcement actions', () => {
     assert.deepEqual(outcome(v, 'identity-claims'), { ruleId: 'identity-claims', action: 'deny', result: 'skipped', message: 'disabled in the policy' });
   });
 
-  it('Skips the rules a caller asks to skip, with the caller’s reason.', () => {
-    const v = validatePod(testPolicy(), badRequest, { skip: { 'identity-claims': 'no requester' } });
-    assert.equal(outcome(v, 'identity-claims')?.result, 'skipped');
-    assert.equal(outcome(v, 'identity-claims')?.message, 'no requester');
-    assert.equal(v.kind, 'denied');
-  });
 });
 
 describe('validation pipeline: existing pods with no known requester', () => {
@@ -133,8 +127,8 @@ describe('validation pipeline: existing pods with no known requester', () => {
 describe('validation pipeline: a rule that throws', () => {
   const throwing: ValidatingRule = {
     id: ValidatingRuleId.ResourceClaims,
-    skip: () => undefined,
-    check: () => {
+    needs: Needs.Pod,
+    run: () => {
       throw new TypeError('boom');
     },
   };
@@ -145,7 +139,7 @@ describe('validation pipeline: a rule that throws', () => {
     assert.equal(v.kind, 'denied');
     if (v.kind !== 'denied') return;
     assert.equal(v.code, 403);
-    assert.match(v.message, /^\[resource-claims\] the check failed internally, so the pod is denied \(fail closed\); see the aml-admission audit log for uid test-uid-1$/);
+    assert.equal(v.message, '[resource-claims] the rule failed internally, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1');
     assert.deepEqual(outcome(v, 'resource-claims'), { ruleId: 'resource-claims', action: 'deny', result: 'error', message: 'internal error (fail closed): boom' });
   });
 
@@ -157,7 +151,7 @@ describe('validation pipeline: a rule that throws', () => {
   it('Fails open when configured: allows with a warning and records the error.', () => {
     const v = validatePod(testPolicy({ 'resource-claims': { failureMode: 'open' } }), podRequest(goodPod), { rules });
     assert.equal(v.kind, 'allowed');
-    assert.deepEqual(v.warnings, ['[resource-claims] the check failed internally and was skipped (fail open)']);
+    assert.deepEqual(v.warnings, ['[resource-claims] the rule failed internally and was skipped (fail open)']);
     assert.equal(outcome(v, 'resource-claims')?.result, 'error');
   });
 });

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import fastJsonPatch from 'fast-json-patch';
-import type { Pod } from '../../src/policy/pod.js';
-import { mutatePod } from '../../src/policy/mutation/pipeline.js';
-import type { Policy } from '../../src/policy/types.js';
-import { validatePod } from '../../src/policy/validation/pipeline.js';
+import type { Pod } from '../../../src/k8s/pod.js';
+import type { Policy } from '../../../src/policy/types.js';
+import { mutatePod, podRequest, validatePod } from '../../helpers/admission.js';
 import { fixture, testPolicy as mutationTestPolicy } from '../mutation/helpers.js';
-import { podRequest, testPolicy } from './helpers.js';
+import { testPolicy } from './helpers.js';
 
 /**
  * The two webhooks agree (SPEC §3): no pod is denied for a change the mutating webhook made.
@@ -24,7 +23,7 @@ function admit(policy: Policy, pod: Pod, username = 'alice@contoso.com') {
 const reasons = (v: ReturnType<typeof validatePod>) => (v.kind === 'denied' ? v.message : '');
 
 describe('mutation and validation agree', () => {
-  const fixtures = readdirSync(new URL('../fixtures/pods/', import.meta.url)).filter((f) => f.endsWith('.json'));
+  const fixtures = readdirSync(new URL('../../fixtures/pods/', import.meta.url)).filter((f) => f.endsWith('.json'));
   for (const f of fixtures) {
     it(`Allows the realistic pod ${f} after the mutating webhook changed it.`, () => {
       const v = admit(mutationTestPolicy(), fixture(f.replace(/\.json$/, '')), 'system:serviceaccount:kubeflow:training-operator');

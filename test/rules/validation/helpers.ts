@@ -1,44 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
-import type { AdmissionRequest, Operation } from '../../src/admission/request.js';
-import { loadPolicyObject } from '../../src/policy/loader.js';
-import type { Pod } from '../../src/policy/pod.js';
-import type { Policy, RuleId, RuleSettings } from '../../src/policy/types.js';
+import type { Pod } from '../../../src/k8s/pod.js';
+import type { Policy, RuleId, RuleSettings } from '../../../src/policy/types.js';
+import { policyFrom } from '../../helpers/admission.js';
 
-export const POLICY_YAML = readFileSync(new URL('../fixtures/validation/policy.yaml', import.meta.url), 'utf8');
+export { podRequest, validatePod, type RequestOpts } from '../../helpers/admission.js';
+
+export const POLICY_YAML = readFileSync(new URL('../../fixtures/validation/policy.yaml', import.meta.url), 'utf8');
 
 /** The test policy, optionally with some rules' settings changed. */
 export function testPolicy(rules: Partial<Record<RuleId, Partial<RuleSettings>>> = {}): Policy {
-  const doc = parse(POLICY_YAML) as Record<string, unknown>;
-  const result = loadPolicyObject({ ...doc, rules });
-  if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return result.policy;
-}
-
-export interface RequestOpts {
-  operation?: Operation;
-  namespace?: string;
-  username?: string;
-  groups?: string[];
-  extra?: Record<string, string[]>;
-  dryRun?: boolean;
-  oldObject?: unknown;
-}
-
-/** A version-neutral Pod request as the wire codec would build it. */
-export function podRequest(pod: unknown, o: RequestOpts = {}): AdmissionRequest {
-  return {
-    uid: 'test-uid-1',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    operation: o.operation ?? 'CREATE',
-    namespace: o.namespace ?? 'azureml',
-    name: 'p',
-    userInfo: { username: o.username ?? 'alice@contoso.com', groups: o.groups ?? ['system:authenticated'], extra: o.extra ?? {} },
-    object: pod,
-    oldObject: o.oldObject ?? null,
-    dryRun: o.dryRun ?? false,
-  };
+  return policyFrom(POLICY_YAML, (doc) => (doc.rules = rules));
 }
 
 export interface PodOpts {

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
-import { set } from '../../src/admission/patch.js';
-import { mutatePod, MUTATING_RULES, runRules } from '../../src/policy/mutation/pipeline.js';
-import { mutations, type MutatingRule } from '../../src/policy/mutation/rule.js';
-import type { Pod } from '../../src/policy/pod.js';
-import { MutatingRuleId, type MutatingRuleId as RuleIdType } from '../../src/policy/types.js';
-import { assertValidPod, createRequest, fixture, mutate, policyWith, testPolicy } from './helpers.js';
+import { set } from '../../../src/admission/patch.js';
+import type { Pod } from '../../../src/k8s/pod.js';
+import { PolicySnapshot } from '../../../src/policy/snapshot.js';
+import { MutatingRuleId, type MutatingRuleId as RuleIdType, type Policy } from '../../../src/policy/types.js';
+import { mutate as mutateWith, MUTATING_RULES } from '../../../src/rules/mutate.js';
+import { Needs, type MutatingRule } from '../../../src/rules/rule.js';
+import { mutatePod, podRequest } from '../../helpers/admission.js';
+import { assertValidPod, fixture, mutate, policyWith, testPolicy } from './helpers.js';
+
+const runRules = (policy: Policy, pod: Pod, rules: readonly MutatingRule[]) => mutateWith(new PolicySnapshot(policy), podRequest(pod), rules).verdict;
 
 function withLabels(name: string, edit: (labels: Record<string, string>, annotations: Record<string, string>) => void): Pod {
   const pod = fixture(name) as any;
@@ -102,51 +106,54 @@ describe('mutation pipeline', () => {
     assert.deepEqual(
       got.verdict.outcomes.filter((o) => o.result === 'skipped'),
       [
-        { ruleId: 'gpu-tolerations', action: 'mutate', result: 'skipped', message: 'disabled' },
-        { ruleId: 'volcano-scheduler', action: 'mutate', result: 'skipped', message: 'disabled' },
+        { ruleId: 'gpu-tolerations', action: 'mutate', result: 'skipped', message: 'disabled in the policy' },
+        { ruleId: 'volcano-scheduler', action: 'mutate', result: 'skipped', message: 'disabled in the policy' },
       ],
     );
   });
 
-  it('A pod update is allowed untouched, since a pod spec cannot change after creation.', () => {
-    const v = mutatePod(testPolicy(), createRequest(fixture('pytorchjob-master-gpu'), 'UPDATE'));
-    assert.equal(v.kind, 'allowed');
+  it('A non-AML pod skips the AML rules and says why.', () => {
+    const got = mutate(testPolicy(), fixture('deployment-cpu'));
+    assert.deepEqual(
+      got.verdict.outcomes.map((o) => [o.ruleId, o.result, o.message]),
+      [
+        ['instance-type', 'skipped', 'not an AML pod'],
+        ['gpu-tolerations', 'pass', undefined],
+        ['aml-tolerations', 'skipped', 'not an AML pod'],
+        ['node-pool', 'skipped', 'not an AML pod'],
+        ['volcano-scheduler', 'skipped', 'not an AML pod'],
+        ['blobfuse-volumes', 'skipped', 'not an AML pod'],
+      ],
+    );
   });
 
-  for (const object of [null, 'a string', [1, 2], { spec: 'not an object' }]) {
-    it(`An object that is not a pod (${JSON.stringify(object)}) is allowed untouched.`, () => {
-      assert.equal(mutatePod(testPolicy(), createRequest(object)).kind, 'allowed');
+  const nodeSelectorList = fixture('tfjob-worker-cpu') as any;
+  nodeSelectorList.spec.nodeSelector = ['agentpool=cpupool'];
+  for (const object of [null, 'a string', [1, 2], { spec: 'not an object' }, nodeSelectorList]) {
+    it(`An object that is not a valid pod (${JSON.stringify(object).slice(0, 40)}) is allowed untouched, with no rule run.`, () => {
+      const v = mutatePod(testPolicy(), podRequest(object));
+      assert.equal(v.kind, 'allowed');
+      assert.deepEqual(v.outcomes, []);
     });
   }
-
-  it('A pod whose nodeSelector is not a map fails instance-type, which fails open: a warning, and the other rules still apply.', () => {
-    const pod = fixture('tfjob-worker-cpu') as any;
-    pod.spec.nodeSelector = ['agentpool=cpupool'];
-    const got = mutate(testPolicy(), pod);
-    assert.ok(got.verdict.warnings.includes('[instance-type] the rule failed; the pod was not changed by it'), JSON.stringify(got.verdict.warnings));
-    const outcome = got.verdict.outcomes.find((o) => o.ruleId === 'instance-type');
-    assert.equal(outcome?.result, 'error');
-    assert.match(outcome?.message ?? '', /\/spec\/nodeSelector is not a map/);
-    assert.deepEqual(got.pod.spec?.nodeSelector, ['agentpool=cpupool']);
-    assert.equal(got.pod.spec?.schedulerName, 'volcano');
-  });
 
   describe('a rule that throws follows its failure mode', () => {
     const boom: MutatingRule = {
       id: MutatingRuleId.NodePool,
-      mutate() {
+      needs: Needs.Pod,
+      run() {
         throw new TypeError("Cannot read properties of undefined (reading 'labels')");
       },
     };
-    const before: MutatingRule = { id: MutatingRuleId.InstanceType, mutate: () => mutations([set(['metadata', 'labels', 'touched'], 'yes')]) };
-    const after: MutatingRule = { id: MutatingRuleId.VolcanoScheduler, mutate: () => mutations([set(['spec', 'priorityClassName'], 'high')]) };
+    const before: MutatingRule = { id: MutatingRuleId.InstanceType, needs: Needs.Pod, run: () => ({ mutations: [set(['metadata', 'labels', 'touched'], 'yes')] }) };
+    const after: MutatingRule = { id: MutatingRuleId.VolcanoScheduler, needs: Needs.Pod, run: () => ({ mutations: [set(['spec', 'priorityClassName'], 'high')] }) };
 
     it('Failing open, the rule is skipped with a warning naming it, and the others still mutate.', () => {
       const v = runRules(testPolicy(), fixture('deployment-cpu'), [before, boom, after]);
       assert.equal(v.kind, 'patched');
-      assert.deepEqual(v.warnings, ['[node-pool] the rule failed; the pod was not changed by it']);
+      assert.deepEqual(v.warnings, ['[node-pool] the rule failed internally and was skipped (fail open)']);
       assert.deepEqual(v.auditAnnotations, { 'mutated-by': 'instance-type,volcano-scheduler' });
-      assert.deepEqual(v.outcomes[1], { ruleId: 'node-pool', action: 'mutate', result: 'error', message: "Cannot read properties of undefined (reading 'labels')" });
+      assert.deepEqual(v.outcomes[1], { ruleId: 'node-pool', action: 'mutate', result: 'error', message: "internal error (fail open): Cannot read properties of undefined (reading 'labels')" });
     });
 
     it('Failing closed, the pod is refused with a message naming the rule and no internal detail.', () => {
@@ -154,16 +161,16 @@ describe('mutation pipeline', () => {
       const v = runRules(policy, fixture('deployment-cpu'), [before, boom, after]);
       assert.equal(v.kind, 'errored');
       if (v.kind !== 'errored') return;
-      assert.equal(v.message, '[node-pool] the rule failed; the pod is refused because the rule fails closed');
-      assert.equal(v.outcomes.at(-1)?.result, 'error');
+      assert.equal(v.message, '[node-pool] the rule failed internally, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1');
+      assert.deepEqual(v.outcomes.map((o) => o.result), ['mutated', 'error', 'mutated'], 'the other rules still report');
     });
 
     it('Failing closed on a patch that does not fit, the message says where.', () => {
-      const misfit: MutatingRule = { id: MutatingRuleId.NodePool, mutate: () => mutations([set(['spec', 'containers', 'x'], 1)]) };
+      const misfit: MutatingRule = { id: MutatingRuleId.NodePool, needs: Needs.Pod, run: () => ({ mutations: [set(['spec', 'containers', 'x'], 1)] }) };
       const policy = policyWith((d) => (d.rules = { 'node-pool': { failureMode: 'closed' } }));
       const v = runRules(policy, fixture('deployment-cpu'), [misfit]);
       assert.equal(v.kind, 'errored');
-      if (v.kind === 'errored') assert.equal(v.message, '[node-pool] the rule failed: /spec/containers is not a map; the pod is refused because the rule fails closed');
+      if (v.kind === 'errored') assert.equal(v.message, '[node-pool] the rule failed internally: /spec/containers is not a map, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1');
     });
   });
 });
