@@ -56,7 +56,8 @@ export interface DrainOptions {
   readonly timeoutMs: number;
 }
 
-function secureOptions(tls: TlsMaterial): SecureContextOptions {
+/** The TLS settings of every secure context the server uses, the first and each reloaded one. */
+export function secureOptions(tls: TlsMaterial): SecureContextOptions {
   return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...(tls.clientCa ? { ca: tls.clientCa } : {}) };
 }
 
