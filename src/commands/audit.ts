@@ -7,7 +7,7 @@ import { validate } from '../rules/validate.js';
 import { requestFor } from './evaluate.js';
 import type { CliIO } from './io.js';
 import { addClusterAuditOptions, clusterInputs, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
-import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
+import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { whereText, type Input, type PodInput } from './inputs.js';
 import { columns, OutputFormat, podName, renderFooter, renderProblems, serialize } from './render.js';
 
@@ -43,7 +43,7 @@ export function auditPods(snapshot: PolicySnapshot, inputs: readonly Input[], as
   return inputs.map((input) => {
     // An existing pod is judged as if it were being created now; a review's object likewise.
     const pod: Input = input.type === 'pod' ? input : { type: 'pod', where: input.where, origin: input.origin, pod: input.review.request.object as PodInput['pod'] };
-    const request = requestFor(pod, as ?? DEFAULT_REQUESTER, { prefix: 'audit' });
+    const request = requestFor(pod, as, 'audit');
     const { verdict, facts } = validate(snapshot, request, { requesterUnknown: as === undefined });
     return {
       where: whereText(input.where),

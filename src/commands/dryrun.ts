@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIO } from './io.js';
-import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
+import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { evaluate, requestFor, type Evaluation } from './evaluate.js';
 import { evaluationReport, OutputFormat, renderEvaluation, renderFooter, renderProblems, serialize } from './render.js';
 
@@ -12,9 +12,7 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
   }
   const { snapshot, read } = loaded;
   const as = requesterOf(o);
-  const results: Evaluation[] = read.inputs.map((input) =>
-    evaluate(snapshot, input, requestFor(input, as ?? (input.type === 'pod' ? input.creator : undefined) ?? DEFAULT_REQUESTER, { prefix: 'dry-run', replace: as !== undefined })),
-  );
+  const results: Evaluation[] = read.inputs.map((input) => evaluate(snapshot, input, requestFor(input, as, 'dry-run')));
   const denied = results.filter((r) => !r.allowed).length;
   if (read.inputs.length === 0 && read.problems.length === 0) {
     read.problems.push({ where: { file: o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });

@@ -5,6 +5,7 @@ import { decide, type ReviewFacts } from '../admission/webhook.js';
 import { isObject } from '../k8s/json.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { admissionWebhooks } from '../rules/webhooks.js';
+import { DEFAULT_REQUESTER } from './commonOptions.js';
 import { whereText, type Input } from './inputs.js';
 
 /**
@@ -43,21 +44,21 @@ function summary(v: Verdict): VerdictSummary {
 }
 
 /**
- * The request the API server would send for an input, from `userInfo`. A pod from a file is
- * created (the name is empty for a generateName pod, as the API server sends it); a review is
- * sent as it is, with its requester replaced when `replace` is set (--as).
+ * The request the API server would send for an input: a review as it is, a pod from a file as a
+ * CREATE (with an empty name for a generateName pod, as the API server sends it). `as` (--as)
+ * replaces the requester, who is otherwise the workload's controller or a default user.
  */
-export function requestFor(input: Input, userInfo: UserInfo, opts: { readonly prefix: string; readonly replace?: boolean }): AdmissionRequest {
-  if (input.type === 'review') return opts.replace ? { ...input.review.request, userInfo } : input.review.request;
+export function requestFor(input: Input, as: UserInfo | undefined, uidPrefix: string): AdmissionRequest {
+  if (input.type === 'review') return as ? { ...input.review.request, userInfo: as } : input.review.request;
   const meta = isObject(input.pod) && isObject(input.pod.metadata) ? input.pod.metadata : {};
   return {
-    uid: `${opts.prefix}-${whereText(input.where).replace(/[^A-Za-z0-9]+/g, '-')}`,
+    uid: `${uidPrefix}-${whereText(input.where).replace(/[^A-Za-z0-9]+/g, '-')}`,
     kind: { group: '', version: 'v1', kind: 'Pod' },
     resource: { group: '', version: 'v1', resource: 'pods' },
     operation: 'CREATE',
     namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
     name: typeof meta.name === 'string' ? meta.name : '',
-    userInfo,
+    userInfo: as ?? input.creator ?? DEFAULT_REQUESTER,
     object: input.pod,
     oldObject: null,
     dryRun: true,
@@ -66,7 +67,7 @@ export function requestFor(input: Input, userInfo: UserInfo, opts: { readonly pr
 
 function applyPatch(object: unknown, ops: readonly PatchOperation[]): unknown {
   if (ops.length === 0) return object;
-  return fastJsonPatch.applyPatch(structuredClone(object), [...ops], true, true).newDocument;
+  return fastJsonPatch.applyPatch(structuredClone(object), structuredClone([...ops]), true, true).newDocument;
 }
 
 export function evaluate(snapshot: PolicySnapshot, input: Input, request: AdmissionRequest): Evaluation {

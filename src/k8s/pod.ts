@@ -1,4 +1,4 @@
-import type { V1Container, V1ObjectMeta, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import type { NodeSelectorTerm } from './affinity.js';
 import { isObject } from './json.js';
 import { wholeNumber } from './quantity.js';
@@ -13,83 +13,138 @@ export type Pod = V1Pod;
 export type Container = V1Container;
 export type Volume = V1Volume;
 
-/** The fields of a pod the rules and the extender read, with absent ones defaulted. */
-export interface PodView {
+/**
+ * The fields of a pod the rules and the extender read, absent ones defaulted. Read through on
+ * each access (no copies), so a view of a pod being patched costs nothing to make.
+ */
+export class PodView {
   /** The pod JSON as received (shape checked). */
-  readonly object: Pod;
-  readonly name: string;
-  readonly generateName: string;
-  readonly namespace: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly containers: readonly Container[];
-  readonly initContainers: readonly Container[];
-  readonly nodeSelector: Readonly<Record<string, string>>;
+  constructor(readonly object: Pod) {}
+
+  get name(): string {
+    return this.object.metadata?.name ?? '';
+  }
+  get generateName(): string {
+    return this.object.metadata?.generateName ?? '';
+  }
+  get namespace(): string {
+    return this.object.metadata?.namespace ?? '';
+  }
+  get labels(): Readonly<Record<string, string>> {
+    return this.object.metadata?.labels ?? EMPTY;
+  }
+  get annotations(): Readonly<Record<string, string>> {
+    return this.object.metadata?.annotations ?? EMPTY;
+  }
+  get containers(): readonly Container[] {
+    return this.object.spec?.containers ?? NONE;
+  }
+  get initContainers(): readonly Container[] {
+    return this.object.spec?.initContainers ?? NONE;
+  }
+  get nodeSelector(): Readonly<Record<string, string>> {
+    return this.object.spec?.nodeSelector ?? EMPTY;
+  }
   /** The required node-affinity terms (ORed); undefined when the pod requires none. */
-  readonly requiredTerms: readonly NodeSelectorTerm[] | undefined;
+  get requiredTerms(): readonly NodeSelectorTerm[] | undefined {
+    return this.object.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? undefined;
+  }
   /** The pod sets node affinity of any kind (required or preferred). */
-  readonly hasNodeAffinity: boolean;
-  readonly tolerations: readonly Toleration[];
-  readonly volumes: readonly Volume[];
-  readonly schedulerName: string | undefined;
-  readonly nodeName: string | undefined;
+  get hasNodeAffinity(): boolean {
+    return !absent(this.object.spec?.affinity?.nodeAffinity);
+  }
+  get tolerations(): readonly Toleration[] {
+    return (this.object.spec?.tolerations ?? NONE) as readonly Toleration[];
+  }
+  get volumes(): readonly Volume[] {
+    return this.object.spec?.volumes ?? NONE;
+  }
+  get schedulerName(): string | undefined {
+    return this.object.spec?.schedulerName ?? undefined;
+  }
+  get nodeName(): string | undefined {
+    return this.object.spec?.nodeName || undefined;
+  }
 }
 
 export type PodDecode = { readonly ok: true; readonly pod: PodView } | { readonly ok: false; readonly error: string };
 
 const NONE: readonly never[] = Object.freeze([]);
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
-const NO_META: V1ObjectMeta = Object.freeze({});
 
 /** A part of the pod that does not have its type; the message is the path and the type it needs. */
 class ShapeError extends Error {}
 
-function need(ok: boolean, message: string): void {
-  if (!ok) throw new ShapeError(message);
+// The checks build a message only when they fail: on the hot path every pod passes them.
+function fail(message: string): never {
+  throw new ShapeError(message);
 }
 
 const absent = (v: unknown): v is null | undefined => v === undefined || v === null;
 
 function optionalObject(v: unknown, path: string): Record<string, unknown> | undefined {
   if (absent(v)) return undefined;
-  need(isObject(v), `${path} must be an object`);
-  return v as Record<string, unknown>;
+  if (!isObject(v)) fail(`${path} must be an object`);
+  return v;
+}
+
+/** The key of `keys` whose value in `o` is present but not a string. */
+function nonString(o: Record<string, unknown>, keys: readonly string[]): string | undefined {
+  for (const k of keys) if (!absent(o[k]) && typeof o[k] !== 'string') return k;
+  return undefined;
 }
 
 function strings(o: Record<string, unknown>, keys: readonly string[], path: string): void {
-  for (const k of keys) need(absent(o[k]) || typeof o[k] === 'string', `${path}.${k} must be a string`);
+  const k = nonString(o, keys);
+  if (k !== undefined) fail(`${path}.${k} must be a string`);
 }
 
 function stringMap(v: unknown, path: string): void {
   const o = optionalObject(v, path);
-  for (const k in o) need(typeof o[k] === 'string', `${path}[${JSON.stringify(k)}] must be a string`);
+  for (const k in o) if (typeof o[k] !== 'string') fail(`${path}[${JSON.stringify(k)}] must be a string`);
 }
 
 function objects(v: unknown, path: string): readonly Record<string, unknown>[] {
   if (absent(v)) return NONE;
-  need(Array.isArray(v) && v.every(isObject), `${path} must be a list of objects`);
+  if (!Array.isArray(v) || !v.every(isObject)) fail(`${path} must be a list of objects`);
   return v as Record<string, unknown>[];
 }
 
-function checkContainer(c: Record<string, unknown>, path: string): void {
-  strings(c, ['name', 'restartPolicy'], path);
-  const resources = optionalObject(c.resources, `${path}.resources`);
-  if (resources) for (const part of ['requests', 'limits']) optionalObject(resources[part], `${path}.resources.${part}`);
-  objects(c.volumeMounts, `${path}.volumeMounts`);
+function validRequirement(r: unknown): boolean {
+  return isObject(r) && typeof r.key === 'string' && typeof r.operator === 'string' && (absent(r.values) || (Array.isArray(r.values) && r.values.every((v) => typeof v === 'string')));
 }
 
-function checkTerms(required: Record<string, unknown>, path: string): void {
-  const at = `${path}.nodeSelectorTerms`;
+const TERMS = 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution';
+
+function checkTerms(required: Record<string, unknown>): void {
   const terms = required.nodeSelectorTerms;
-  need(Array.isArray(terms), `${at} must be a list`);
-  for (const [i, term] of (terms as unknown[]).entries()) {
-    need(isObject(term), `${at}[${i}] must be an object`);
+  if (!Array.isArray(terms)) fail(`${TERMS}.nodeSelectorTerms must be a list`);
+  terms.forEach((term: unknown, i) => {
+    if (!isObject(term)) fail(`${TERMS}.nodeSelectorTerms[${i}] must be an object`);
     for (const part of ['matchExpressions', 'matchFields'] as const) {
-      const reqs = (term as Record<string, unknown>)[part];
-      const valid = (r: unknown) =>
-        isObject(r) && typeof r.key === 'string' && typeof r.operator === 'string' && (absent(r.values) || (Array.isArray(r.values) && r.values.every((v) => typeof v === 'string')));
-      need(absent(reqs) || (Array.isArray(reqs) && reqs.every(valid)), `${at}[${i}].${part} must be a list of {key, operator, values}`);
+      const reqs = term[part];
+      if (!absent(reqs) && !(Array.isArray(reqs) && reqs.every(validRequirement))) fail(`${TERMS}.nodeSelectorTerms[${i}].${part} must be a list of {key, operator, values}`);
     }
+  });
+}
+
+const CONTAINER_STRINGS = ['name', 'restartPolicy'];
+const TOLERATION_STRINGS = ['key', 'operator', 'value', 'effect'];
+const PARTS = ['requests', 'limits'];
+
+function checkContainers(list: 'containers' | 'initContainers', v: unknown): void {
+  const containers = objects(v, `spec.${list}`);
+  for (let i = 0; i < containers.length; i++) {
+    const c = containers[i]!;
+    const k = nonString(c, CONTAINER_STRINGS);
+    if (k !== undefined) fail(`spec.${list}[${i}].${k} must be a string`);
+    const r = c.resources;
+    if (!absent(r)) {
+      if (!isObject(r)) fail(`spec.${list}[${i}].resources must be an object`);
+      for (const part of PARTS) if (!absent(r[part]) && !isObject(r[part])) fail(`spec.${list}[${i}].resources.${part} must be an object`);
+    }
+    const mounts = c.volumeMounts;
+    if (!absent(mounts) && !(Array.isArray(mounts) && mounts.every(isObject))) fail(`spec.${list}[${i}].volumeMounts must be a list of objects`);
   }
 }
 
@@ -104,16 +159,19 @@ function check(raw: Record<string, unknown>): void {
   if (!spec) return;
   strings(spec, ['schedulerName', 'nodeName'], 'spec');
   stringMap(spec.nodeSelector, 'spec.nodeSelector');
-  for (const list of ['containers', 'initContainers'] as const) objects(spec[list], `spec.${list}`).forEach((c, i) => checkContainer(c, `spec.${list}[${i}]`));
-  objects(spec.tolerations, 'spec.tolerations').forEach((t, i) => {
-    strings(t, ['key', 'operator', 'value', 'effect'], `spec.tolerations[${i}]`);
-    need(absent(t.tolerationSeconds) || typeof t.tolerationSeconds === 'number', `spec.tolerations[${i}].tolerationSeconds must be a number`);
-  });
+  checkContainers('containers', spec.containers);
+  checkContainers('initContainers', spec.initContainers);
+  const tolerations = objects(spec.tolerations, 'spec.tolerations');
+  for (let i = 0; i < tolerations.length; i++) {
+    const t = tolerations[i]!;
+    const k = nonString(t, TOLERATION_STRINGS);
+    if (k !== undefined) fail(`spec.tolerations[${i}].${k} must be a string`);
+    if (!absent(t.tolerationSeconds) && typeof t.tolerationSeconds !== 'number') fail(`spec.tolerations[${i}].tolerationSeconds must be a number`);
+  }
   objects(spec.volumes, 'spec.volumes');
   const nodeAffinity = optionalObject(optionalObject(spec.affinity, 'spec.affinity')?.nodeAffinity, 'spec.affinity.nodeAffinity');
-  const at = 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution';
-  const required = optionalObject(nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution, at);
-  if (required) checkTerms(required, at);
+  const required = optionalObject(nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution, TERMS);
+  if (required) checkTerms(required);
 }
 
 /**
@@ -134,26 +192,7 @@ export function decodePod(raw: unknown): PodDecode {
 
 /** The view of a pod whose shape is known: one decodePod accepted, or one built from it by a patch. */
 export function viewPod(object: Pod): PodView {
-  const meta = object.metadata ?? NO_META;
-  const spec = object.spec;
-  const nodeAffinity = spec?.affinity?.nodeAffinity;
-  return {
-    object,
-    name: meta.name ?? '',
-    generateName: meta.generateName ?? '',
-    namespace: meta.namespace ?? '',
-    labels: meta.labels ?? EMPTY,
-    annotations: meta.annotations ?? EMPTY,
-    containers: spec?.containers ?? NONE,
-    initContainers: spec?.initContainers ?? NONE,
-    nodeSelector: spec?.nodeSelector ?? EMPTY,
-    requiredTerms: nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? undefined,
-    hasNodeAffinity: !absent(nodeAffinity),
-    tolerations: (spec?.tolerations ?? NONE) as readonly Toleration[],
-    volumes: spec?.volumes ?? NONE,
-    schedulerName: spec?.schedulerName ?? undefined,
-    nodeName: spec?.nodeName || undefined,
-  };
+  return new PodView(object);
 }
 
 /**

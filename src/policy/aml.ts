@@ -70,14 +70,20 @@ export function parseBlobfuseMounts(text: string): BlobfuseParse {
   return { ok: true, mounts };
 }
 
+/** A label's value; undefined when absent or empty. */
+function label(labels: Readonly<Record<string, string>>, key: string): string | undefined {
+  const v = Object.hasOwn(labels, key) ? labels[key] : undefined;
+  return v === '' ? undefined : v;
+}
+
 /** Resolves a pod's AML facts; undefined when it is not an AML pod (no compute label). */
 export function amlFacts(policy: Policy, pod: PodView): AmlFacts | undefined {
   const { labels } = pod;
   const keys = policy.keys;
-  const computeName = firstLabel(labels, [keys.computeLabel]);
+  const computeName = label(labels, keys.computeLabel);
   if (computeName === undefined) return undefined;
   const compute = Object.hasOwn(policy.computes, computeName) ? policy.computes[computeName] : undefined;
-  const labelled = firstLabel(labels, [keys.instanceTypeLabel]);
+  const labelled = label(labels, keys.instanceTypeLabel);
   const instanceTypeName = labelled ?? compute?.defaultInstanceType ?? '';
   const instanceType = compute && Object.hasOwn(compute.instanceTypes, instanceTypeName) ? compute.instanceTypes[instanceTypeName] : undefined;
   const annotation = pod.annotations[keys.blobfuseAnnotation];
@@ -87,8 +93,8 @@ export function amlFacts(policy: Policy, pod: PodView): AmlFacts | undefined {
     instanceTypeName,
     instanceTypeExplicit: labelled !== undefined,
     instanceType,
-    workspace: firstLabel(labels, [keys.workspaceLabel]),
-    resourceGroup: firstLabel(labels, [keys.resourceGroupLabel]),
+    workspace: label(labels, keys.workspaceLabel),
+    resourceGroup: label(labels, keys.resourceGroupLabel),
     jobName: firstLabel(labels, keys.jobNameLabels),
     blobfuse: typeof annotation === 'string' ? parseBlobfuseMounts(annotation) : undefined,
   };

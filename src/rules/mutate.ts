@@ -45,7 +45,7 @@ export function mutate(snapshot: PolicySnapshot, request: AdmissionRequest, rule
         mutatedBy.push(rule.id);
         subject = subject.withPod(viewPod(builder.current));
       }
-      return { result: changed ? 'mutated' : 'pass', ...(warnings.length > 0 ? { message: warnings.join('; ') } : {}), warnings };
+      return { result: changed ? 'mutated' : 'pass', message: warnings.length > 0 ? warnings.join('; ') : undefined, warnings };
     },
   });
   const { outcomes, warnings, refusals } = ran;

@@ -53,13 +53,16 @@ export function isSkip(v: unknown): v is Skip {
 
 export const nothing: Mutations = { mutations: [] };
 
+const NOT_A_POD = skip('not a Pod object');
+const NOT_AML = skip('not an AML pod');
+
 /** Why the subject does not meet what a rule needs; undefined when it does. */
 export function unmet(needs: Needs, s: Subject): Skip | undefined {
   if (needs === Needs.Any) return undefined;
-  if (s.invalid !== undefined) return skip('not a Pod object');
+  if (s.invalid !== undefined) return NOT_A_POD;
   if (needs === Needs.Pod) return undefined;
   const aml = s.aml;
-  if (aml === undefined) return skip('not an AML pod');
+  if (aml === undefined) return NOT_AML;
   if (needs === Needs.AmlPod) return undefined;
   if (aml.compute === undefined) return unknownCompute(aml.computeName);
   if (needs === Needs.KnownCompute || aml.instanceType !== undefined) return undefined;

@@ -8,9 +8,9 @@ import type { Subject } from './subject.js';
 /** What a webhook makes of one rule's conclusion. */
 export interface Judgement {
   readonly result: 'pass' | 'fail' | 'mutated';
-  readonly message?: string;
+  readonly message?: string | undefined;
   /** Shown to the requester, tagged with the rule id by the runner. */
-  readonly warnings?: readonly string[];
+  readonly warnings?: readonly string[] | undefined;
 }
 
 export interface RunOptions<T> {
@@ -35,19 +35,14 @@ export interface RunResult {
   readonly refusals: string[];
 }
 
-export type Attempt<T> = { readonly value: T } | Skip | { readonly error: unknown };
-
-/** A rule on a subject: skipped when the subject lacks what it needs, its error caught. */
-export function attempt<T>(rule: Rule<RuleId, T>, subject: Subject): Attempt<T> {
-  try {
-    const r = unmet(rule.needs, subject) ?? rule.run(subject);
-    return isSkip(r) ? r : { value: r };
-  } catch (error) {
-    return { error };
-  }
+/** A rule's conclusion on a subject, or why there is none (the subject lacks what it needs); throws what the rule throws. */
+export function conclude<T>(rule: Rule<RuleId, T>, subject: Subject): T | Skip {
+  return unmet(rule.needs, subject) ?? rule.run(subject);
 }
 
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+function outcome(ruleId: RuleId, action: string, result: RuleOutcome['result'], message: string | undefined): RuleOutcome {
+  return message === undefined ? { ruleId, action, result } : { ruleId, action, result, message };
+}
 
 /** Runs the rules in order, each as its policy settings say; `judge` (inside the rule's failure mode) gives their conclusions a meaning. */
 export function runRules<T>(rules: readonly Rule<RuleId, T>[], opts: RunOptions<T>): RunResult {
@@ -55,40 +50,34 @@ export function runRules<T>(rules: readonly Rule<RuleId, T>[], opts: RunOptions<
   for (const rule of rules) {
     const subject = opts.subject();
     const settings = subject.policy.rules[rule.id];
-    const base = { ruleId: rule.id, action: opts.action(settings) };
+    const action = opts.action(settings);
     if (!settings.enabled) {
-      out.outcomes.push({ ...base, result: 'skipped', message: 'disabled in the policy' });
+      out.outcomes.push(outcome(rule.id, action, 'skipped', 'disabled in the policy'));
       continue;
     }
-    let tried: Attempt<T> = attempt(rule, subject);
-    let judged: Judgement | undefined;
-    if ('value' in tried) {
-      try {
-        judged = opts.judge(rule, tried.value, settings);
-      } catch (error) {
-        tried = { error };
+    let judged: Judgement;
+    try {
+      const conclusion = conclude(rule, subject);
+      if (isSkip(conclusion)) {
+        out.outcomes.push(outcome(rule.id, action, 'skipped', conclusion.skip));
+        if (conclusion.malformed && opts.warnMalformed) out.warnings.push(clip(`[${rule.id}] ${conclusion.skip}; not applied`));
+        continue;
       }
-    }
-    if ('error' in tried) {
+      judged = opts.judge(rule, conclusion, settings);
+    } catch (error) {
       const mode = settings.failureMode;
-      out.outcomes.push({ ...base, result: 'error', message: `internal error (fail ${mode}): ${clip(message(tried.error), 200)}` });
+      out.outcomes.push(outcome(rule.id, action, 'error', `internal error (fail ${mode}): ${clip(error instanceof Error ? error.message : String(error), 200)}`));
       if (mode === FailureMode.Open) {
         out.warnings.push(`[${rule.id}] the rule failed internally and was skipped (fail open)`);
         continue;
       }
       // Only our own patch errors are known to be safe to show; anything else is a bug to read in the log.
-      const shown = tried.error instanceof PatchError ? `: ${tried.error.message}` : '';
+      const shown = error instanceof PatchError ? `: ${error.message}` : '';
       out.refusals.push(`[${rule.id}] the rule failed internally${shown}, so the pod is refused (fail closed); see the aml-admission audit log for uid ${subject.request.uid}`);
       continue;
     }
-    if (judged === undefined) {
-      const { skip: reason, malformed } = tried as Skip;
-      out.outcomes.push({ ...base, result: 'skipped', message: reason });
-      if (malformed && opts.warnMalformed) out.warnings.push(clip(`[${rule.id}] ${reason}; not applied`));
-      continue;
-    }
-    out.outcomes.push({ ...base, result: judged.result, ...(judged.message !== undefined ? { message: judged.message } : {}) });
-    for (const w of judged.warnings ?? []) out.warnings.push(clip(`[${rule.id}] ${w}`));
+    out.outcomes.push(outcome(rule.id, action, judged.result, judged.message));
+    if (judged.warnings !== undefined) for (const w of judged.warnings) out.warnings.push(clip(`[${rule.id}] ${w}`));
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import type { AdmissionRequest, UserInfo } from '../admission/request.js';
 import type { ReviewFacts } from '../admission/webhook.js';
+import type { PlacementFit } from '../k8s/placement.js';
 import { decodePod, podAmount, viewPod, type PodView } from '../k8s/pod.js';
 import { amlFacts, type AmlFacts } from '../policy/aml.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
@@ -14,6 +15,8 @@ const NO_POD = viewPod(Object.freeze({}));
  */
 export class Subject {
   private gpuCount: number | undefined;
+  private fit: PlacementFit | null | undefined;
+  private reachable: readonly string[] | undefined;
   private derived: Map<object, unknown> | undefined;
 
   constructor(
@@ -61,14 +64,31 @@ export class Subject {
     return new Subject(this.snapshot, this.request, pod, this.aml, this.requester, this.invalid, this.at);
   }
 
-  /** What the audit log, metrics and the CLI report about the subject: compute, instance type, reachable pools. */
+  /** How the pod's placement fits its compute's pools; undefined unless it is an AML pod of a known compute. */
+  get placement(): PlacementFit | undefined {
+    if (this.fit === undefined) {
+      const pools = this.aml === undefined ? undefined : this.snapshot.poolLabels(this.aml.computeName);
+      this.fit = pools === undefined ? null : this.snapshot.placements.fit(this.pod, pools);
+    }
+    return this.fit ?? undefined;
+  }
+
+  /** The compute's pools some of the pod's placements reach, each once. */
+  get reachablePools(): readonly string[] {
+    if (this.reachable === undefined) {
+      const pools: string[] = [];
+      for (const c of this.placement?.conjuncts ?? []) for (const p of c.reachable) if (!pools.includes(p)) pools.push(p);
+      this.reachable = pools;
+    }
+    return this.reachable;
+  }
+
+  /** What the audit log and the CLI report about the subject: compute, instance type, reachable pools. */
   facts(): ReviewFacts {
     const aml = this.aml;
     if (aml === undefined) return {};
-    const pools = this.snapshot.poolLabels(aml.computeName);
-    if (pools === undefined) return { compute: aml.computeName };
-    const fit = this.snapshot.placements.fit(this.pod, pools);
-    return { compute: aml.computeName, instanceType: aml.instanceTypeName, pools: [...new Set(fit.conjuncts.flatMap((c) => c.reachable))] };
+    if (aml.compute === undefined) return { compute: aml.computeName };
+    return { compute: aml.computeName, instanceType: aml.instanceTypeName, pools: this.reachablePools };
   }
 }
 

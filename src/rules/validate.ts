@@ -2,9 +2,9 @@ import { Operation, type AdmissionRequest } from '../admission/request.js';
 import { allowed, denied, type ValidationVerdict } from '../admission/verdict.js';
 import type { Decision } from '../admission/webhook.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
-import { EnforcementAction, ValidatingRuleId } from '../policy/types.js';
-import type { ValidatingRule } from './rule.js';
-import { attempt, runRules } from './runner.js';
+import { EnforcementAction, ValidatingRuleId, type RuleId } from '../policy/types.js';
+import { isSkip, type Rule, type Skip, type ValidatingRule } from './rule.js';
+import { conclude, runRules } from './runner.js';
 import { subjectOf, type Subject } from './subject.js';
 import { identityClaims } from './validating/identityClaims.js';
 import { nodePoolTargeting } from './validating/nodePoolTargeting.js';
@@ -28,10 +28,16 @@ export interface ValidateOptions {
  * writes such as a controller removing a finalizer. A label change that moves a pod into another
  * compute produces new findings, so it is judged in full.
  */
-function newOnUpdate(rule: ValidatingRule, findings: readonly string[], old: Subject | undefined): { fresh: readonly string[]; kept: readonly string[] } {
-  const before = findings.length > 0 && old !== undefined ? attempt(rule, old) : undefined;
-  if (before === undefined || !('value' in before)) return { fresh: findings, kept: [] };
-  const seen = new Set(before.value);
+function newOnUpdate(rule: Rule<RuleId, readonly string[]>, findings: readonly string[], old: Subject | undefined): { fresh: readonly string[]; kept: readonly string[] } {
+  if (findings.length === 0 || old === undefined) return { fresh: findings, kept: [] };
+  let before: readonly string[] | Skip;
+  try {
+    before = conclude(rule, old);
+  } catch {
+    return { fresh: findings, kept: [] }; // no baseline to compare with: judge the update in full
+  }
+  if (isSkip(before)) return { fresh: findings, kept: [] };
+  const seen = new Set(before);
   return { fresh: findings.filter((f) => !seen.has(f)), kept: findings.filter((f) => seen.has(f)) };
 }
 
@@ -55,15 +61,15 @@ export function validate(snapshot: PolicySnapshot, request: AdmissionRequest, op
     action: (settings) => settings.enforcementAction,
     warnMalformed: false,
     judge(rule, findings, settings) {
-      const { fresh, kept } = newOnUpdate(rule as ValidatingRule, findings, old);
-      if (fresh.length === 0) return { result: 'pass', ...(kept.length > 0 ? { message: `pre-existing, not changed by this update: ${kept.join('; ')}` } : {}) };
+      const { fresh, kept } = newOnUpdate(rule, findings, old);
+      if (fresh.length === 0) return { result: 'pass', message: kept.length > 0 ? `pre-existing, not changed by this update: ${kept.join('; ')}` : undefined };
       const message = fresh.join('; ');
       const action = settings.enforcementAction;
       if (action === EnforcementAction.Deny) {
         denials.push(...fresh.map((f) => `[${rule.id}] ${f}`));
         malformedInput ||= rule.id === ValidatingRuleId.PolicyInput;
       } else auditAnnotations[rule.id] = message;
-      return { result: 'fail', message, ...(action === EnforcementAction.Warn ? { warnings: fresh } : {}) };
+      return { result: 'fail', message, warnings: action === EnforcementAction.Warn ? fresh : undefined };
     },
   });
   const opts = { warnings, auditAnnotations, outcomes };

@@ -5,8 +5,8 @@ import { append, PatchBuilder, PatchError, set, type Mutation } from '../../src/
 import { escapeToken } from '../../src/k8s/json.js';
 
 /** The oracle: applying the ops to a copy of the original gives what the builder says the document is. */
-function applied(doc: object, ops: jsonpatch.Operation[]): unknown {
-  return jsonpatch.applyPatch(structuredClone(doc), ops, true, false).newDocument;
+function applied(doc: object, ops: readonly jsonpatch.Operation[]): unknown {
+  return jsonpatch.applyPatch(structuredClone(doc), structuredClone([...ops]), true, false).newDocument;
 }
 
 describe('patch compiler (mutation intents → RFC 6902)', () => {

@@ -12,15 +12,14 @@ export const nodePoolTargeting: ValidatingRule = {
   run(s) {
     const aml = s.aml!;
     const compute = aml.compute!;
-    const pools = s.snapshot.poolLabels(aml.computeName)!;
-    const fit = s.snapshot.placements.fit(s.pod, pools);
-    const where = `compute ${aml.computeName}'s pools (${listOf(Object.keys(pools))})`;
+    const fit = s.placement!;
+    const where = `compute ${aml.computeName}'s pools (${listOf(Object.keys(compute.nodePools))})`;
     if (fit.unrestricted) return [`pod sets no node pool targeting; it must target ${where}`];
 
     const findings = fit.conjuncts.filter((c) => !c.contained).map((c) => `${c.source} can place the pod outside ${where}`);
     if (fit.conjuncts.every((c) => !c.satisfiable)) findings.push('nodeSelector and required node affinity admit no node at all; the pod could never be scheduled');
     if (s.requestsGpu) {
-      const cpuPools = [...new Set(fit.conjuncts.flatMap((c) => c.reachable))].filter((p) => !compute.nodePools[p]!.gpu);
+      const cpuPools = s.reachablePools.filter((p) => !compute.nodePools[p]!.gpu);
       if (cpuPools.length > 0) {
         const count = Number.isNaN(s.gpus) ? 'GPUs' : plural(s.gpus, 'GPU');
         findings.push(`pod requests ${count} but can be placed on CPU pool ${listOf(cpuPools)} (instance type ${aml.instanceTypeName})`);
