@@ -66,7 +66,8 @@ export function renderEvaluation(e: Evaluation): string {
   const lines = [`${status}  ${e.request.kind.kind} ${podName(e.request.object, e.request.namespace)}  (${e.origin}, ${e.where})`];
   const head: string[][] = [['requester', requesterText(e.request.userInfo)]];
   if (e.request.operation !== 'CREATE') head.push(['operation', e.request.operation]);
-  if (e.facts.compute !== undefined) head.push(['compute', `${e.facts.compute}, instance type ${e.facts.instanceType || '(none)'}`]);
+  const { compute, instanceType, pools } = e.facts;
+  if (compute !== undefined) head.push(['compute', `${compute}, instance type ${instanceType || '(none)'}${pools ? `, pools ${pools.join(', ') || '(none)'}` : ''}`]);
   const patch = e.mutation.patch;
   head.push(['patch', patch.length === 0 ? 'none' : `${patch.length} operation${patch.length === 1 ? '' : 's'}`]);
   lines.push(...indent(columns(head), '  '));

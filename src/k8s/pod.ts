@@ -24,9 +24,6 @@ export class PodView {
   get name(): string {
     return this.object.metadata?.name ?? '';
   }
-  get generateName(): string {
-    return this.object.metadata?.generateName ?? '';
-  }
   get namespace(): string {
     return this.object.metadata?.namespace ?? '';
   }
