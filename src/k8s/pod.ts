@@ -215,11 +215,6 @@ export function podAmount(pod: PodView, names: readonly string[]): number {
   return Math.max(sum, init);
 }
 
-/** True when any container or init container requests or limits any of `names` (a malformed quantity counts). */
-export function asksFor(pod: PodView, names: readonly string[]): boolean {
-  return pod.containers.some((c) => containerAmount(c, names) !== 0) || pod.initContainers.some((c) => containerAmount(c, names) !== 0);
-}
-
 /** Names of the extended resources (those with a `/`, e.g. nvidia.com/gpu) any container or init container asks for. */
 export function extendedResources(pod: PodView): Set<string> {
   const names = new Set<string>();

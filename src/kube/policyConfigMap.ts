@@ -9,7 +9,7 @@ import type { BackoffOptions } from './retry.js';
 
 import type { ConfigMapRef } from './configMapRef.js';
 
-export { DEFAULT_POLICY_KEY, parseConfigMapRef, type ConfigMapRef } from './configMapRef.js';
+export { parseConfigMapRef, type ConfigMapRef } from './configMapRef.js';
 
 /** Reads and checks the policy in a ConfigMap (pure), with the digest of its text. A missing key is an invalid policy with one error. */
 export function readConfigMapPolicy(cm: V1ConfigMap, key: string): { readonly loaded: LoadResult; readonly digest: string } {
