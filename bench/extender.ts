@@ -3,6 +3,7 @@ import { MemoryNodeCache } from '../src/extender/cache.js';
 import { filter, prioritize, type ExtenderContext } from '../src/extender/extender.js';
 import { parseJson } from '../src/http/body.js';
 import { loadPolicy } from '../src/policy/loader.js';
+import { PolicySnapshot } from '../src/policy/snapshot.js';
 import type { Policy } from '../src/policy/types.js';
 
 /**
@@ -129,7 +130,7 @@ function stats(samples: number[]): Stats {
 
 function measure(size: number, iterations: number, warmup: number): ExtenderBenchSize {
   const { cache, names } = benchCluster(size);
-  const ctx: ExtenderContext = { policy: benchPolicy(), view: cache.view() };
+  const ctx: ExtenderContext = { snapshot: new PolicySnapshot(benchPolicy()), view: cache.view() };
   const body = Buffer.from(JSON.stringify({ Pod: benchPod(), Nodes: null, NodeNames: names }));
   const f: number[] = [];
   const p: number[] = [];

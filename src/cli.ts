@@ -4,18 +4,8 @@ import { registerCerts } from './commands/certs.js';
 import { registerDryRun } from './commands/dryrun.js';
 import { registerInit } from './commands/init.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import type { CliIO } from './commands/io.js';
 import { registerServe } from './commands/serve.js';
-
-/** Where the CLI writes; injected so tests can run commands in-process. */
-export interface CliIO {
-  readonly out: (text: string) => void;
-  readonly err: (text: string) => void;
-  readonly env: NodeJS.ProcessEnv;
-  /** Registers a shutdown hook for SIGTERM/SIGINT (the process entry point wires real signals). */
-  readonly onSignal: (handler: (signal: string) => Promise<void>) => void;
-  /** Sets the exit code the process ends with once the command returns (e.g. dry-run: 1 denied, 2 bad input). */
-  readonly setExitCode?: (code: number) => void;
-}
 
 export function buildCli(io: CliIO): Command {
   const program = new Command('aml-admission')

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { mutatingWebhook, validatingWebhook, type Webhook } from './admission/webhook.js';
 import type { NodeCache } from './extender/cache.js';
 import { startExtender } from './extender/component.js';
 import type { ClusterOptions } from './kube/cluster.js';
@@ -13,10 +12,9 @@ import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { ensureServingCerts, loadKeyMaterial, notAfter, type CertPaths } from './tls/files.js';
 import { FilePoller } from './util/watch.js';
-import { mutatePod } from './policy/mutation/pipeline.js';
-import { validatePod } from './policy/validation/pipeline.js';
 import type { PolicyStore } from './policy/store.js';
 import { startPolicyFile } from './policy/file.js';
+import { admissionWebhooks } from './rules/webhooks.js';
 
 export const Component = { Admission: 'admission', Extender: 'extender' } as const;
 export type Component = (typeof Component)[keyof typeof Component];
@@ -60,6 +58,8 @@ export interface Running {
   readonly readiness: Readiness;
   readonly metrics: Metrics;
   readonly certPaths: CertPaths;
+  /** Checks the certificate and policy files now, instead of at the next poll. */
+  reload(): Promise<void>;
   /** Drains and stops everything this call started. */
   stop(): Promise<void>;
 }
@@ -74,14 +74,6 @@ async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
   return ensured.paths;
 }
 
-/** The admission webhooks, each reading the policy in force at the time of the request. */
-export function admissionWebhooks(policy: PolicyStore): Webhook[] {
-  return [
-    mutatingWebhook((request) => mutatePod(policy.current(), request)),
-    validatingWebhook((request) => validatePod(policy.current(), request)),
-  ];
-}
-
 /** Composes and starts the server: listener, file pollers and (when asked) the cluster sources. */
 export async function serve(opts: ServeOptions): Promise<Running> {
   const { logger } = opts;
@@ -89,7 +81,6 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const readiness = new Readiness();
   readiness.set(Condition.Certificates, false);
   readiness.set(Condition.NotDraining, true);
-  readiness.set(Condition.Policy, true); // the store always holds a checked policy
   const policyFile = opts.policyFile
     ? await startPolicyFile({ file: opts.policyFile, store: opts.policy, intervalMs: opts.reloadIntervalMs, logger, metrics })
     : undefined;
@@ -102,8 +93,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const fastRoutes: Record<string, RawHandler> = {};
   if (opts.components.includes(Component.Admission)) {
-    for (const webhook of admissionWebhooks(opts.policy)) {
-      fastRoutes[`/${webhook.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
+    for (const webhook of admissionWebhooks(() => opts.policy.current())) {
+      fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
     }
   }
   const extender = opts.components.includes(Component.Extender)
@@ -155,6 +146,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     readiness,
     metrics,
     certPaths,
+    async reload() {
+      await Promise.all([certPoller.poll(), policyFile?.poll()]);
+    },
     stop() {
       stopping ??= (async () => {
         logger.info({ delayMs: opts.drain.delayMs }, 'draining');

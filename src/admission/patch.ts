@@ -1,4 +1,5 @@
 import type { Operation as PatchOperation } from 'fast-json-patch';
+import { escapeToken, isObject as isMap } from '../k8s/json.js';
 
 /**
  * The one place where mutation intents become RFC 6902 operations. Rules say *what* they want
@@ -30,23 +31,11 @@ export class PatchError extends Error {
   }
 }
 
-/** One JSON Pointer token. */
-export function escapeToken(segment: PathSegment): string {
-  if (typeof segment === 'number') return String(segment);
-  // Most keys need no escaping; skip the two regex passes for them.
-  if (!segment.includes('~') && !segment.includes('/')) return segment;
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
 export function pointer(path: readonly PathSegment[]): string {
   return path.map((s) => `/${escapeToken(s)}`).join('');
 }
 
 type Container = Record<string, unknown> | unknown[];
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** JSON values are equal when they serialise alike, ignoring key order. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
@@ -85,9 +74,13 @@ export class PatchBuilder<T extends object> {
     return this.working;
   }
 
-  /** The operations so far, detached from the working copy. */
-  ops(): PatchOperation[] {
-    return this.out.map((op) => ('value' in op ? { ...op, value: cloneJson(op.value) } : { ...op }));
+  /**
+   * The operations so far. Their values are the working copy's own maps and lists (a later
+   * mutation inside one edits the op that added it), so they are for reading and encoding:
+   * clone them before applying them to a document. Not copying them is worth it on the hot path.
+   */
+  ops(): readonly PatchOperation[] {
+    return this.out;
   }
 
   /**

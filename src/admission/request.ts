@@ -44,12 +44,3 @@ export interface AdmissionRequest {
   readonly oldObject: unknown;
   readonly dryRun: boolean;
 }
-
-/** True when the request is about a Pod itself (not a subresource such as pods/status). */
-export function isPodRequest(req: AdmissionRequest): boolean {
-  return (
-    req.kind.group === '' &&
-    req.kind.kind === 'Pod' &&
-    (req.subResource === undefined || req.subResource === '')
-  );
-}

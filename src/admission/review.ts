@@ -1,3 +1,4 @@
+import { isObject } from '../k8s/json.js';
 import { ErrorCode, HttpError } from './errors.js';
 import { Operation, type AdmissionRequest, type UserInfo } from './request.js';
 import type { Verdict } from './verdict.js';
@@ -25,10 +26,6 @@ const operations = new Set<string>(Object.values(Operation));
 
 function invalid(message: string): HttpError {
   return new HttpError(ErrorCode.InvalidReview, message);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function optString(obj: Record<string, unknown>, key: string, path: string): string {
@@ -112,11 +109,9 @@ export function decodeReview(body: unknown): DecodedReview {
   };
 }
 
-function clip(warnings: readonly string[]): string[] | undefined {
-  if (warnings.length === 0) return undefined;
-  const out = new Set<string>();
-  for (const w of warnings) out.add(w.length > MAX_WARNING_LENGTH ? `${w.slice(0, MAX_WARNING_LENGTH - 1)}…` : w);
-  return [...out];
+/** Kubernetes cuts warnings past 120 characters; we cut first, and say so with an ellipsis. */
+export function clip(text: string, max = MAX_WARNING_LENGTH): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function reasonOf(code: number): string {
@@ -145,8 +140,7 @@ export function encodeResponse(uid: string, verdict: Verdict): Record<string, un
       throw new Error(`unknown verdict ${JSON.stringify(never)}`);
     }
   }
-  const warnings = clip(verdict.warnings);
-  if (warnings) response.warnings = warnings;
+  if (verdict.warnings.length > 0) response.warnings = [...new Set(verdict.warnings.map((w) => clip(w)))];
   if (Object.keys(verdict.auditAnnotations).length > 0) response.auditAnnotations = verdict.auditAnnotations;
   return response;
 }

@@ -60,23 +60,22 @@ const none: readonly string[] = Object.freeze([]);
 const noAnnotations: Readonly<Record<string, string>> = Object.freeze({});
 const noOutcomes: readonly RuleOutcome[] = Object.freeze([]);
 
-function base(opts: VerdictOptions | undefined): VerdictBase {
-  return { warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
-}
-
+// Fields are written out rather than spread in: an object spread costs microseconds on the hot path.
 export function allowed(opts?: VerdictOptions): Allowed {
-  return { kind: 'allowed', ...base(opts) };
+  return { kind: 'allowed', warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
 }
 
 export function denied(code: number, message: string, opts?: VerdictOptions): Denied {
-  return { kind: 'denied', code, message, ...base(opts) };
+  return { kind: 'denied', code, message, warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
 }
 
 /** A patch verdict; an empty op list collapses to Allowed so no empty patch is ever sent. */
 export function patched(ops: readonly PatchOperation[], opts?: VerdictOptions): Patched | Allowed {
-  return ops.length === 0 ? allowed(opts) : { kind: 'patched', ops, ...base(opts) };
+  if (ops.length === 0) return allowed(opts);
+  return { kind: 'patched', ops, warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
 }
 
 export function errored(message: string, opts?: VerdictOptions & { code?: number }): Errored {
-  return { kind: 'errored', code: opts?.code ?? 500, message, ...base(opts) };
+  const code = opts?.code ?? 500;
+  return { kind: 'errored', code, message, warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
 }

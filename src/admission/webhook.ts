@@ -1,62 +1,93 @@
-import { isPodRequest, Operation, type AdmissionRequest } from './request.js';
+import type { AdmissionRequest, Operation } from './request.js';
 import { decodeReview, encodeReview, type ReviewVersion } from './review.js';
-import { allowed, errored, type ValidationVerdict, type Verdict } from './verdict.js';
-
-/** What a webhook decides for one request; pure apart from what its closure was given. */
-export type AdmissionHandler = (request: AdmissionRequest) => Verdict;
-export type ValidationHandler = (request: AdmissionRequest) => ValidationVerdict;
+import { allowed, errored, type Verdict } from './verdict.js';
 
 export const WebhookName = { Mutate: 'mutate', Validate: 'validate' } as const;
 export type WebhookName = (typeof WebhookName)[keyof typeof WebhookName];
 
-export interface Webhook {
-  readonly name: WebhookName;
-  readonly handle: AdmissionHandler;
-}
+/** A webhook configuration's failurePolicy: what the API server does when the webhook cannot answer. */
+export const FailurePolicy = { Ignore: 'Ignore', Fail: 'Fail' } as const;
+export type FailurePolicy = (typeof FailurePolicy)[keyof typeof FailurePolicy];
 
-export function mutatingWebhook(handle: AdmissionHandler): Webhook {
-  return { name: WebhookName.Mutate, handle: onlyPodWrites(handle) };
-}
-
-/** Typed so a validating handler cannot return a patch. */
-export function validatingWebhook(handle: ValidationHandler): Webhook {
-  return { name: WebhookName.Validate, handle: onlyPodWrites(handle) };
+/** A resource a webhook judges, named as webhook-config/ rules name it (and as requests carry its kind). */
+export interface WebhookResource {
+  readonly group: string;
+  readonly kind: string;
+  readonly resource: string;
 }
 
 /**
- * Our rules judge Pods being created or updated. Anything else that reaches us (another kind, a
- * subresource, DELETE, CONNECT — e.g. from a broader webhook rule) is allowed untouched.
+ * What a webhook is, declared once: the scope filter reads it, an internal error follows its
+ * failure policy, and a test holds webhook-config/ to it.
  */
-export function onlyPodWrites<V extends Verdict>(handle: (r: AdmissionRequest) => V): (r: AdmissionRequest) => V | ReturnType<typeof allowed> {
-  return (request) => {
-    if (!isPodRequest(request)) return allowed();
-    if (request.operation !== Operation.Create && request.operation !== Operation.Update) return allowed();
-    return handle(request);
-  };
+export interface WebhookSpec {
+  readonly name: WebhookName;
+  readonly operations: readonly Operation[];
+  readonly resources: readonly WebhookResource[];
+  readonly failurePolicy: FailurePolicy;
 }
 
-export interface ReviewOutcome {
+/** What the rules resolved about the object under review, for the audit log and the CLI. */
+export interface ReviewFacts {
+  readonly compute?: string;
+  readonly instanceType?: string;
+  /** The compute's node pools the pod can be placed on. */
+  readonly pools?: readonly string[];
+}
+
+export interface Decision {
+  readonly verdict: Verdict;
+  readonly facts: ReviewFacts;
+}
+
+export interface Webhook {
+  readonly spec: WebhookSpec;
+  /** Decides a request in scope; pure apart from what its closure was given. Throws only on a bug. */
+  readonly decide: (request: AdmissionRequest) => Decision;
+}
+
+/** A declared operation on a declared kind itself (not a subresource such as pods/status). */
+export function inScope(spec: WebhookSpec, request: AdmissionRequest): boolean {
+  if (request.subResource || !spec.operations.includes(request.operation)) return false;
+  return spec.resources.some((r) => r.group === request.kind.group && r.kind === request.kind.kind);
+}
+
+/**
+ * The webhook's answer to a request. Anything out of scope (another kind, a subresource, DELETE,
+ * CONNECT, e.g. from a broader webhook rule) is allowed untouched. A handler that throws is a bug
+ * (rules carry their own failure modes), answered as the declared failure policy would: `Fail`
+ * refuses without detail; `Ignore` admits the object unchanged with a warning saying so, where an
+ * HTTP 500 would let the API server admit it silently.
+ */
+export function decide(webhook: Webhook, request: AdmissionRequest): Decision & { readonly failure?: unknown } {
+  if (!inScope(webhook.spec, request)) return { verdict: allowed(), facts: {} };
+  try {
+    return webhook.decide(request);
+  } catch (failure) {
+    const { name, failurePolicy } = webhook.spec;
+    const logged = `see the aml-admission log for uid ${request.uid}`;
+    const verdict =
+      failurePolicy === FailurePolicy.Ignore
+        ? allowed({ warnings: [`internal error in the ${name} webhook; admitted unchanged (failurePolicy Ignore); ${logged}`] })
+        : errored(`internal error in the ${name} webhook; ${logged}`);
+    return { verdict, facts: {}, failure };
+  }
+}
+
+export interface ReviewOutcome extends Decision {
   readonly apiVersion: ReviewVersion;
   readonly request: AdmissionRequest;
-  readonly verdict: Verdict;
   /** The encoded AdmissionReview answer. */
   readonly payload: string;
-  /** A handler that threw: the verdict is an Errored (fail closed) and this is for the log. */
+  /** What a handler threw, for the log. */
   readonly failure?: unknown;
 }
 
-/** Body (already parsed JSON) → decoded request → verdict → encoded answer. Throws HttpError on bad input. */
+/** Body (already parsed JSON) → decoded request → decision → encoded answer. Throws HttpError on bad input. */
 export function review(webhook: Webhook, body: unknown): ReviewOutcome {
   const { apiVersion, request } = decodeReview(body);
-  let verdict: Verdict;
-  let failure: unknown;
-  try {
-    verdict = webhook.handle(request);
-  } catch (err) {
-    // Rules carry their own failure modes; reaching here is a bug, so fail closed without details.
-    failure = err;
-    verdict = errored(`internal error in the ${webhook.name} webhook; see the aml-admission log for uid ${request.uid}`);
-  }
+  const { verdict, facts, failure } = decide(webhook, request);
+  // Built field by field: an object spread here cost more than the rules of a non-AML pod.
   const payload = encodeReview(apiVersion, request.uid, verdict);
-  return failure === undefined ? { apiVersion, request, verdict, payload } : { apiVersion, request, verdict, payload, failure };
+  return failure === undefined ? { verdict, facts, apiVersion, request, payload } : { verdict, facts, apiVersion, request, payload, failure };
 }

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import type { AdmissionRequest } from '../admission/request.js';
+import type { UserInfo } from '../admission/request.js';
 import type { RuleOutcome, ValidationVerdict } from '../admission/verdict.js';
-import type { CliIO } from '../cli.js';
-import { amlPod, asPod } from '../policy/pod.js';
-import type { Policy } from '../policy/types.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
 import { ValidatingRuleId } from '../policy/types.js';
-import { validatePod } from '../policy/validation/pipeline.js';
+import { validate } from '../rules/validate.js';
+import { requestFor } from './evaluate.js';
+import type { CliIO } from './io.js';
 import { addClusterAuditOptions, clusterInputs, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
-import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
-import { whereText, type Input } from './inputs.js';
+import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
+import { whereText, type Input, type PodInput } from './inputs.js';
 import { columns, OutputFormat, podName, renderFooter, renderProblems, serialize } from './render.js';
 
 /** How bad a pod's worst finding is: its denial, else the strongest action among its failures. */
@@ -34,39 +34,22 @@ function statusOf(v: ValidationVerdict): AuditStatus {
   return failed.length > 0 ? AuditStatus.Audit : AuditStatus.Ok;
 }
 
-/** A request as if the existing pod were being created now. */
-function requestOf(input: Input, object: unknown, userInfo: AdmissionRequest['userInfo']): AdmissionRequest {
-  const meta = (asPod(object)?.metadata ?? {}) as { namespace?: string; name?: string };
-  return {
-    uid: `audit-${whereText(input.where).replace(/[^A-Za-z0-9]+/g, '-')}`,
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    operation: 'CREATE',
-    namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
-    name: typeof meta.name === 'string' ? meta.name : '',
-    userInfo,
-    object,
-    oldObject: null,
-    dryRun: true,
-  };
-}
-
 /**
  * Judges existing pods against the validating rules (no mutation: they were mutated when
  * created). Existing pods have no requester, so without `as` identity claims judge only the
  * namespace.
  */
-export function auditPods(policy: Policy, inputs: readonly Input[], as: AdmissionRequest['userInfo'] | undefined): PodAudit[] {
+export function auditPods(snapshot: PolicySnapshot, inputs: readonly Input[], as: UserInfo | undefined): PodAudit[] {
   return inputs.map((input) => {
-    const object = input.type === 'pod' ? input.pod : input.review.request.object;
-    const verdict = validatePod(policy, requestOf(input, object, as ?? DEFAULT_REQUESTER), { requesterUnknown: as === undefined });
-    const pod = asPod(object);
-    const aml = pod ? amlPod(policy, pod) : undefined;
+    // An existing pod is judged as if it were being created now; a review's object likewise.
+    const pod: Input = input.type === 'pod' ? input : { type: 'pod', where: input.where, origin: input.origin, pod: input.review.request.object as PodInput['pod'] };
+    const request = requestFor(pod, as, 'audit');
+    const { verdict, facts } = validate(snapshot, request, { requesterUnknown: as === undefined });
     return {
       where: whereText(input.where),
       origin: input.origin,
-      pod: podName(object),
-      ...(aml ? { compute: aml.computeName } : {}),
+      pod: podName(request.object),
+      ...(facts.compute !== undefined ? { compute: facts.compute } : {}),
       status: statusOf(verdict),
       ...(verdict.kind === 'denied' ? { message: verdict.message } : {}),
       findings: verdict.outcomes.filter((o) => o.result === 'fail' || o.result === 'error'),
@@ -109,10 +92,9 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
     io.err(`error: ${loaded.message}\n`);
     return ExitCode.BadInput;
   }
-  const { policy } = loaded;
   const read = fromCluster ? await clusterInputs(o) : loaded.read;
   const as = requesterOf(o);
-  const audits = auditPods(policy, read.inputs, as);
+  const audits = auditPods(loaded.snapshot, read.inputs, as);
   const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;
   const summary = { deny: count('deny'), warn: count('warn'), audit: count('audit'), ok: count('ok') };
   if (read.inputs.length === 0 && read.problems.length === 0) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliIO } from '../cli.js';
+import type { CliIO } from './io.js';
 import { caBundle, createServingCertificate, DEFAULT_CERT_DAYS } from '../tls/certs.js';
 import { writeServing } from '../tls/files.js';
 import { intArg } from './args.js';

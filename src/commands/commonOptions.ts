@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import type { UserInfo } from '../admission/request.js';
 import { builtinPolicy } from '../policy/builtin.js';
 import { formatErrors, loadPolicy } from '../policy/loader.js';
+import { PolicySnapshot } from '../policy/snapshot.js';
 import type { Policy } from '../policy/types.js';
 import { readInputs, type Inputs } from './inputs.js';
 import { OutputFormat } from './render.js';
@@ -39,7 +40,7 @@ export function addInputOptions(cmd: Command): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(Object.values(OutputFormat)).default(OutputFormat.Text));
 }
 
-export type Loaded = { readonly ok: true; readonly policy: Policy; readonly read: Inputs } | { readonly ok: false; readonly message: string };
+export type Loaded = { readonly ok: true; readonly snapshot: PolicySnapshot; readonly read: Inputs } | { readonly ok: false; readonly message: string };
 
 /** Reads the policy and the input files; a bad policy is an error, bad files are problems in `read`. */
 export async function loadCommonInputs(o: CommonOptions): Promise<Loaded> {
@@ -66,7 +67,7 @@ export async function loadCommonInputs(o: CommonOptions): Promise<Loaded> {
     }
   }
   const read = readInputs(files, { namespace: o.namespace });
-  return { ok: true, policy, read: { ...read, problems: [...unreadable, ...read.problems] } };
+  return { ok: true, snapshot: new PolicySnapshot(policy), read: { ...read, problems: [...unreadable, ...read.problems] } };
 }
 
 /** `--as`/`--as-group` as a UserInfo (groups alone keep the default username). */

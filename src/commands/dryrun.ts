@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { CliIO } from '../cli.js';
-import { addInputOptions, DEFAULT_REQUESTER, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
+import type { CliIO } from './io.js';
+import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { evaluate, requestFor, type Evaluation } from './evaluate.js';
 import { evaluationReport, OutputFormat, renderEvaluation, renderFooter, renderProblems, serialize } from './render.js';
 
@@ -10,9 +10,9 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
     io.err(`error: ${loaded.message}\n`);
     return ExitCode.BadInput;
   }
-  const { policy, read } = loaded;
+  const { snapshot, read } = loaded;
   const as = requesterOf(o);
-  const results: Evaluation[] = read.inputs.map((input) => evaluate(policy, input, requestFor(input, as, DEFAULT_REQUESTER)));
+  const results: Evaluation[] = read.inputs.map((input) => evaluate(snapshot, input, requestFor(input, as, 'dry-run')));
   const denied = results.filter((r) => !r.allowed).length;
   if (read.inputs.length === 0 && read.problems.length === 0) {
     read.problems.push({ where: { file: o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });

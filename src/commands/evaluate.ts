@@ -1,11 +1,11 @@
 import fastJsonPatch, { type Operation as PatchOperation } from 'fast-json-patch';
 import type { AdmissionRequest, UserInfo } from '../admission/request.js';
 import { errored, type RuleOutcome, type Verdict } from '../admission/verdict.js';
-import { mutatingWebhook, validatingWebhook } from '../admission/webhook.js';
-import { mutatePod } from '../policy/mutation/pipeline.js';
-import { amlPod, asPod } from '../policy/pod.js';
-import type { Policy } from '../policy/types.js';
-import { validatePod } from '../policy/validation/pipeline.js';
+import { decide, type ReviewFacts } from '../admission/webhook.js';
+import { isObject } from '../k8s/json.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
+import { admissionWebhooks } from '../rules/webhooks.js';
+import { DEFAULT_REQUESTER } from './commonOptions.js';
 import { whereText, type Input } from './inputs.js';
 
 /**
@@ -16,8 +16,8 @@ export interface Evaluation {
   readonly where: string;
   readonly origin: string;
   readonly request: AdmissionRequest;
-  readonly compute?: string;
-  readonly instanceType?: string;
+  /** What the deciding webhook resolved (compute, instance type, pools). */
+  readonly facts: ReviewFacts;
   readonly mutation: VerdictSummary & { readonly patch: readonly PatchOperation[] };
   /** The object after the patch (the object as given when there is none). */
   readonly mutated: unknown;
@@ -43,19 +43,22 @@ function summary(v: Verdict): VerdictSummary {
   };
 }
 
-/** The request the API server would send for an input; `as` replaces the requester. */
-export function requestFor(input: Input, as: UserInfo | undefined, fallback: UserInfo): AdmissionRequest {
+/**
+ * The request the API server would send for an input: a review as it is, a pod from a file as a
+ * CREATE (with an empty name for a generateName pod, as the API server sends it). `as` (--as)
+ * replaces the requester, who is otherwise the workload's controller or a default user.
+ */
+export function requestFor(input: Input, as: UserInfo | undefined, uidPrefix: string): AdmissionRequest {
   if (input.type === 'review') return as ? { ...input.review.request, userInfo: as } : input.review.request;
-  const meta = input.pod.metadata ?? {};
+  const meta = isObject(input.pod) && isObject(input.pod.metadata) ? input.pod.metadata : {};
   return {
-    uid: `dry-run-${whereText(input.where).replace(/[^A-Za-z0-9]+/g, '-')}`,
+    uid: `${uidPrefix}-${whereText(input.where).replace(/[^A-Za-z0-9]+/g, '-')}`,
     kind: { group: '', version: 'v1', kind: 'Pod' },
     resource: { group: '', version: 'v1', resource: 'pods' },
     operation: 'CREATE',
-    namespace: meta.namespace ?? '',
-    // The API server sends an empty name for generateName pods.
-    name: meta.name ?? '',
-    userInfo: as ?? input.creator ?? fallback,
+    namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
+    name: typeof meta.name === 'string' ? meta.name : '',
+    userInfo: as ?? input.creator ?? DEFAULT_REQUESTER,
     object: input.pod,
     oldObject: null,
     dryRun: true,
@@ -64,32 +67,30 @@ export function requestFor(input: Input, as: UserInfo | undefined, fallback: Use
 
 function applyPatch(object: unknown, ops: readonly PatchOperation[]): unknown {
   if (ops.length === 0) return object;
-  return fastJsonPatch.applyPatch(structuredClone(object), [...ops], true, true).newDocument;
+  return fastJsonPatch.applyPatch(structuredClone(object), structuredClone([...ops]), true, true).newDocument;
 }
 
-export function evaluate(policy: Policy, input: Input, request: AdmissionRequest): Evaluation {
-  const mutate = mutatingWebhook((r) => mutatePod(policy, r));
-  const validate = validatingWebhook((r) => validatePod(policy, r));
-  let mutation = mutate.handle(request);
-  const ops = mutation.kind === 'patched' ? mutation.ops : [];
+export function evaluate(snapshot: PolicySnapshot, input: Input, request: AdmissionRequest): Evaluation {
+  const [mutate, validate] = admissionWebhooks(() => snapshot);
+  const mutation = decide(mutate!, request);
+  let verdict = mutation.verdict;
+  const ops = verdict.kind === 'patched' ? verdict.ops : [];
   let mutated: unknown = request.object;
   try {
     mutated = applyPatch(request.object, ops);
   } catch (err) {
-    mutation = errored(`the mutating webhook's patch does not apply: ${(err as Error).message}`, { outcomes: mutation.outcomes, warnings: mutation.warnings });
+    verdict = errored(`the mutating webhook's patch does not apply: ${(err as Error).message}`, { outcomes: verdict.outcomes, warnings: verdict.warnings });
   }
-  const refused = mutation.kind === 'denied' || mutation.kind === 'errored';
-  const validation = refused ? undefined : validate.handle({ ...request, object: mutated });
-  const pod = asPod(mutated);
-  const aml = pod ? amlPod(policy, pod) : undefined;
+  const refused = verdict.kind === 'denied' || verdict.kind === 'errored';
+  const validation = refused ? undefined : decide(validate!, { ...request, object: mutated });
   return {
     where: whereText(input.where),
     origin: input.origin,
     request,
-    ...(aml ? { compute: aml.computeName, instanceType: aml.instanceTypeName } : {}),
-    mutation: { ...summary(mutation), patch: ops },
+    facts: validation?.facts ?? mutation.facts,
+    mutation: { ...summary(verdict), patch: ops },
     mutated,
-    ...(validation ? { validation: summary(validation) } : {}),
-    allowed: !refused && validation !== undefined && (validation.kind === 'allowed' || validation.kind === 'patched'),
+    ...(validation ? { validation: summary(validation.verdict) } : {}),
+    allowed: validation !== undefined && (validation.verdict.kind === 'allowed' || validation.verdict.kind === 'patched'),
   };
 }

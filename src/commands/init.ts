@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CliIO } from '../cli.js';
+import type { CliIO } from './io.js';
 import { apiFailure } from '../kube/errors.js';
 import { runInit } from '../kube/init.js';
 import { parseWebhookUrl } from '../kube/webhookConfigs.js';

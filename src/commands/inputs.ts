@@ -1,7 +1,8 @@
 import { parseAllDocuments } from 'yaml';
 import { decodeReview, type DecodedReview } from '../admission/review.js';
 import type { UserInfo } from '../admission/request.js';
-import type { Pod } from '../policy/pod.js';
+import { isObject } from '../k8s/json.js';
+import type { Pod } from '../k8s/pod.js';
 
 /**
  * What `dry-run` and `audit` read from files: Pods, AdmissionReviews, Lists of them (`kubectl get
@@ -50,10 +51,6 @@ export interface Inputs {
   readonly problems: Problem[];
   /** Documents of kinds that hold no pod (Service, ConfigMap, ...): listed, not judged. */
   readonly skipped: { readonly where: Where; readonly what: string }[];
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function serviceAccount(ns: string, name: string): UserInfo {

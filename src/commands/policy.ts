@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliIO } from '../cli.js';
+import type { CliIO } from './io.js';
 import { BUILTIN_POLICY_YAML } from '../policy/builtin.js';
 import { readPolicyFile } from '../policy/file.js';
 import { formatErrors } from '../policy/loader.js';

@@ -1,6 +1,8 @@
 import { stringify } from 'yaml';
 import type { RuleOutcome } from '../admission/verdict.js';
 import type { UserInfo } from '../admission/request.js';
+import { isObject } from '../k8s/json.js';
+import { objectName } from '../k8s/pod.js';
 import type { Evaluation } from './evaluate.js';
 import { whereText, type Inputs } from './inputs.js';
 
@@ -22,9 +24,9 @@ function indent(lines: readonly string[], by: string): string[] {
 
 /** A pod's display name: `ns/name`, or `ns/prefix-…` for a generateName pod. */
 export function podName(object: unknown, fallbackNs = ''): string {
-  const meta = typeof object === 'object' && object !== null ? ((object as { metadata?: Record<string, unknown> }).metadata ?? {}) : {};
+  const meta = isObject(object) && isObject(object.metadata) ? object.metadata : {};
   const ns = typeof meta.namespace === 'string' ? meta.namespace : fallbackNs;
-  const name = typeof meta.name === 'string' && meta.name ? meta.name : typeof meta.generateName === 'string' ? `${meta.generateName}…` : '(unnamed)';
+  const name = objectName(object) || '(unnamed)';
   return ns ? `${ns}/${name}` : name;
 }
 
@@ -64,7 +66,8 @@ export function renderEvaluation(e: Evaluation): string {
   const lines = [`${status}  ${e.request.kind.kind} ${podName(e.request.object, e.request.namespace)}  (${e.origin}, ${e.where})`];
   const head: string[][] = [['requester', requesterText(e.request.userInfo)]];
   if (e.request.operation !== 'CREATE') head.push(['operation', e.request.operation]);
-  if (e.compute !== undefined) head.push(['compute', `${e.compute}, instance type ${e.instanceType || '(none)'}`]);
+  const { compute, instanceType, pools } = e.facts;
+  if (compute !== undefined) head.push(['compute', `${compute}, instance type ${instanceType || '(none)'}${pools ? `, pools ${pools.join(', ') || '(none)'}` : ''}`]);
   const patch = e.mutation.patch;
   head.push(['patch', patch.length === 0 ? 'none' : `${patch.length} operation${patch.length === 1 ? '' : 's'}`]);
   lines.push(...indent(columns(head), '  '));
@@ -109,7 +112,7 @@ export function evaluationReport(e: Evaluation): Record<string, unknown> {
     pod: podName(e.request.object, e.request.namespace),
     allowed: e.allowed,
     request,
-    ...(e.compute !== undefined ? { compute: e.compute, instanceType: e.instanceType } : {}),
+    ...e.facts,
     mutation: e.mutation,
     ...(e.validation ? { validation: e.validation } : {}),
     mutated: e.mutated,

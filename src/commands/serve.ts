@@ -1,5 +1,5 @@
 import { Option, InvalidArgumentError, type Command } from 'commander';
-import type { CliIO } from '../cli.js';
+import type { CliIO } from './io.js';
 import type { ConfigMapRef } from '../kube/configMapRef.js';
 import { createAuditLog } from '../observability/audit.js';
 import { DAY_MS, DEFAULT_MAXSIZE_MB, MEGABYTE } from '../observability/auditFile.js';
@@ -77,7 +77,6 @@ export function registerServe(program: Command, io: CliIO): void {
         const audit = createAuditLog({
           destination: stdout,
           level: o.logLevel,
-          policy,
           ...(o.auditLog ? { file: o.auditLog } : {}),
           rotation: { maxBytes: (o.auditLogMaxsize || DEFAULT_MAXSIZE_MB) * MEGABYTE, maxBackups: o.auditLogMaxbackup, maxAgeMs: o.auditLogMaxage * DAY_MS },
           onError: (err, linesLost) => logger.error({ err, linesLost, file: o.auditLog }, 'audit file write failed'),

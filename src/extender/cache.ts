@@ -1,6 +1,6 @@
-import { asPod, labelsOf, podGpus, type Pod } from '../policy/pod.js';
-import { nodeFacts, type NodeFacts } from './node.js';
-import { firstLabel } from './placement.js';
+import { isObject } from '../k8s/json.js';
+import { nodeFacts, type NodeFacts } from '../k8s/node.js';
+import { decodePod, extendedResources, firstLabel, podAmount } from '../k8s/pod.js';
 
 /**
  * What filter and prioritize read about the cluster. A view is used synchronously for one call,
@@ -50,39 +50,20 @@ interface HeldPod {
 
 const TERMINATED: ReadonlySet<unknown> = new Set(['Succeeded', 'Failed']);
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Names of the extended resources any container or init container asks for. */
-function extendedNames(pod: Pod): Set<string> {
-  const names = new Set<string>();
-  for (const list of [pod.spec?.containers, pod.spec?.initContainers]) {
-    if (!Array.isArray(list)) continue;
-    for (const c of list) {
-      const res: unknown = isObject(c) ? c.resources : undefined;
-      if (!isObject(res)) continue;
-      for (const part of [res.limits, res.requests]) if (isObject(part)) for (const k of Object.keys(part)) if (k.includes('/')) names.add(k);
-    }
-  }
-  return names;
-}
-
 function heldPod(raw: unknown): { key: string; held: HeldPod | undefined } | undefined {
-  const pod = asPod(raw);
-  const meta = pod?.metadata;
-  if (!pod || !isObject(meta) || typeof meta.name !== 'string' || meta.name === '') return undefined;
-  const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
-  const key = podKey(namespace, meta.name);
-  const nodeName = pod.spec?.nodeName;
-  const phase = isObject(pod.status) ? pod.status.phase : undefined;
-  if (typeof nodeName !== 'string' || nodeName === '' || TERMINATED.has(phase)) return { key, held: undefined };
+  const decoded = decodePod(raw);
+  if (!decoded.ok || decoded.pod.name === '') return undefined;
+  const { pod } = decoded;
+  const namespace = pod.namespace || 'default';
+  const key = podKey(namespace, pod.name);
+  const phase = isObject(pod.object.status) ? pod.object.status.phase : undefined;
+  if (pod.nodeName === undefined || TERMINATED.has(phase)) return { key, held: undefined };
   const extended: Record<string, number> = {};
-  for (const name of extendedNames(pod)) {
-    const n = podGpus(pod, [name]); // max(sum of containers, largest init container), as the scheduler counts
+  for (const name of extendedResources(pod)) {
+    const n = podAmount(pod, [name]); // max(sum of containers, largest init container), as the scheduler counts
     if (Number.isFinite(n) && n > 0) extended[name] = n;
   }
-  return { key, held: { namespace, nodeName, labels: { ...labelsOf(pod) }, extended } };
+  return { key, held: { namespace, nodeName: pod.nodeName, labels: { ...pod.labels }, extended } };
 }
 
 function podKey(namespace: string, name: string): string {

@@ -58,7 +58,7 @@ export async function startExtender(opts: ExtenderOptions): Promise<ExtenderComp
     logger,
     metrics: opts.metrics,
     bodyLimit: opts.bodyLimit,
-    context: () => ({ policy: opts.policy.current(), view: cache.view() }),
+    context: () => ({ snapshot: opts.policy.current(), view: cache.view() }),
   });
   return { routes, stop: () => poller?.stop() };
 }

@@ -1,7 +1,7 @@
-import type { Policy } from '../policy/types.js';
+import { nodeFacts } from '../k8s/node.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { ClusterView } from './cache.js';
 import { filterNodes, NodeFitter, type Candidates } from './filter.js';
-import { nodeFacts } from './node.js';
 import { placementIndex, podDemand, type PodDemand } from './placement.js';
 import { scoreNodes } from './prioritize.js';
 import { decodeExtenderArgs, encodeFilterError, encodeFilterResult, encodePriorities, NodeMode, type ExtenderArgs } from './wire.js';
@@ -16,7 +16,7 @@ export type ExtenderDecision = (typeof ExtenderDecision)[keyof typeof ExtenderDe
 
 /** What one call sees: the policy in force and the cluster (read synchronously). */
 export interface ExtenderContext {
-  readonly policy: Policy;
+  readonly snapshot: PolicySnapshot;
   readonly view: ClusterView;
 }
 
@@ -45,25 +45,24 @@ function candidates(args: ExtenderArgs, view: ClusterView): Candidates {
 
 type Prepared = { readonly ok: true; readonly args: ExtenderArgs; readonly demand: PodDemand } | { readonly ok: false; readonly error: string };
 
-function prepare(body: unknown, policy: Policy): Prepared {
+function prepare(body: unknown, snapshot: PolicySnapshot): Prepared {
   const decoded = decodeExtenderArgs(body);
   if (!decoded.ok) return decoded;
-  const demand = podDemand(policy, decoded.args.pod);
+  const demand = podDemand(snapshot.policy, decoded.args.pod);
   if (!demand.ok) return demand;
   return { ok: true, args: decoded.args, demand: demand.demand };
 }
 
 function podRef(demand: PodDemand): { namespace: string; name: string } {
-  const name = demand.pod.metadata?.name;
-  return { namespace: demand.namespace, name: typeof name === 'string' ? name : '' };
+  return { namespace: demand.namespace, name: demand.pod.name };
 }
 
 /** `/scheduler/filter`: parsed ExtenderArgs → ExtenderFilterResult JSON. Pure apart from reading the view. */
 export function filter(body: unknown, ctx: ExtenderContext): ExtenderAnswer {
-  const prepared = prepare(body, ctx.policy);
+  const prepared = prepare(body, ctx.snapshot);
   if (!prepared.ok) return { payload: encodeFilterError(prepared.error), decision: ExtenderDecision.Error, error: prepared.error, nodes: 0 };
   const { args, demand } = prepared;
-  const fitter = new NodeFitter(placementIndex(ctx.policy), demand, ctx.view);
+  const fitter = new NodeFitter(placementIndex(ctx.snapshot), demand, ctx.view);
   const nodes = candidates(args, ctx.view);
   const outcome = filterNodes(fitter, nodes);
   return {
@@ -77,11 +76,11 @@ export function filter(body: unknown, ctx: ExtenderContext): ExtenderAnswer {
 
 /** `/scheduler/prioritize`: parsed ExtenderArgs → HostPriorityList JSON (one entry per input node, in order). */
 export function prioritize(body: unknown, ctx: ExtenderContext): ExtenderAnswer {
-  const prepared = prepare(body, ctx.policy);
+  const prepared = prepare(body, ctx.snapshot);
   if (!prepared.ok) return { payload: NO_PRIORITIES, decision: ExtenderDecision.Error, error: prepared.error, nodes: 0 };
   const { args, demand } = prepared;
   const nodes = candidates(args, ctx.view);
-  const scores = scoreNodes(placementIndex(ctx.policy), demand, ctx.view, nodes);
+  const scores = scoreNodes(placementIndex(ctx.snapshot), demand, ctx.view, nodes);
   return { payload: encodePriorities(args, nodes.facts, scores), decision: ExtenderDecision.Scored, pod: podRef(demand), nodes: args.names.length };
 }
 

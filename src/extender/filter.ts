@@ -1,7 +1,7 @@
-import { podFitsLabels, requiredTerms, tolerates } from '../policy/scheduling.js';
-import type { Taint } from '../policy/types.js';
+import { fitsLabels } from '../k8s/affinity.js';
+import type { NodeFacts } from '../k8s/node.js';
+import { formatTaint, tolerates, type Taint } from '../k8s/tolerations.js';
 import type { ClusterView } from './cache.js';
-import { formatTaint, type NodeFacts } from './node.js';
 import type { PlacementIndex, PodDemand, PoolRef } from './placement.js';
 
 /**
@@ -59,11 +59,8 @@ export class NodeFitter {
     this.view = view;
     // matchFields (metadata.name, as DaemonSet pods use) is not a label question; the
     // scheduler's NodeAffinity plugin has already applied it before calling any extender.
-    const terms = requiredTerms(demand.pod);
-    const selector = demand.pod.spec?.nodeSelector;
-    this.checkLabels =
-      (terms !== undefined || (selector != null && Object.keys(selector).length > 0)) &&
-      !(terms ?? []).some((t) => Array.isArray(t?.matchFields) && t.matchFields.length > 0);
+    const { requiredTerms: terms, nodeSelector } = demand.pod;
+    this.checkLabels = (terms !== undefined || Object.keys(nodeSelector).length > 0) && !(terms ?? []).some((t) => (t.matchFields ?? []).length > 0);
     const aml = demand.aml;
     if (aml !== undefined) {
       this.outsideCompute = aml.compute
@@ -86,7 +83,7 @@ export class NodeFitter {
       const verdict = this.reserved(pools[i]!);
       if (verdict !== FITS) return verdict;
     }
-    if (this.checkLabels && !podFitsLabels(this.demand.pod, node.labels)) return Unfit.Labels;
+    if (this.checkLabels && !fitsLabels(this.demand.pod.nodeSelector, this.demand.pod.requiredTerms, node.labels)) return Unfit.Labels;
     if (node.hardTaints.length > 0) {
       const verdict = this.taints(node);
       if (verdict !== FITS) return verdict;

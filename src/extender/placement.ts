@@ -1,7 +1,9 @@
-import { amlPod, labelsOf, podGpus, type AmlPod, type Pod } from '../policy/pod.js';
-import { podTolerations } from '../policy/scheduling.js';
-import type { Policy, Toleration } from '../policy/types.js';
-import type { NodeFacts } from './node.js';
+import type { NodeFacts } from '../k8s/node.js';
+import { firstLabel, podAmount, type PodView } from '../k8s/pod.js';
+import type { Toleration } from '../k8s/tolerations.js';
+import { amlFacts, type AmlFacts } from '../policy/aml.js';
+import { fact, type PolicySnapshot } from '../policy/snapshot.js';
+import type { Policy } from '../policy/types.js';
 
 /** One node pool of one compute, as the policy defines it. */
 export interface PoolRef {
@@ -21,15 +23,6 @@ export interface NodePlacement {
   readonly gpus: readonly number[];
   /** Has allocatable GPUs or belongs to a GPU pool. */
   readonly gpuNode: boolean;
-}
-
-/** First present, non-empty label among `keys` (the policy's "first present wins" rule). */
-export function firstLabel(labels: Readonly<Record<string, string>>, keys: readonly string[]): string | undefined {
-  for (const k of keys) {
-    const v = labels[k];
-    if (typeof v === 'string' && v !== '') return v;
-  }
-  return undefined;
 }
 
 interface PoolMatcher {
@@ -91,46 +84,43 @@ export class PlacementIndex {
   }
 }
 
-const indexes = new WeakMap<Policy, PlacementIndex>();
+const index = fact((snapshot) => new PlacementIndex(snapshot.policy));
 
-/** One index per policy object (policies are frozen and replaced whole on reload). */
-export function placementIndex(policy: Policy): PlacementIndex {
-  let index = indexes.get(policy);
-  if (index === undefined) indexes.set(policy, (index = new PlacementIndex(policy)));
-  return index;
+/** One index per policy snapshot, built when the extender first needs it. */
+export function placementIndex(snapshot: PolicySnapshot): PlacementIndex {
+  return snapshot.get(index);
 }
 
 /** What the pod being scheduled asks for, resolved once per call. */
 export interface PodDemand {
-  readonly pod: Pod;
+  readonly pod: PodView;
   readonly namespace: string;
   /** GPUs needed, one entry per `policy.gpu.resourceNames` entry. */
   readonly gpus: readonly number[];
   readonly gpuTotal: number;
   readonly tolerations: readonly Toleration[];
   /** Undefined for pods that are not AML pods. */
-  readonly aml: AmlPod | undefined;
+  readonly aml: AmlFacts | undefined;
   /** The distributed job (gang) the pod belongs to, AML or not. */
   readonly jobName: string | undefined;
 }
 
 export type DemandResult = { readonly ok: true; readonly demand: PodDemand } | { readonly ok: false; readonly error: string };
 
-export function podDemand(policy: Policy, pod: Pod): DemandResult {
-  const gpus = policy.gpu.resourceNames.map((name) => podGpus(pod, [name]));
+export function podDemand(policy: Policy, pod: PodView): DemandResult {
+  const gpus = policy.gpu.resourceNames.map((name) => podAmount(pod, [name]));
   const bad = gpus.findIndex((n) => !Number.isFinite(n));
   if (bad !== -1) return { ok: false, error: `Pod asks for ${policy.gpu.resourceNames[bad]} with a quantity that is not a whole number` };
-  const meta = pod.metadata;
   return {
     ok: true,
     demand: {
       pod,
-      namespace: typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default',
+      namespace: pod.namespace || 'default',
       gpus,
       gpuTotal: gpus.reduce((a, b) => a + b, 0),
-      tolerations: podTolerations(pod).filter((t) => typeof t === 'object' && t !== null),
-      aml: amlPod(policy, pod),
-      jobName: firstLabel(labelsOf(pod), policy.keys.jobNameLabels),
+      tolerations: pod.tolerations,
+      aml: amlFacts(policy, pod),
+      jobName: firstLabel(pod.labels, policy.keys.jobNameLabels),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { parseAllDocuments } from 'yaml';
+import { isObject } from '../k8s/json.js';
 import { MemoryNodeCache } from './cache.js';
 
 /**
@@ -11,10 +12,6 @@ export interface StateFileResult {
   readonly nodes: number;
   readonly pods: number;
   readonly skipped: number;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Parses the file's text into a fresh cache; throws an Error naming the document on bad YAML. */

@@ -1,6 +1,7 @@
-import { asPod, type Pod } from '../policy/pod.js';
+import { isObject } from '../k8s/json.js';
+import type { NodeFacts } from '../k8s/node.js';
+import { decodePod, type PodView } from '../k8s/pod.js';
 import type { NodeFit } from './filter.js';
-import type { NodeFacts } from './node.js';
 
 /**
  * kube-scheduler's extender v1 wire types (k8s.io/kube-scheduler/extender/v1). The Go structs
@@ -14,58 +15,16 @@ export type NodeMode = (typeof NodeMode)[keyof typeof NodeMode];
 
 /** ExtenderArgs after defensive decoding. */
 export type ExtenderArgs =
-  | { readonly mode: typeof NodeMode.NodeNames; readonly pod: Pod; readonly names: readonly string[] }
-  | { readonly mode: typeof NodeMode.Nodes; readonly pod: Pod; readonly names: readonly string[]; readonly nodes: readonly object[] };
+  | { readonly mode: typeof NodeMode.NodeNames; readonly pod: PodView; readonly names: readonly string[] }
+  | { readonly mode: typeof NodeMode.Nodes; readonly pod: PodView; readonly names: readonly string[]; readonly nodes: readonly object[] };
 
 export type DecodeResult = { readonly ok: true; readonly args: ExtenderArgs } | { readonly ok: false; readonly error: string };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Go's encoding/json matches field names case-insensitively; so do we, preferring the exact name. */
 function field(o: Record<string, unknown>, name: string): unknown {
   if (Object.hasOwn(o, name)) return o[name];
   const lower = name.toLowerCase();
   for (const k of Object.keys(o)) if (k.toLowerCase() === lower) return o[k];
-  return undefined;
-}
-
-/**
- * The pod fields the extender reads, checked for shape so a malformed pod gets a clear Error
- * instead of being half-judged. (kube-scheduler only ever sends pods the API server accepted.)
- */
-function podShapeError(pod: Pod): string | undefined {
-  const spec: unknown = pod.spec;
-  if (spec === undefined || spec === null) return undefined;
-  if (!isObject(spec)) return 'Pod.spec must be an object';
-  if (spec.nodeSelector != null && !isObject(spec.nodeSelector)) return 'Pod.spec.nodeSelector must be an object';
-  for (const list of ['containers', 'initContainers', 'tolerations'] as const) {
-    const v = spec[list];
-    if (v != null && (!Array.isArray(v) || !v.every(isObject))) return `Pod.spec.${list} must be a list of objects`;
-  }
-  const affinity = spec.affinity;
-  if (affinity == null) return undefined;
-  if (!isObject(affinity)) return 'Pod.spec.affinity must be an object';
-  const nodeAffinity = affinity.nodeAffinity;
-  if (nodeAffinity == null) return undefined;
-  if (!isObject(nodeAffinity)) return 'Pod.spec.affinity.nodeAffinity must be an object';
-  const required = nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution;
-  if (required == null) return undefined;
-  const terms = isObject(required) ? required.nodeSelectorTerms : undefined;
-  const at = 'Pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms';
-  if (!Array.isArray(terms)) return `${at} must be a list`;
-  for (const [i, term] of terms.entries()) {
-    if (!isObject(term)) return `${at}[${i}] must be an object`;
-    for (const part of ['matchExpressions', 'matchFields'] as const) {
-      const reqs = term[part];
-      if (reqs == null) continue;
-      const valid = (r: unknown) => isObject(r) && typeof r.key === 'string' && typeof r.operator === 'string' && (r.values == null || (Array.isArray(r.values) && r.values.every((v) => typeof v === 'string')));
-      if (!Array.isArray(reqs) || !reqs.every(valid)) {
-        return `${at}[${i}].${part} must be a list of {key, operator, values}`;
-      }
-    }
-  }
   return undefined;
 }
 
@@ -100,10 +59,10 @@ function duplicate(names: readonly string[]): string | undefined {
 /** Parsed JSON → ExtenderArgs, or the reason it is not one. Never throws. */
 export function decodeExtenderArgs(body: unknown): DecodeResult {
   if (!isObject(body)) return { ok: false, error: 'ExtenderArgs must be a JSON object' };
-  const pod = asPod(field(body, 'Pod'));
-  if (pod === undefined) return { ok: false, error: 'ExtenderArgs.Pod must be a Pod object' };
-  const shape = podShapeError(pod);
-  if (shape !== undefined) return { ok: false, error: shape };
+  // kube-scheduler only ever sends pods the API server accepted; anything else gets a clear Error, not half a judgement.
+  const decoded = decodePod(field(body, 'Pod'));
+  if (!decoded.ok) return { ok: false, error: decoded.error === 'not an object' ? 'ExtenderArgs.Pod must be a Pod object' : `Pod.${decoded.error}` };
+  const { pod } = decoded;
   const rawNames = field(body, 'NodeNames');
   const rawNodes = field(body, 'Nodes');
   let args: ExtenderArgs;

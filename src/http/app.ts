@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const httpErr = fromExpressError(err);
+    const httpErr = toHttpError(err);
     if (httpErr.status >= 500) deps.logger.error({ err, path: req.path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
@@ -52,18 +52,4 @@ export function createApp(deps: AppDeps): Express {
   };
   app.use(onError);
   return app;
-}
-
-/** body-parser errors carry a `type` and `status`; map them into our catalogue. */
-function fromExpressError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  const e = err as { type?: string; status?: number } | undefined;
-  switch (e?.type) {
-    case 'entity.too.large':
-      return new HttpError(ErrorCode.BodyTooLarge, 'request body exceeds the limit', { cause: err });
-    case 'entity.parse.failed':
-      return new HttpError(ErrorCode.InvalidJSON, 'body is not valid JSON', { cause: err });
-    default:
-      return toHttpError(err);
-  }
 }

@@ -22,7 +22,6 @@ export class Readiness {
 }
 
 export const Condition = {
-  Policy: 'policy',
   Certificates: 'certificates',
   NotDraining: 'not-draining',
 } as const;

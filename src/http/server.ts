@@ -103,7 +103,8 @@ function peerKey(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
-function secureOptions(tls: TlsMaterial): SecureContextOptions {
+/** The TLS settings of every secure context the server uses, the first and each reloaded one. */
+export function secureOptions(tls: TlsMaterial): SecureContextOptions {
   return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...(tls.clientCa ? { ca: tls.clientCa } : {}) };
 }
 

@@ -31,7 +31,7 @@ function logFields(outcome: ReviewOutcome, endpoint: string, ms: number) {
  * per-rule metrics, a debug line and the observers (the audit log writes the info line), then the answer.
  */
 export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandler {
-  const endpoint = `/${webhook.name}`;
+  const endpoint = `/${webhook.spec.name}`;
   // prom-client hashes label objects on every inc; the label sets are few, so keep their children.
   const ruleCounters = new Map<string, { inc(): void }>();
   const countRule = (rule: string, action: string, result: string) => {

@@ -43,10 +43,6 @@ export function apiFailure(err: unknown): ApiFailure {
 
 export const isNotFound = (err: unknown): boolean => apiFailure(err).code === 404;
 export const isConflict = (err: unknown): boolean => apiFailure(err).code === 409;
-export const isForbidden = (err: unknown): boolean => {
-  const code = apiFailure(err).code;
-  return code === 403 || code === 401;
-};
 
 /**
  * Worth retrying: the server was busy or briefly unreachable. 4xx answers (except 429) are final:

@@ -88,6 +88,9 @@ export class Informer<T extends KubernetesObject> {
   private async round(): Promise<void> {
     this.failedInRound = false;
     await this.lw.start().catch((err: unknown) => this.failed(err));
+    // ListWatch only looks at its stop flag before it lists: a stop() while the list or the watch
+    // request was in flight would leave the watch it then opens running for good. Close it now.
+    if (this.stopped) await this.lw.stop();
     // ListWatch hands a list's items to the handlers before it opens the watch, so once a list
     // has succeeded the cache is synced, even if this round's watch then failed.
     if (this.listed) this.markSynced();

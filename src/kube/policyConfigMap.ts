@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
-import { formatErrors, loadPolicy, type PolicyError } from '../policy/loader.js';
-import type { PolicyStore } from '../policy/store.js';
-import type { Policy } from '../policy/types.js';
+import { formatErrors, loadPolicy, type LoadResult } from '../policy/loader.js';
+import { applyLoaded, type PolicyTarget } from '../policy/sources.js';
 import { apiFailure } from './errors.js';
 import { EventType, type EventRecorder } from './events.js';
 import { Informer } from './informer.js';
@@ -12,32 +9,20 @@ import type { BackoffOptions } from './retry.js';
 
 import type { ConfigMapRef } from './configMapRef.js';
 
-export { DEFAULT_POLICY_KEY, parseConfigMapRef, type ConfigMapRef } from './configMapRef.js';
+export { parseConfigMapRef, type ConfigMapRef } from './configMapRef.js';
 
-/** What a ConfigMap's policy key holds. */
-export type ConfigMapPolicy =
-  | { readonly kind: 'valid'; readonly policy: Policy; readonly digest: string }
-  | { readonly kind: 'invalid'; readonly errors: readonly PolicyError[]; readonly digest: string };
-
-/** Reads and checks the policy in a ConfigMap (pure). A missing key is an invalid policy with one error. */
-export function readConfigMapPolicy(cm: V1ConfigMap, key: string): ConfigMapPolicy {
+/** Reads and checks the policy in a ConfigMap (pure), with the digest of its text. A missing key is an invalid policy with one error. */
+export function readConfigMapPolicy(cm: V1ConfigMap, key: string): { readonly loaded: LoadResult; readonly digest: string } {
   const text = cm.data?.[key];
-  if (typeof text !== 'string') {
-    return { kind: 'invalid', errors: [{ path: '', message: `the ConfigMap has no data key "${key}"` }], digest: 'missing' };
-  }
-  const digest = createHash('sha256').update(text).digest('hex');
-  const result = loadPolicy(text);
-  return result.ok ? { kind: 'valid', policy: result.policy, digest } : { kind: 'invalid', errors: result.errors, digest };
+  if (typeof text !== 'string') return { loaded: { ok: false, errors: [{ path: '', message: `the ConfigMap has no data key "${key}"` }] }, digest: 'missing' };
+  return { loaded: loadPolicy(text), digest: createHash('sha256').update(text).digest('hex') };
 }
 
-export interface PolicyConfigMapOptions {
+export interface PolicyConfigMapOptions extends PolicyTarget {
   readonly kc: KubeConfig;
   readonly core: CoreV1Api;
   readonly ref: ConfigMapRef;
-  readonly store: PolicyStore;
   readonly events: EventRecorder;
-  readonly logger: Logger;
-  readonly metrics?: Metrics;
   /** Called each time a valid policy from the ConfigMap is put in force (readiness waits for the first). */
   readonly onLoaded: () => void;
   readonly backoff?: BackoffOptions;
@@ -82,11 +67,11 @@ export class PolicyConfigMapSource {
   }
 
   private async apply(cm: V1ConfigMap): Promise<void> {
-    const { logger, metrics, ref } = this.opts;
-    const read = readConfigMapPolicy(cm, ref.key);
+    const { ref } = this.opts;
+    const { loaded, digest } = readConfigMapPolicy(cm, ref.key);
     // A relist, or an edit elsewhere in the ConfigMap, delivers the same text again: nothing to do.
-    if (read.digest === this.lastDigest) return;
-    this.lastDigest = read.digest;
+    if (digest === this.lastDigest) return;
+    this.lastDigest = digest;
     const where = { configMap: `${ref.namespace}/${ref.name}`, key: ref.key, resourceVersion: cm.metadata?.resourceVersion };
     const involved = {
       apiVersion: 'v1',
@@ -96,22 +81,18 @@ export class PolicyConfigMapSource {
       ...(cm.metadata?.uid ? { uid: cm.metadata.uid } : {}),
       ...(cm.metadata?.resourceVersion ? { resourceVersion: cm.metadata.resourceVersion } : {}),
     };
-    if (read.kind === 'valid') {
-      this.opts.store.replace(read.policy, 'configmap');
-      metrics?.policyReloads.inc({ source: 'configmap', result: 'success' });
-      logger.info({ ...where, generation: this.opts.store.generation }, 'policy loaded from ConfigMap');
+    applyLoaded(loaded, 'configmap', where, this.opts);
+    if (loaded.ok) {
       this.opts.onLoaded();
       await this.opts.events.record({ involved, type: EventType.Normal, reason: 'PolicyLoaded', message: `policy (key ${ref.key}) is in force` });
-      return;
+    } else {
+      await this.opts.events.record({
+        involved,
+        type: EventType.Warning,
+        reason: 'InvalidPolicy',
+        message: `policy (key ${ref.key}) rejected, the last good policy stays in force: ${formatErrors(loaded.errors).replace(/\n/g, '; ')}`,
+      });
     }
-    metrics?.policyReloads.inc({ source: 'configmap', result: 'failure' });
-    logger.error({ ...where, errors: read.errors, keeping: this.opts.store.source }, 'policy ConfigMap rejected; keeping the last good policy');
-    await this.opts.events.record({
-      involved,
-      type: EventType.Warning,
-      reason: 'InvalidPolicy',
-      message: `policy (key ${ref.key}) rejected, the last good policy stays in force: ${formatErrors(read.errors).replace(/\n/g, '; ')}`,
-    });
   }
 
   private removed(): void {

@@ -2,8 +2,8 @@ import pino, { type DestinationStream, type LevelWithSilent, type Logger } from 
 import type { ReviewOutcome } from '../admission/webhook.js';
 import type { RuleOutcome } from '../admission/verdict.js';
 import type { ReviewObserver } from '../http/webhookRoute.js';
-import type { Policy } from '../policy/types.js';
 import { AuditFile, type AuditFileOptions, type Rotation } from './auditFile.js';
+import { objectName } from '../k8s/pod.js';
 import { isoTime } from './logger.js';
 
 /**
@@ -20,8 +20,10 @@ export interface AuditRecord {
   readonly name: string;
   readonly username: string;
   readonly groups: readonly string[];
-  /** The AML compute the object names, if any. */
+  /** What the rules resolved: the AML compute the object names, its instance type, the pools it can reach. */
   readonly compute?: string;
+  readonly instanceType?: string;
+  readonly pools?: readonly string[];
   readonly outcomes: readonly RuleOutcome[];
   /** The patch's operations without their values. */
   readonly patch: readonly { readonly op: string; readonly path: string }[];
@@ -34,36 +36,21 @@ export interface AuditRecord {
   readonly dryRun: boolean;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function metaOf(object: unknown): Record<string, unknown> {
-  return isObject(object) && isObject(object.metadata) ? object.metadata : {};
-}
-
-function stringAt(o: Record<string, unknown>, key: string): string | undefined {
-  const v = o[key];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-/** Builds the record for one answered review; `computeLabel` is the policy's compute label key. */
-export function auditRecord(outcome: ReviewOutcome, endpoint: string, latencyMs: number, computeLabel: string): AuditRecord {
+/** Builds the record for one answered review, with the facts the rules resolved (from the policy snapshot that decided). */
+export function auditRecord(outcome: ReviewOutcome, endpoint: string, latencyMs: number): AuditRecord {
   const { request: r, verdict: v } = outcome;
-  const meta = metaOf(r.object ?? r.oldObject);
-  const labels = isObject(meta.labels) ? meta.labels : {};
-  const compute = stringAt(labels, computeLabel);
-  const name = r.name || stringAt(meta, 'name') || (stringAt(meta, 'generateName') ? `${stringAt(meta, 'generateName')}*` : '');
   return {
     uid: r.uid,
     endpoint,
     operation: r.operation,
     kind: r.kind.kind,
     namespace: r.namespace,
-    name,
+    name: r.name || objectName(r.object ?? r.oldObject),
     username: r.userInfo.username,
     groups: r.userInfo.groups,
-    ...(compute !== undefined ? { compute } : {}),
+    compute: outcome.facts.compute,
+    instanceType: outcome.facts.instanceType,
+    pools: outcome.facts.pools,
     outcomes: v.outcomes,
     patch: v.kind === 'patched' ? v.ops.map((op) => ({ op: op.op, path: op.path })) : [],
     decision: v.kind,
@@ -91,9 +78,9 @@ export function auditLogger(destination: DestinationStream, level: LevelWithSile
 }
 
 /** Writes one record per answered review to every sink. */
-export function auditObserver(sinks: readonly Logger[], policy: { current(): Policy }): ReviewObserver {
+export function auditObserver(sinks: readonly Logger[]): ReviewObserver {
   return (outcome, endpoint, latencyMs) => {
-    const record = auditRecord(outcome, endpoint, latencyMs, policy.current().keys.computeLabel);
+    const record = auditRecord(outcome, endpoint, latencyMs);
     for (const sink of sinks) sink.info(record, 'admission decision');
   };
 }
@@ -112,7 +99,6 @@ export interface AuditLog {
 export function createAuditLog(opts: {
   destination: DestinationStream;
   level: LevelWithSilent;
-  policy: { current(): Policy };
   file?: string;
   rotation?: Rotation;
   onError?: AuditFileOptions['onError'];
@@ -120,7 +106,7 @@ export function createAuditLog(opts: {
   const file = opts.file === undefined ? undefined : new AuditFile(opts.file, { ...(opts.rotation ? { rotation: opts.rotation } : {}), ...(opts.onError ? { onError: opts.onError } : {}) });
   const sinks = [auditLogger(opts.destination, opts.level), ...(file ? [auditLogger(file)] : [])];
   return {
-    observer: auditObserver(sinks, opts.policy),
+    observer: auditObserver(sinks),
     close: () => file?.close(),
   };
 }

@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
 import { FilePoller } from '../util/watch.js';
 import { formatErrors, loadPolicy, type LoadResult, type PolicyError } from './loader.js';
-import type { PolicyStore } from './store.js';
+import { applyLoaded, type PolicyTarget } from './sources.js';
 
 /** A policy file that could not be read or is not a valid policy; the message lists every error. */
 export class PolicyFileError extends Error {
@@ -27,12 +25,9 @@ export async function readPolicyFile(file: string): Promise<LoadResult & { reado
   return { ...loadPolicy(text), text };
 }
 
-export interface PolicyFileOptions {
+export interface PolicyFileOptions extends PolicyTarget {
   readonly file: string;
-  readonly store: PolicyStore;
   readonly intervalMs: number;
-  readonly logger: Logger;
-  readonly metrics?: Metrics;
 }
 
 export interface PolicyFileSource {
@@ -47,32 +42,20 @@ export interface PolicyFileSource {
  * logged with every error and its path, and the last good policy stays in force.
  */
 export async function startPolicyFile(opts: PolicyFileOptions): Promise<PolicyFileSource> {
-  const { file, store, logger, metrics } = opts;
+  const { file, logger, metrics } = opts;
   const first = await readPolicyFile(file);
   if (!first.ok) {
     metrics?.policyReloads.inc({ source: 'file', result: 'failure' });
     throw new PolicyFileError(file, first.errors);
   }
-  store.replace(first.policy, 'file');
-  metrics?.policyReloads.inc({ source: 'file', result: 'success' });
-  logger.info({ file, generation: store.generation }, 'policy loaded from file');
+  applyLoaded(first, 'file', { file }, opts);
 
   let inForce = first.text;
   // A missing file fails every poll; say so once per streak, not every interval.
   let failing: string | undefined;
   const apply = (text: string) => {
     failing = undefined;
-    if (text === inForce) return;
-    const loaded = loadPolicy(text);
-    if (!loaded.ok) {
-      metrics?.policyReloads.inc({ source: 'file', result: 'failure' });
-      logger.error({ file, errors: loaded.errors, keeping: store.source }, 'policy file rejected; keeping the last good policy');
-      return;
-    }
-    inForce = text;
-    store.replace(loaded.policy, 'file');
-    metrics?.policyReloads.inc({ source: 'file', result: 'success' });
-    logger.info({ file, generation: store.generation }, 'policy reloaded from file');
+    if (text !== inForce && applyLoaded(loadPolicy(text), 'file', { file }, opts)) inForce = text;
   };
   const poller = new FilePoller(
     [file],

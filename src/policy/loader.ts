@@ -1,5 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+import { deepFreeze, escapeToken as esc } from '../k8s/json.js';
+import { wholeNumber } from '../k8s/quantity.js';
 import { policySchema } from './schema.js';
 import type { Compute, Policy } from './types.js';
 
@@ -25,8 +27,6 @@ function fromAjv(e: ErrorObject): PolicyError {
   return { path: e.instancePath, message: e.message ?? e.keyword };
 }
 
-const esc = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
-
 /** Cross-field checks the schema cannot express. */
 function semanticErrors(policy: Policy): PolicyError[] {
   const errors: PolicyError[] = [];
@@ -45,7 +45,7 @@ function semanticErrors(policy: Policy): PolicyError[] {
     for (const [tname, t] of Object.entries(c.instanceTypes)) {
       for (const kind of ['requests', 'limits'] as const) {
         for (const [res, q] of Object.entries(t.resources[kind])) {
-          if (gpuNames.has(res) && !/^\d+$/.test(q)) {
+          if (gpuNames.has(res) && wholeNumber(q) === undefined) {
             errors.push({ path: `${at}/instanceTypes/${esc(tname)}/resources/${kind}/${esc(res)}`, message: `GPU count must be a whole number, got "${q}"` });
           }
         }
@@ -87,12 +87,4 @@ export function loadPolicy(text: string): LoadResult {
 
 export function formatErrors(errors: readonly PolicyError[]): string {
   return errors.map((e) => `${e.path || '/'}: ${e.message}`).join('\n');
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
 }

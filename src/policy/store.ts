@@ -1,43 +1,38 @@
+import { PolicySnapshot } from './snapshot.js';
 import type { Policy } from './types.js';
 
 export type PolicySourceKind = 'builtin' | 'file' | 'configmap';
 
 /**
- * Holds the policy in force. Loaders (file poller, ConfigMap watch) call `replace` only with a
+ * Holds the policy in force. Sources (file poller, ConfigMap watch) call `replace` only with a
  * policy that passed validation, so readers always see the last good policy.
  */
 export class PolicyStore {
-  private policy: Policy;
+  private snapshot: PolicySnapshot;
   private sourceKind: PolicySourceKind;
   private gen = 1;
-  private readonly listeners: ((p: Policy) => void)[] = [];
 
   constructor(initial: Policy, source: PolicySourceKind) {
-    this.policy = initial;
+    this.snapshot = new PolicySnapshot(initial);
     this.sourceKind = source;
   }
 
-  current(): Policy {
-    return this.policy;
+  current(): PolicySnapshot {
+    return this.snapshot;
   }
 
   get source(): PolicySourceKind {
     return this.sourceKind;
   }
 
-  /** Increments on every replace; lets caches keyed on the policy notice a change cheaply. */
+  /** Increments on every replace. */
   get generation(): number {
     return this.gen;
   }
 
   replace(policy: Policy, source: PolicySourceKind): void {
-    this.policy = policy;
+    this.snapshot = new PolicySnapshot(policy);
     this.sourceKind = source;
     this.gen += 1;
-    for (const l of this.listeners) l(policy);
-  }
-
-  onChange(listener: (p: Policy) => void): void {
-    this.listeners.push(listener);
   }
 }

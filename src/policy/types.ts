@@ -1,3 +1,7 @@
+import type { Taint, TaintEffect, Toleration } from '../k8s/tolerations.js';
+
+export type { Taint, TaintEffect, Toleration };
+
 /**
  * The policy document after loading: the YAML a user writes with every default filled in
  * (the JSON Schema in schema.ts supplies them). docs/policy.md documents each field.
@@ -34,24 +38,6 @@ export type ValidatingRuleId = (typeof ValidatingRuleId)[keyof typeof Validating
 
 export type RuleId = MutatingRuleId | ValidatingRuleId;
 export const RULE_IDS: readonly RuleId[] = [...Object.values(MutatingRuleId), ...Object.values(ValidatingRuleId)];
-
-export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-
-/** A core/v1 Toleration. */
-export interface Toleration {
-  key?: string;
-  operator?: 'Exists' | 'Equal';
-  value?: string;
-  effect?: TaintEffect;
-  tolerationSeconds?: number;
-}
-
-/** A core/v1 Taint (as on a Node). */
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: TaintEffect;
-}
 
 export interface RuleSettings {
   /** Switched-off rules neither mutate nor validate. */

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
-import { append, escapeToken, PatchBuilder, PatchError, set, type Mutation } from '../../src/admission/patch.js';
+import { append, PatchBuilder, PatchError, set, type Mutation } from '../../src/admission/patch.js';
+import { escapeToken } from '../../src/k8s/json.js';
 
 /** The oracle: applying the ops to a copy of the original gives what the builder says the document is. */
-function applied(doc: object, ops: jsonpatch.Operation[]): unknown {
-  return jsonpatch.applyPatch(structuredClone(doc), ops, true, false).newDocument;
+function applied(doc: object, ops: readonly jsonpatch.Operation[]): unknown {
+  return jsonpatch.applyPatch(structuredClone(doc), structuredClone([...ops]), true, false).newDocument;
 }
 
 describe('patch compiler (mutation intents → RFC 6902)', () => {

@@ -4,8 +4,9 @@ import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditFile, DAY_MS, type Rotation } from '../../src/observability/auditFile.js';
-import { httpsCall, podReview, spawnServe } from '../helpers/server.js';
-import { pod } from '../validation/helpers.js';
+import { httpsCall, spawnServe } from '../helpers/server.js';
+import { podReview } from '../helpers/admission.js';
+import { pod } from '../rules/validation/helpers.js';
 
 const BACKUP = /^audit-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}\.log$/;
 

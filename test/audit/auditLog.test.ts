@@ -10,8 +10,11 @@ import { createInterface } from 'node:readline';
 import { auditLogger, auditObserver, createAuditLog } from '../../src/observability/audit.js';
 import { AuditFile } from '../../src/observability/auditFile.js';
 import { PolicyStore } from '../../src/policy/store.js';
-import { httpsCall, LogCapture, podReview, spawnServe, startTestServer, type TestServer } from '../helpers/server.js';
-import { amlTolerations, GPU_TOLERATIONS, pod, testPolicy } from '../validation/helpers.js';
+import { review } from '../../src/admission/webhook.js';
+import { admissionWebhooks } from '../../src/rules/webhooks.js';
+import { podReview, policyFrom } from '../helpers/admission.js';
+import { httpsCall, LogCapture, spawnServe, startTestServer, type TestServer } from '../helpers/server.js';
+import { amlTolerations, GPU_TOLERATIONS, pod, POLICY_YAML, testPolicy } from '../rules/validation/helpers.js';
 
 const SECRET_ENV = 'sk-live-9f8e7d6c5b4a39281706';
 const SECRET_ANNOTATION = 'AccountKey=c2VjcmV0LWJsb2Ita2V5LTAxMjM0NTY3ODk=';
@@ -47,7 +50,7 @@ describe('audit log', () => {
     const lines = new LogCapture();
     const store = new PolicyStore(testPolicy({ 'resource-claims': { enforcementAction: 'warn' }, 'reserved-pools': { enforcementAction: 'audit' } }), 'file');
     before(async () => {
-      s = await startTestServer({ policy: store, observers: [auditObserver([auditLogger(lines)], store)] });
+      s = await startTestServer({ policy: store, observers: [auditObserver([auditLogger(lines)])] });
     });
     after(async () => s.stop());
     const last = () => lines.lines.at(-1)!;
@@ -120,11 +123,21 @@ describe('audit log', () => {
       });
     }
 
-    it('Names the compute of an AML pod and leaves it out for other pods.', async () => {
+    it('Names the compute, instance type and reachable pools of an AML pod and leaves them out for other pods.', async () => {
       await s.post('/validate', podReview(goodPod, { uid: 'uid-compute' }));
-      assert.equal(last().compute, 'gpu-compute');
+      assert.deepEqual([last().compute, last().instanceType, last().pools], ['gpu-compute', 'gpu-1', ['gpupool']]);
       await s.post('/validate', podReview(pod(), { uid: 'uid-plain' }));
-      assert.equal(last().compute, undefined);
+      assert.deepEqual([last().compute, last().instanceType, last().pools], [undefined, undefined, undefined]);
+    });
+
+    it('Describes a decision with the policy that made it, even when a reload lands before the line is written.', () => {
+      const reloading = new PolicyStore(testPolicy(), 'file');
+      const [, validate] = admissionWebhooks(() => reloading.current());
+      const outcome = review(validate!, podReview(goodPod, { uid: 'uid-reload' }));
+      reloading.replace(policyFrom(POLICY_YAML, (d) => (d.keys = { computeLabel: 'example.com/compute' })), 'file');
+      const captured = new LogCapture();
+      auditObserver([auditLogger(captured)])(outcome, '/validate', 1);
+      assert.equal(captured.lines[0]?.compute, 'gpu-compute');
     });
 
     it('Never logs env values, annotation contents or patch values of a pod carrying secrets.', async () => {
@@ -150,7 +163,7 @@ describe('audit log', () => {
     const sink = auditLogger(new LogCapture());
     const s = await startTestServer({
       policy: store,
-      observers: [auditObserver([sink], store), () => (answeredFirst = current!.headersSent)],
+      observers: [auditObserver([sink]), () => (answeredFirst = current!.headersSent)],
     });
     s.running.server.server.on('request', (_req: IncomingMessage, res: ServerResponse) => (current = res));
     try {
@@ -172,9 +185,8 @@ describe('audit log', () => {
 
     it('Appends one line per decision after what the file already held, with every field.', async () => {
       const path = join(dir, 'sub', 'audit.log');
-      const store = new PolicyStore(testPolicy(), 'file');
       const file = new AuditFile(path, { checkMs: 0 });
-      const s = await startTestServer({ policy: store, observers: [auditObserver([auditLogger(file)], store)] });
+      const s = await startTestServer({ policy: new PolicyStore(testPolicy(), 'file'), observers: [auditObserver([auditLogger(file)])] });
       try {
         await s.post('/validate', podReview(goodPod, { uid: 'file-1', namespace: 'azureml' }));
         await s.post('/validate', podReview(gpuOnCpu, { uid: 'file-2', namespace: 'azureml', dryRun: true }));
@@ -193,16 +205,15 @@ describe('audit log', () => {
       assert.ok(!(await readFile(path, 'utf8')).includes(SECRET_ENV));
 
       const again = new AuditFile(path, { checkMs: 0 });
-      auditObserver([auditLogger(again)], store)({ ...fakeOutcome('file-4') }, '/validate', 1.5);
+      auditObserver([auditLogger(again)])({ ...fakeOutcome('file-4') }, '/validate', 1.5);
       again.close();
       assert.deepEqual((await readLines(path)).map((l) => l.uid), ['file-1', 'file-2', 'file-3', 'file-4']);
     });
 
     it('Reopens the path after log rotation renames the file, losing no line.', async () => {
       const path = join(dir, 'audit.log');
-      const store = new PolicyStore(testPolicy(), 'file');
       const file = new AuditFile(path, { checkMs: 0 });
-      const observe = auditObserver([auditLogger(file)], store);
+      const observe = auditObserver([auditLogger(file)]);
       observe(fakeOutcome('before-rotation'), '/validate', 1);
       await rename(path, `${path}.1`);
       observe(fakeOutcome('during-rotation'), '/validate', 1);
@@ -217,14 +228,13 @@ describe('audit log', () => {
     it('Writes to the process log and the file with createAuditLog, whatever the log level.', async () => {
       const path = join(dir, 'audit.log');
       const stdout = new LogCapture();
-      const store = new PolicyStore(testPolicy(), 'file');
-      const audit = createAuditLog({ destination: stdout, level: 'warn', policy: store, file: path });
+      const audit = createAuditLog({ destination: stdout, level: 'warn', file: path });
       audit.observer(fakeOutcome('both'), '/validate', 1);
       audit.close();
       assert.deepEqual((await readLines(path)).map((l) => l.uid), ['both']);
       assert.equal(stdout.lines.length, 0, 'the process log follows --log-level');
       const info = new LogCapture();
-      const audit2 = createAuditLog({ destination: info, level: 'info', policy: store });
+      const audit2 = createAuditLog({ destination: info, level: 'info' });
       audit2.observer(fakeOutcome('stdout'), '/validate', 1);
       audit2.close();
       assert.equal(info.lines[0]?.uid, 'stdout');
@@ -303,6 +313,7 @@ function loadUntilKilled(port: number, ca: Buffer, agent: Agent, kill: () => voi
 function fakeOutcome(uid: string) {
   return {
     apiVersion: 'admission.k8s.io/v1' as const,
+    facts: {},
     request: {
       uid,
       kind: { group: '', version: 'v1', kind: 'Pod' },

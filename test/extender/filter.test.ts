@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { filter } from '../../src/extender/extender.js';
+import { PolicySnapshot } from '../../src/policy/snapshot.js';
 import { ALL_NODES, clusterCache, clusterNodes, N, pod, testPolicy } from './fixtures.js';
 
-const policy = testPolicy();
+const snapshot = new PolicySnapshot(testPolicy());
 const cache = clusterCache();
 const nodeObjects = clusterNodes();
 
@@ -142,7 +143,7 @@ describe('extender filter', () => {
     describe(`in ${mode} mode`, () => {
       for (const t of cases) {
         it(t.name, () => {
-          const answer = filter(args(mode, t.given.pod, t.given.nodes), { policy, view: cache.view() });
+          const answer = filter(args(mode, t.given.pod, t.given.nodes), { snapshot, view: cache.view() });
           assert.deepEqual(JSON.parse(answer.payload), wantJson(mode, t.want));
           assert.equal(answer.decision, t.want.kept.length > 0 ? 'fit' : 'no_fit');
         });
@@ -151,7 +152,7 @@ describe('extender filter', () => {
   }
 
   it('fails a node the cache has never seen as unresolvable in NodeNames mode', () => {
-    const answer = filter(args('NodeNames', pod(), [N.cpu0, 'aks-new-99999999-vmss000000']), { policy, view: cache.view() });
+    const answer = filter(args('NodeNames', pod(), [N.cpu0, 'aks-new-99999999-vmss000000']), { snapshot, view: cache.view() });
     assert.deepEqual(JSON.parse(answer.payload), {
       Nodes: null,
       NodeNames: [N.cpu0],
@@ -164,17 +165,17 @@ describe('extender filter', () => {
   it('judges a Nodes-mode node the cache has never seen from the request alone', () => {
     const newNode = { ...nodeObjects[N.cpu0], metadata: { ...(nodeObjects[N.cpu0] as any).metadata, name: 'aks-cpupool-12345678-vmss000009' } };
     const body = JSON.parse(JSON.stringify({ Pod: pod({ compute: 'gpu-cluster' }), Nodes: { items: [newNode] } }));
-    const answer = filter(body, { policy, view: cache.view() });
+    const answer = filter(body, { snapshot, view: cache.view() });
     assert.deepEqual(JSON.parse(answer.payload).Nodes.items, [newNode]);
   });
 
   it('accepts the keys in any letter case, as the scheduler’s Go decoder does', () => {
     const body = { pod: pod({ compute: 'gpu-cluster' }), nodenames: [N.cpu0] };
-    assert.deepEqual(JSON.parse(filter(body, { policy, view: cache.view() }).payload).NodeNames, [N.cpu0]);
+    assert.deepEqual(JSON.parse(filter(body, { snapshot, view: cache.view() }).payload).NodeNames, [N.cpu0]);
   });
 
   it('answers an empty result for a Nodes list whose items are null (a nil slice in Go)', () => {
-    const answer = filter({ Pod: pod(), Nodes: { metadata: {}, items: null }, NodeNames: null }, { policy, view: cache.view() });
+    const answer = filter({ Pod: pod(), Nodes: { metadata: {}, items: null }, NodeNames: null }, { snapshot, view: cache.view() });
     assert.deepEqual(JSON.parse(answer.payload), { Nodes: { metadata: {}, items: [] }, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: '' });
   });
 
@@ -186,7 +187,7 @@ describe('extender filter', () => {
     // 4 GPUs in all: gpu6Used (2 free) fails, gpu4Used (4 free) fits.
     const soft = { ...(nodeObjects[N.gpu4Used] as any), spec: { ...(nodeObjects[N.gpu4Used] as any).spec, taints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }, { key: 'spot', effect: 'PreferNoSchedule' }] } };
     const body = JSON.parse(JSON.stringify({ Pod: p, Nodes: { items: [nodeObjects[N.gpu6Used], soft] } }));
-    const result = JSON.parse(filter(body, { policy, view: cache.view() }).payload);
+    const result = JSON.parse(filter(body, { snapshot, view: cache.view() }).payload);
     assert.deepEqual(result.Nodes.items.map((n: any) => n.metadata.name), [N.gpu4Used]);
     assert.deepEqual(result.FailedNodes, { [N.gpu6Used]: 'fewer than 4 nvidia.com/gpu free on the node' });
   });

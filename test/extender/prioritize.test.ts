@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { prioritize } from '../../src/extender/extender.js';
+import { PolicySnapshot } from '../../src/policy/snapshot.js';
 import { clusterCache, clusterNodes, N, pod, testPolicy } from './fixtures.js';
 
-const policy = testPolicy();
+const snapshot = new PolicySnapshot(testPolicy());
 const cache = clusterCache();
 const nodeObjects = clusterNodes();
 
@@ -44,7 +45,7 @@ describe('extender prioritize', () => {
   for (const t of cases) {
     it(t.name, () => {
       const body = JSON.parse(JSON.stringify({ Pod: t.given.pod, Nodes: null, NodeNames: t.given.nodes }));
-      const answer = prioritize(body, { policy, view: cache.view() });
+      const answer = prioritize(body, { snapshot, view: cache.view() });
       assert.deepEqual(JSON.parse(answer.payload), Object.entries(t.want).map(([Host, Score]) => ({ Host, Score })));
       assert.equal(answer.decision, 'scored');
     });
@@ -53,7 +54,7 @@ describe('extender prioritize', () => {
   it('scores full Node objects (Nodes mode) the same way, with usage from the cache', () => {
     const nodes = [N.gpuFree, N.gpu6Used, N.gpu4Used, N.gpu4Node];
     const body = JSON.parse(JSON.stringify({ Pod: pod({ compute: 'gpu-cluster', gpus: 2, tolerateGpu: true }), Nodes: { metadata: {}, items: nodes.map((n) => nodeObjects[n]) }, NodeNames: null }));
-    assert.deepEqual(JSON.parse(prioritize(body, { policy, view: cache.view() }).payload), [
+    assert.deepEqual(JSON.parse(prioritize(body, { snapshot, view: cache.view() }).payload), [
       { Host: N.gpuFree, Score: 3 },
       { Host: N.gpu6Used, Score: 10 },
       { Host: N.gpu4Used, Score: 8 },

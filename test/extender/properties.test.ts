@@ -3,9 +3,10 @@ import fc from 'fast-check';
 import { MemoryNodeCache } from '../../src/extender/cache.js';
 import { filter, prioritize } from '../../src/extender/extender.js';
 import { MAX_SCORE } from '../../src/extender/prioritize.js';
+import { PolicySnapshot } from '../../src/policy/snapshot.js';
 import { clusterCache, clusterNodes, pod, testPolicy } from './fixtures.js';
 
-const policy = testPolicy();
+const snapshot = new PolicySnapshot(testPolicy());
 
 const TAINTS = [
   { key: 'sku', value: 'gpu', effect: 'NoSchedule' },
@@ -112,7 +113,7 @@ describe('extender properties', () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const b = build(s);
-        const ctx = { policy, view: b.cache.view() };
+        const ctx = { snapshot, view: b.cache.view() };
         assertPartition(b.namesOnly, JSON.parse(filter(b.byNames, ctx).payload));
         const byNodes = JSON.parse(filter(b.byNodes, ctx).payload);
         assertPartition(b.names, byNodes);
@@ -126,7 +127,7 @@ describe('extender properties', () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const b = build(s);
-        const ctx = { policy, view: b.cache.view() };
+        const ctx = { snapshot, view: b.cache.view() };
         const fromCache = JSON.parse(filter({ ...b.byNames, NodeNames: b.names }, ctx).payload);
         const fromRequest = JSON.parse(filter(b.byNodes, ctx).payload);
         assert.deepEqual(keptNames(fromCache), keptNames(fromRequest));
@@ -141,7 +142,7 @@ describe('extender properties', () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const b = build(s);
-        const ctx = { policy, view: b.cache.view() };
+        const ctx = { snapshot, view: b.cache.view() };
         for (const [body, input] of [[b.byNames, b.namesOnly], [b.byNodes, b.names]] as const) {
           const list = JSON.parse(prioritize(body, ctx).payload) as { Host: string; Score: number }[];
           assert.deepEqual(list.map((h) => h.Host), input);
@@ -153,7 +154,7 @@ describe('extender properties', () => {
   });
 
   it('never throws on arbitrary JSON, as the body, the Pod or any field of it the extender reads', () => {
-    const ctx = { policy, view: clusterCache().view() };
+    const ctx = { snapshot, view: clusterCache().view() };
     const nodes = clusterNodes();
     const names = Object.keys(nodes);
     const json = fc.jsonValue({ maxDepth: 3 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { MemoryNodeCache } from '../../src/extender/cache.js';
 import { filter, prioritize } from '../../src/extender/extender.js';
+import { PolicySnapshot } from '../../src/policy/snapshot.js';
 import { pod, testPolicy } from './fixtures.js';
 
-const ctx = { policy: testPolicy(), view: new MemoryNodeCache().view() };
+const ctx = { snapshot: new PolicySnapshot(testPolicy()), view: new MemoryNodeCache().view() };
 const ok = pod();
 const TERMS = 'Pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms';
 
@@ -16,7 +17,7 @@ const malformed: { name: string; given: unknown; want: string }[] = [
   { name: 'a JSON list', given: [], want: 'ExtenderArgs must be a JSON object' },
   { name: 'arguments without a Pod', given: { NodeNames: ['n1'] }, want: 'ExtenderArgs.Pod must be a Pod object' },
   { name: 'a Pod that is a string', given: { Pod: 'train-0', NodeNames: ['n1'] }, want: 'ExtenderArgs.Pod must be a Pod object' },
-  { name: 'a Pod whose spec is not an object', given: { Pod: { metadata: {}, spec: 7 }, NodeNames: ['n1'] }, want: 'ExtenderArgs.Pod must be a Pod object' },
+  { name: 'a Pod whose spec is not an object', given: { Pod: { metadata: {}, spec: 7 }, NodeNames: ['n1'] }, want: 'Pod.spec must be an object' },
   { name: 'neither Nodes nor NodeNames', given: { Pod: ok, Nodes: null, NodeNames: null }, want: 'ExtenderArgs needs Nodes or NodeNames' },
   { name: 'NodeNames that is not a list', given: { Pod: ok, NodeNames: 'n1' }, want: 'ExtenderArgs.NodeNames must be a list of node names' },
   { name: 'NodeNames with a number in it', given: { Pod: ok, NodeNames: ['n1', 3] }, want: 'ExtenderArgs.NodeNames must be a list of node names' },
@@ -51,6 +52,11 @@ const malformed: { name: string; given: unknown; want: string }[] = [
     want: `${TERMS}[0].matchExpressions must be a list of {key, operator, values}`,
   },
   { name: 'a GPU count that is not a whole number', given: { Pod: pod({ gpus: '1.5' }), NodeNames: ['n1'] }, want: 'Pod asks for nvidia.com/gpu with a quantity that is not a whole number' },
+  {
+    name: 'a GPU count that is a fractional JSON number',
+    given: { Pod: withSpec({ containers: [{ name: 'c', resources: { limits: { 'nvidia.com/gpu': 1.5 } } }] }), NodeNames: ['n1'] },
+    want: 'Pod asks for nvidia.com/gpu with a quantity that is not a whole number',
+  },
 ];
 
 describe('extender arguments', () => {

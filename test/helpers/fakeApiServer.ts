@@ -109,6 +109,8 @@ export class FakeApiServer {
   private readonly forbidden = new Set<string>();
   private readonly faults: Fault[] = [];
   private readonly hooks: ((r: RecordedRequest) => void)[] = [];
+  /** Called whenever a watch ends (see whenNoWatches). */
+  private readonly watchClosed: (() => void)[] = [];
   private rv = 100;
   private compactedRv = 0;
 
@@ -244,6 +246,20 @@ export class FakeApiServer {
     return [...this.watches].filter((w) => w.resource === resource).length;
   }
 
+  /** Resolves once no watch of `resources` is open: checked as each watch ends, never against a clock. */
+  whenNoWatches(...resources: string[]): Promise<void> {
+    const none = () => resources.every((r) => this.openWatches(r) === 0);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!none()) return;
+        this.watchClosed.splice(this.watchClosed.indexOf(check), 1);
+        resolve();
+      };
+      this.watchClosed.push(check);
+      check();
+    });
+  }
+
   requestsFor(verb: Verb, resource: string): RecordedRequest[] {
     return this.requests.filter((r) => r.verb === verb && r.resource === resource);
   }
@@ -376,7 +392,10 @@ export class FakeApiServer {
     }
     const w: OpenWatch = { resource, namespace, selector, res };
     this.watches.add(w);
-    res.on('close', () => this.watches.delete(w));
+    res.on('close', () => {
+      this.watches.delete(w);
+      for (const notify of [...this.watchClosed]) notify();
+    });
   }
 
   private doCreate(res: ServerResponse, resource: string, namespace: string, body: string): void {
@@ -523,7 +542,7 @@ function verbOf(method: string, name: string, watching: boolean): Verb {
 }
 
 /** Waits until `check` returns a value (polling; the deadline only bounds a broken test). */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, deadlineMs = 5000): Promise<T> {
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, deadlineMs = 15_000): Promise<T> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     const v = await check();

@@ -132,33 +132,6 @@ export async function startTestServer(overrides: Partial<ServeOptions> = {}): Pr
   };
 }
 
-/** A minimal AdmissionReview for a Pod; `patch` overrides request fields. */
-export function podReview(
-  pod: object,
-  opts: { apiVersion?: string; uid?: string; operation?: string; namespace?: string; username?: string; groups?: string[]; dryRun?: boolean; oldObject?: object } = {},
-): Record<string, any> {
-  const meta = (pod as { metadata?: { name?: string; namespace?: string } }).metadata ?? {};
-  return {
-    apiVersion: opts.apiVersion ?? 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: opts.uid ?? '0df28fbd-5f5f-11e8-bc74-36e6bb280816',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      requestKind: { group: '', version: 'v1', kind: 'Pod' },
-      requestResource: { group: '', version: 'v1', resource: 'pods' },
-      name: meta.name ?? '',
-      namespace: opts.namespace ?? meta.namespace ?? 'default',
-      operation: opts.operation ?? 'CREATE',
-      userInfo: { username: opts.username ?? 'alice@contoso.com', groups: opts.groups ?? ['system:authenticated'] },
-      object: pod,
-      oldObject: opts.oldObject ?? null,
-      dryRun: opts.dryRun ?? false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
-    },
-  };
-}
-
 export interface ServeProcess {
   readonly child: ChildProcess;
   readonly port: number;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { eventually, httpsCall, podReview, spawnServe, startTestServer, type TestServer } from '../helpers/server.js';
+import { eventually, httpsCall, spawnServe, startTestServer, type TestServer } from '../helpers/server.js';
+import { podReview } from '../helpers/admission.js';
 
 const review = JSON.stringify(podReview({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }));
 

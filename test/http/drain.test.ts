@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:https';
 import { once } from 'node:events';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { eventually, podReview, startTestServer, type TestServer } from '../helpers/server.js';
+import { eventually, startTestServer, type TestServer } from '../helpers/server.js';
+import { podReview } from '../helpers/admission.js';
 
 const review = JSON.stringify(podReview({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }));
 

@@ -9,7 +9,8 @@ import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import { createCA, createServingCertificate, issueCertificate } from '../../src/tls/certs.js';
 import { writeServing } from '../../src/tls/files.js';
-import { eventually, httpsCall, podReview, startTestServer } from '../helpers/server.js';
+import { podReview } from '../helpers/admission.js';
+import { eventually, httpsCall, startTestServer } from '../helpers/server.js';
 
 const review = JSON.stringify(podReview({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }));
 

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
-import { podReview, startTestServer, type TestServer } from '../helpers/server.js';
+import { secureOptions } from '../../src/http/server.js';
+import { podReview } from '../helpers/admission.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/reviews/${name}`, import.meta.url), 'utf8');
 const errorShape = (body: any, code: string) => {
@@ -116,8 +118,10 @@ describe('HTTPS admission server', () => {
   });
 
   it('counts requests by endpoint and decision, and rule results by rule, in /metrics', async () => {
+    // Every series asserted below comes from a request made here, whatever ran before.
     await s.post('/validate', fixture('pod-create-v1.json'));
     await s.post('/mutate', fixture('pod-create-v1.json'));
+    await s.post('/mutate', 'not json');
     const text = (await s.get('/metrics')).text;
     assert.match(text, /aml_admission_requests_total\{endpoint="\/validate",decision="allowed"\} \d+/);
     assert.match(text, /aml_admission_requests_total\{endpoint="\/mutate",decision="bad_request"\} \d+/);
@@ -137,6 +141,10 @@ describe('HTTPS admission server', () => {
     assert.equal(line.name, 'train-worker-0');
     assert.equal(typeof line.decision, 'string');
     assert.equal(typeof line.latencyMs, 'number');
+  });
+
+  it('sets TLS 1.2 as the lowest version for the first certificate and every reloaded one', () => {
+    assert.equal(secureOptions({ cert: Buffer.from(''), key: Buffer.from('') }).minVersion, 'TLSv1.2');
   });
 
   it('refuses TLS 1.1 and older', async () => {

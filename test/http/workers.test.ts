@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'node:https';
-import { eventually, httpsCall, podReview, spawnServe, type ServeProcess } from '../helpers/server.js';
+import { eventually, httpsCall, spawnServe, type ServeProcess } from '../helpers/server.js';
+import { podReview } from '../helpers/admission.js';
 
 const CONNECTIONS = 8;
 

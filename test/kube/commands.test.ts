@@ -90,10 +90,7 @@ describe('cluster commands against an API server', () => {
     } finally {
       for (const stop of stops) await stop('SIGTERM');
     }
-    const open = () => ['configmaps', 'nodes', 'pods'].map((r) => `${r}=${fake.openWatches(r)}`).join(' ');
-    await eventually(() => fake.openWatches('configmaps') + fake.openWatches('nodes') + fake.openWatches('pods') === 0, 'stopping closes every watch').catch((err: Error) => {
-      throw new Error(`${err.message} (open: ${open()})`);
-    });
+    await fake.whenNoWatches('configmaps', 'nodes', 'pods'); // stopping closes every watch
   });
 
   it('refuses a --policy-configmap that is not NAMESPACE/NAME before starting anything', async () => {

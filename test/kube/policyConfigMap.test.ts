@@ -44,7 +44,7 @@ describe('policy from a ConfigMap, while serving', () => {
     await fake?.close();
   });
 
-  const computes = (): string[] => Object.keys(store.current().computes);
+  const computes = (): string[] => Object.keys(store.current().policy.computes);
   const inForce = (compute: string) => () => computes().includes(compute) && store.source === 'configmap';
 
   // Fake: the API server ends the watch on demand, and the requests show no second list.
@@ -109,7 +109,7 @@ describe('ConfigMap policy parsing', () => {
   it('gives the same digest to the same text, so a relist does not reload or post events again', () => {
     const a = readConfigMapPolicy({ data: { 'policy.yaml': policyFor('x') } }, 'policy.yaml');
     const b = readConfigMapPolicy({ data: { 'policy.yaml': policyFor('x'), other: 'changed' } }, 'policy.yaml');
-    assert.equal(a.kind, 'valid');
+    assert.equal(a.loaded.ok, true);
     assert.equal(a.digest, b.digest);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCli } from '../../src/cli.js';
 import { loadPolicy } from '../../src/policy/loader.js';
-import { TEST_POLICY_YAML } from '../mutation/helpers.js';
+import { TEST_POLICY_YAML } from '../rules/mutation/helpers.js';
 
 async function run(...args: string[]): Promise<{ out: string; err: string; exit: number }> {
   let out = '';

@@ -8,7 +8,7 @@ import { builtinPolicy } from '../../src/policy/builtin.js';
 import { PolicyFileError, startPolicyFile, type PolicyFileSource } from '../../src/policy/file.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import { LogCapture } from '../helpers/server.js';
-import { TEST_POLICY_YAML } from '../mutation/helpers.js';
+import { TEST_POLICY_YAML } from '../rules/mutation/helpers.js';
 
 const BROKEN = TEST_POLICY_YAML.replace('defaultInstanceType: cpu-small', 'defaultInstanceType: cpu-huge').replace('gang: false', 'gang: sometimes');
 
@@ -43,7 +43,7 @@ describe('policy file source (serve --policy FILE)', () => {
     await writeFile(file, TEST_POLICY_YAML);
     source = await start();
     assert.equal(store.source, 'file');
-    assert.deepEqual(Object.keys(store.current().computes), ['gpu-cluster', 'arc-compute']);
+    assert.deepEqual(Object.keys(store.current().policy.computes), ['gpu-cluster', 'arc-compute']);
     assert.deepEqual(await reloads(metrics), { 'file/success': 1 });
   });
 
@@ -77,7 +77,7 @@ describe('policy file source (serve --policy FILE)', () => {
 
     await writeFile(file, TEST_POLICY_YAML.replace('queue: vision', 'queue: vision-high'));
     await source.poll();
-    assert.equal(store.current().computes['gpu-cluster']!.scheduler.queue, 'vision-high');
+    assert.equal(store.current().policy.computes['gpu-cluster']!.scheduler.queue, 'vision-high');
     assert.deepEqual(await reloads(metrics), { 'file/success': 2, 'file/failure': 1 });
   });
 

@@ -1,0 +1,42 @@
+import { PlacementMemo, type PoolLabels } from '../k8s/placement.js';
+import type { Policy } from './types.js';
+
+/**
+ * A fact derived from a policy by the module that needs it (the reserved pools for the rules, the
+ * node index for the extender): built on first use and kept in the snapshot it was built from.
+ */
+export interface Fact<T> {
+  readonly build: (snapshot: PolicySnapshot) => T;
+}
+
+export function fact<T>(build: (snapshot: PolicySnapshot) => T): Fact<T> {
+  return { build };
+}
+
+/**
+ * One loaded policy and everything derived from it. A request reads one snapshot from start to
+ * finish, and a reload replaces the snapshot whole, so derived facts never outlive their policy
+ * and an answer never mixes two policies.
+ */
+export class PolicySnapshot {
+  /** Placement analyses of this policy's pools, shared by every request that reads this snapshot. */
+  readonly placements = new PlacementMemo();
+  private readonly pools = new Map<string, PoolLabels>();
+  private readonly facts = new Map<Fact<unknown>, unknown>();
+
+  constructor(readonly policy: Policy) {
+    for (const [name, compute] of Object.entries(policy.computes)) {
+      this.pools.set(name, Object.freeze(Object.fromEntries(Object.entries(compute.nodePools).map(([pool, p]) => [pool, p.labels]))));
+    }
+  }
+
+  /** A compute's pools as label maps (undefined for an unknown compute); the same object for the snapshot's life. */
+  poolLabels(compute: string): PoolLabels | undefined {
+    return this.pools.get(compute);
+  }
+
+  get<T>(f: Fact<T>): T {
+    if (!this.facts.has(f)) this.facts.set(f, f.build(this));
+    return this.facts.get(f) as T;
+  }
+}

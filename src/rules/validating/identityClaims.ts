@@ -1,0 +1,51 @@
+import type { UserInfo } from '../../admission/request.js';
+import { ValidatingRuleId, type IdentityClaims } from '../../policy/types.js';
+import { listOf, Needs, type ValidatingRule } from '../rule.js';
+
+const SA_PREFIX = 'system:serviceaccount:';
+
+/** `system:serviceaccount:NS:NAME` → {ns, name}; undefined for other usernames. */
+function serviceAccountOf(username: string): { ns: string; name: string } | undefined {
+  if (!username.startsWith(SA_PREFIX)) return undefined;
+  const rest = username.slice(SA_PREFIX.length);
+  const colon = rest.indexOf(':');
+  if (colon <= 0 || colon === rest.length - 1) return undefined;
+  return { ns: rest.slice(0, colon), name: rest.slice(colon + 1) };
+}
+
+/** True when the claims name nobody, i.e. anyone may use the compute. */
+export function claimsAreOpen(c: IdentityClaims): boolean {
+  return c.users.length === 0 && c.groups.length === 0 && c.serviceAccounts.length === 0 && Object.keys(c.extra).length === 0;
+}
+
+/** Does the requester match any one identity claim (user, group, service account or extra value)? */
+export function satisfiesClaims(user: UserInfo, c: IdentityClaims): boolean {
+  if (c.users.includes(user.username)) return true;
+  if (user.groups.some((g) => c.groups.includes(g))) return true;
+  const sa = serviceAccountOf(user.username);
+  if (sa && c.serviceAccounts.some((claim) => claim === `${sa.ns}/${sa.name}` || claim === `${sa.ns}/*`)) return true;
+  return Object.entries(c.extra).some(([key, accepted]) => (Object.hasOwn(user.extra, key) ? user.extra[key]! : []).some((v) => accepted.includes(v)));
+}
+
+/**
+ * Who may create pods for a compute: the requester must satisfy the compute's identity claims,
+ * and the pod's namespace must be one of the compute's namespaces. The namespace is checked here
+ * (not in resource-claims) because it is part of "who": namespaces are the tenant boundary.
+ * With no known requester (existing pods) only the namespace is judged.
+ */
+export const identityClaims: ValidatingRule = {
+  id: ValidatingRuleId.IdentityClaims,
+  needs: Needs.KnownCompute,
+  run({ requester, aml, namespace }) {
+    const { compute, computeName } = aml!;
+    const findings: string[] = [];
+    if (compute!.namespaces.length > 0 && !compute!.namespaces.includes(namespace)) {
+      findings.push(`namespace ${namespace || '(none)'} may not use compute ${computeName} (allowed: ${listOf(compute!.namespaces)})`);
+    }
+    const claims = compute!.claims.identity;
+    if (requester !== undefined && !claimsAreOpen(claims) && !satisfiesClaims(requester, claims)) {
+      findings.push(`${requester.username || 'anonymous requester'} is not allowed to create pods for compute ${computeName}`);
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,30 @@
+import { Operation } from '../admission/request.js';
+import { FailurePolicy, WebhookName, type Webhook, type WebhookSpec } from '../admission/webhook.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
+import { mutate } from './mutate.js';
+import { validate } from './validate.js';
+
+const PODS = { group: '', kind: 'Pod', resource: 'pods' } as const;
+
+/**
+ * The two webhooks as webhook-config/ registers them (a test holds the YAML to these).
+ * Mutation: Pod specs are immutable after creation, so only CREATE is worth patching; it fails
+ * open because it only adds conveniences and validation still judges an unmutated pod.
+ * Validation: UPDATE too (a label change can move a pod into a compute); it fails closed because
+ * failing open would let anyone bypass reserved pools and claims by causing an outage.
+ */
+export const MUTATING_WEBHOOK: WebhookSpec = { name: WebhookName.Mutate, operations: [Operation.Create], resources: [PODS], failurePolicy: FailurePolicy.Ignore };
+export const VALIDATING_WEBHOOK: WebhookSpec = {
+  name: WebhookName.Validate,
+  operations: [Operation.Create, Operation.Update],
+  resources: [PODS],
+  failurePolicy: FailurePolicy.Fail,
+};
+
+/** Both webhooks, each deciding with the snapshot `current()` returns at the time of the request. */
+export function admissionWebhooks(current: () => PolicySnapshot): Webhook[] {
+  return [
+    { spec: MUTATING_WEBHOOK, decide: (request) => mutate(current(), request) },
+    { spec: VALIDATING_WEBHOOK, decide: (request) => validate(current(), request) },
+  ];
+}
