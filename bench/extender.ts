@@ -88,7 +88,13 @@ export function benchCluster(size: number): { cache: MemoryNodeCache; names: str
     cache.upsertNode({
       metadata: {
         name,
-        labels: { agentpool: pool, 'kubernetes.azure.com/agentpool': pool, 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'topology.kubernetes.io/zone': `westeurope-${(i % 3) + 1}` },
+        labels: {
+          agentpool: pool,
+          'kubernetes.azure.com/agentpool': pool,
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'topology.kubernetes.io/zone': `westeurope-${(i % 3) + 1}`,
+        },
       },
       spec: { ...(random() < 0.01 ? { unschedulable: true } : {}), ...(gpus > 0 ? { taints: [GPU_TAINT] } : {}) },
       status: {
@@ -115,7 +121,12 @@ function benchPod(): object {
   return {
     metadata: { name: 'llama-ft-worker-3', namespace: 'azureml', labels: { 'ml.azure.com/compute': 'gpu-cluster', 'training.kubeflow.org/job-name': 'job-7' } },
     spec: {
-      containers: [{ name: 'main', resources: { limits: { cpu: '40', memory: '400Gi', 'nvidia.com/gpu': '2' }, requests: { cpu: '40', memory: '400Gi', 'nvidia.com/gpu': '2' } } }],
+      containers: [
+        {
+          name: 'main',
+          resources: { limits: { cpu: '40', memory: '400Gi', 'nvidia.com/gpu': '2' }, requests: { cpu: '40', memory: '400Gi', 'nvidia.com/gpu': '2' } },
+        },
+      ],
       tolerations: [GPU_TAINT, { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
     },
   };
@@ -169,8 +180,15 @@ export function formatExtenderBench(result: ExtenderBenchResult): string {
     rows.push([String(s.nodes), 'filter+prioritize', String(s.both.medianMs), String(s.both.p99Ms), '']);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
-  lines.push(`target: median ≤ ${result.targetMedianMs} ms per call at ${result.sizes[result.sizes.length - 1]!.nodes} nodes: ${result.pass ? 'met' : 'MISSED'}`);
+  const lines = rows.map((r) =>
+    r
+      .map((cell, c) => cell.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd(),
+  );
+  lines.push(
+    `target: median ≤ ${result.targetMedianMs} ms per call at ${result.sizes[result.sizes.length - 1]!.nodes} nodes: ${result.pass ? 'met' : 'MISSED'}`,
+  );
   return `scheduler extender (NodeNames mode, in process, Node ${process.version})\n${lines.join('\n')}\n`;
 }
 

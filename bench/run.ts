@@ -139,32 +139,57 @@ async function main(): Promise<void> {
   const ca = Buffer.from(cert.caPem);
 
   const gpuWorker = fixture('test/fixtures/pods/pytorchjob-worker-gpu.json');
-  const operator = ['system:serviceaccount:kubeflow:training-operator', ['system:serviceaccounts', 'system:serviceaccounts:kubeflow', 'system:authenticated']] as const;
+  const operator = [
+    'system:serviceaccount:kubeflow:training-operator',
+    ['system:serviceaccounts', 'system:serviceaccounts:kubeflow', 'system:authenticated'],
+  ] as const;
   const mutateBody = review(gpuWorker, operator[0], [...operator[1]]);
 
   // /validate sees pods after mutation, so the allowed body is the worker as /mutate leaves it.
   const baselinePort = await freePort();
   const serverPort = await freePort();
-  const baseline = spawn(process.execPath, [join(root, 'dist/bench/baseline.js'), String(baselinePort), join(dir, 'tls.crt'), join(dir, 'tls.key')], { stdio: 'ignore' });
+  const baseline = spawn(process.execPath, [join(root, 'dist/bench/baseline.js'), String(baselinePort), join(dir, 'tls.crt'), join(dir, 'tls.key')], {
+    stdio: 'ignore',
+  });
   const server = spawn(
     process.execPath,
     // The flags the container image runs with (Dockerfile ENTRYPOINT).
-    ['--max-semi-space-size=4', join(root, 'dist/src/main.js'), 'serve', '--host', '127.0.0.1', '--port', String(serverPort), '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--policy', join(root, 'bench/policy.yaml'), '--drain-delay', '0', ...(workers > 1 ? ['--workers', String(workers)] : [])],
+    [
+      '--max-semi-space-size=4',
+      join(root, 'dist/src/main.js'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(serverPort),
+      '--tls-cert',
+      join(dir, 'tls.crt'),
+      '--tls-key',
+      join(dir, 'tls.key'),
+      '--policy',
+      join(root, 'bench/policy.yaml'),
+      '--drain-delay',
+      '0',
+      ...(workers > 1 ? ['--workers', String(workers)] : []),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   try {
     await waitReady(baselinePort, ca, '/');
     await waitReady(serverPort, ca, '/readyz');
     const mutated = await new Promise<Record<string, any>>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: serverPort, path: '/mutate', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          const r = JSON.parse(text).response;
-          const ops = r.patch ? JSON.parse(Buffer.from(r.patch, 'base64').toString()) : [];
-          resolve(fastJsonPatch.applyPatch(fastJsonPatch.deepClone(gpuWorker), ops).newDocument);
-        });
-      });
+      const req = request(
+        { host: '127.0.0.1', port: serverPort, path: '/mutate', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            const r = JSON.parse(text).response;
+            const ops = r.patch ? JSON.parse(Buffer.from(r.patch, 'base64').toString()) : [];
+            resolve(fastJsonPatch.applyPatch(fastJsonPatch.deepClone(gpuWorker), ops).newDocument);
+          });
+        },
+      );
       req.on('error', reject);
       req.end(mutateBody);
     });
@@ -174,7 +199,10 @@ async function main(): Promise<void> {
     greedy.spec.containers[0].resources.limits['nvidia.com/gpu'] = '8';
     greedy.spec.containers[0].resources.requests = { ...greedy.spec.containers[0].resources.requests, 'nvidia.com/gpu': '8' };
     const deniedBody = review(greedy, 'mallory@contoso.com', ['system:authenticated']);
-    const plainBody = review(fixture('test/fixtures/pods/deployment-cpu.json'), 'system:serviceaccount:kube-system:replicaset-controller', ['system:serviceaccounts', 'system:authenticated']);
+    const plainBody = review(fixture('test/fixtures/pods/deployment-cpu.json'), 'system:serviceaccount:kube-system:replicaset-controller', [
+      'system:serviceaccounts',
+      'system:authenticated',
+    ]);
 
     const scenarios: Scenario[] = [
       { name: 'baseline: bare node:https (GPU worker review)', target: 'baseline', path: '/', body: mutateBody },
@@ -191,7 +219,15 @@ async function main(): Promise<void> {
       await load(port, ca, s, 2); // warm-up: JIT, TLS session setup
       const r = await load(port, ca, s, duration);
       const pid = s.target === 'baseline' ? baseline.pid! : server.pid!;
-      rows.push({ name: s.name, reqPerSec: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, peakRssMb: treePeakRssMb(pid) });
+      rows.push({
+        name: s.name,
+        reqPerSec: Math.round(r.requests.average),
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        errors: r.errors + r.timeouts,
+        non2xx: r.non2xx,
+        peakRssMb: treePeakRssMb(pid),
+      });
       process.stderr.write(`${s.name}: ${Math.round(r.requests.average)} req/s\n`);
     }
     const ext = await runExtenderBench();
@@ -227,7 +263,9 @@ function markdown(rows: Row[], ext: ExtenderBenchResult): string {
     '',
     '| scenario | req/s | vs baseline | p50 ms | p99 ms | errors | non-2xx | peak RSS MB |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.name} | ${r.reqPerSec} | ${Math.round((r.reqPerSec / base) * 100)}% | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.peakRssMb} |`),
+    ...rows.map(
+      (r) => `| ${r.name} | ${r.reqPerSec} | ${Math.round((r.reqPerSec / base) * 100)}% | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.peakRssMb} |`,
+    ),
     '',
     'Targets: /mutate and /validate ≥ 75% of the baseline, p99 ≤ 10 ms at 32 connections, RSS ≤ 150 MB.',
     'Denied reviews answer HTTP 200 with `allowed: false`, so non-2xx must be 0 everywhere.',
@@ -236,7 +274,10 @@ function markdown(rows: Row[], ext: ExtenderBenchResult): string {
     '',
     '| nodes | filter p50 ms | prioritize p50 ms | filter+prioritize p50 ms | p99 ms |',
     '|---:|---:|---:|---:|---:|',
-    ...ext.sizes.map((s) => `| ${s.nodes} | ${s.filter.medianMs.toFixed(3)} | ${s.prioritize.medianMs.toFixed(3)} | ${s.both.medianMs.toFixed(3)} | ${s.both.p99Ms.toFixed(3)} |`),
+    ...ext.sizes.map(
+      (s) =>
+        `| ${s.nodes} | ${s.filter.medianMs.toFixed(3)} | ${s.prioritize.medianMs.toFixed(3)} | ${s.both.medianMs.toFixed(3)} | ${s.both.p99Ms.toFixed(3)} |`,
+    ),
     '',
     `Target: median ≤ ${ext.targetMedianMs} ms per call at 5,000 nodes: ${ext.pass ? 'met' : 'MISSED'}.`,
     '',

@@ -70,7 +70,10 @@ async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
     return { cert: opts.tlsCert, key: opts.tlsKey };
   }
   const ensured = await ensureServingCerts(opts.certsDir, { service: opts.service, namespace: opts.namespace });
-  opts.logger.info({ dir: opts.certsDir, generated: ensured.generated }, ensured.generated ? 'generated a self-signed CA and serving certificate' : 'reusing serving certificate');
+  opts.logger.info(
+    { dir: opts.certsDir, generated: ensured.generated },
+    ensured.generated ? 'generated a self-signed CA and serving certificate' : 'reusing serving certificate',
+  );
   return ensured.paths;
 }
 
@@ -98,7 +101,15 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     }
   }
   const extender = opts.components.includes(Component.Extender)
-    ? await startExtender({ policy: opts.policy, logger, metrics, bodyLimit, reloadIntervalMs: opts.reloadIntervalMs, cache: opts.nodeCache, stateFile: opts.extenderState })
+    ? await startExtender({
+        policy: opts.policy,
+        logger,
+        metrics,
+        bodyLimit,
+        reloadIntervalMs: opts.reloadIntervalMs,
+        cache: opts.nodeCache,
+        stateFile: opts.extenderState,
+      })
     : undefined;
   Object.assign(fastRoutes, extender?.routes);
   const app = createApp({ logger, metrics, readiness });
@@ -133,7 +144,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
 
   const feed = opts.components.includes(Component.Extender) ? opts.nodeCache : undefined;
   // Loaded only when asked for: client-node alone is most of the process's memory.
-  const cluster = opts.cluster ? (await import('./kube/cluster.js')).startClusterSources({ ...opts.cluster, store: opts.policy, feed, readiness, logger, metrics }) : undefined;
+  const cluster = opts.cluster
+    ? (await import('./kube/cluster.js')).startClusterSources({ ...opts.cluster, store: opts.policy, feed, readiness, logger, metrics })
+    : undefined;
 
   const address = await server.listen();
   readiness.set(Condition.Certificates, true);

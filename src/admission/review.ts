@@ -72,10 +72,7 @@ export function decodeReview(body: unknown): DecodedReview {
   if (!isObject(body)) throw invalid('body must be an AdmissionReview object');
   const apiVersion = body.apiVersion;
   if (apiVersion !== ReviewVersion.V1 && apiVersion !== ReviewVersion.V1beta1) {
-    throw new HttpError(
-      ErrorCode.UnsupportedVersion,
-      `apiVersion must be ${ReviewVersion.V1} or ${ReviewVersion.V1beta1}`,
-    );
+    throw new HttpError(ErrorCode.UnsupportedVersion, `apiVersion must be ${ReviewVersion.V1} or ${ReviewVersion.V1beta1}`);
   }
   if (body.kind !== 'AdmissionReview') throw invalid('kind must be AdmissionReview');
   const r = body.request;
@@ -86,7 +83,8 @@ export function decodeReview(body: unknown): DecodedReview {
   }
   const kind = decodeGroupVersion(r.kind, 'request.kind', 'kind');
   // resource is required by the API server but some tools omit it; the kind is what we route on.
-  const resource = r.resource === undefined ? { group: kind.group, version: kind.version, name: '' } : decodeGroupVersion(r.resource, 'request.resource', 'resource');
+  const resource =
+    r.resource === undefined ? { group: kind.group, version: kind.version, name: '' } : decodeGroupVersion(r.resource, 'request.resource', 'resource');
   if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean') {
     throw invalid('request.dryRun must be a boolean');
   }

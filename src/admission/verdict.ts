@@ -62,20 +62,45 @@ const noOutcomes: readonly RuleOutcome[] = Object.freeze([]);
 
 // Fields are written out rather than spread in: an object spread costs microseconds on the hot path.
 export function allowed(opts?: VerdictOptions): Allowed {
-  return { kind: 'allowed', warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
+  return {
+    kind: 'allowed',
+    warnings: opts?.warnings ?? none,
+    auditAnnotations: opts?.auditAnnotations ?? noAnnotations,
+    outcomes: opts?.outcomes ?? noOutcomes,
+  };
 }
 
 export function denied(code: number, message: string, opts?: VerdictOptions): Denied {
-  return { kind: 'denied', code, message, warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
+  return {
+    kind: 'denied',
+    code,
+    message,
+    warnings: opts?.warnings ?? none,
+    auditAnnotations: opts?.auditAnnotations ?? noAnnotations,
+    outcomes: opts?.outcomes ?? noOutcomes,
+  };
 }
 
 /** A patch verdict; an empty op list collapses to Allowed so no empty patch is ever sent. */
 export function patched(ops: readonly PatchOperation[], opts?: VerdictOptions): Patched | Allowed {
   if (ops.length === 0) return allowed(opts);
-  return { kind: 'patched', ops, warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
+  return {
+    kind: 'patched',
+    ops,
+    warnings: opts?.warnings ?? none,
+    auditAnnotations: opts?.auditAnnotations ?? noAnnotations,
+    outcomes: opts?.outcomes ?? noOutcomes,
+  };
 }
 
 export function errored(message: string, opts?: VerdictOptions & { code?: number }): Errored {
   const code = opts?.code ?? 500;
-  return { kind: 'errored', code, message, warnings: opts?.warnings ?? none, auditAnnotations: opts?.auditAnnotations ?? noAnnotations, outcomes: opts?.outcomes ?? noOutcomes };
+  return {
+    kind: 'errored',
+    code,
+    message,
+    warnings: opts?.warnings ?? none,
+    auditAnnotations: opts?.auditAnnotations ?? noAnnotations,
+    outcomes: opts?.outcomes ?? noOutcomes,
+  };
 }

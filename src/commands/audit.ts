@@ -42,7 +42,8 @@ function statusOf(v: ValidationVerdict): AuditStatus {
 export function auditPods(snapshot: PolicySnapshot, inputs: readonly Input[], as: UserInfo | undefined): PodAudit[] {
   return inputs.map((input) => {
     // An existing pod is judged as if it were being created now; a review's object likewise.
-    const pod: Input = input.type === 'pod' ? input : { type: 'pod', where: input.where, origin: input.origin, pod: input.review.request.object as PodInput['pod'] };
+    const pod: Input =
+      input.type === 'pod' ? input : { type: 'pod', where: input.where, origin: input.origin, pod: input.review.request.object as PodInput['pod'] };
     const request = requestFor(pod, as, 'audit');
     const { verdict, facts } = validate(snapshot, request, { requesterUnknown: as === undefined });
     return {
@@ -98,7 +99,10 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
   const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;
   const summary = { deny: count('deny'), warn: count('warn'), audit: count('audit'), ok: count('ok') };
   if (read.inputs.length === 0 && read.problems.length === 0) {
-    read.problems.push({ where: { file: fromCluster ? 'cluster' : o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });
+    read.problems.push({
+      where: { file: fromCluster ? 'cluster' : o.filename.join(', '), doc: 0 },
+      message: 'no Pods, pod templates or AdmissionReviews found',
+    });
   }
   if (o.output === OutputFormat.Text) {
     io.err(renderProblems(read));
@@ -117,8 +121,9 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
  * listed from a cluster in pages (src/commands/auditCluster.ts).
  */
 export function registerAudit(program: Command, io: CliIO): void {
-  addClusterAuditOptions(addInputOptions(program.command('audit').description('judge existing pods against the validating rules; report per pod and rule')))
-    .action(async (o: CommonOptions & ClusterAuditOptions) => {
-      io.setExitCode?.(await runAudit(o, io));
-    });
+  addClusterAuditOptions(
+    addInputOptions(program.command('audit').description('judge existing pods against the validating rules; report per pod and rule')),
+  ).action(async (o: CommonOptions & ClusterAuditOptions) => {
+    io.setExitCode?.(await runAudit(o, io));
+  });
 }

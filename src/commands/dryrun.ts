@@ -24,7 +24,14 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
     if (results.length > 0) io.out('\n');
     io.out(renderFooter({ allowed: results.length - denied, denied }, read));
   } else {
-    io.out(serialize(o.output, { results: results.map(evaluationReport), skipped: read.skipped, problems: read.problems, summary: { allowed: results.length - denied, denied, badInput: read.problems.length } }));
+    io.out(
+      serialize(o.output, {
+        results: results.map(evaluationReport),
+        skipped: read.skipped,
+        problems: read.problems,
+        summary: { allowed: results.length - denied, denied, badInput: read.problems.length },
+      }),
+    );
   }
   return code;
 }
@@ -35,8 +42,9 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
  * is denied, 2 on bad input (unreadable or invalid files or policy, nothing to evaluate).
  */
 export function registerDryRun(program: Command, io: CliIO): void {
-  addInputOptions(program.command('dry-run').description('evaluate Pods, AdmissionReviews and workload pod templates offline: patch, mutated object, every verdict'))
-    .action(async (o: CommonOptions) => {
-      io.setExitCode?.(await runDryRun(o, io));
-    });
+  addInputOptions(
+    program.command('dry-run').description('evaluate Pods, AdmissionReviews and workload pod templates offline: patch, mutated object, every verdict'),
+  ).action(async (o: CommonOptions) => {
+    io.setExitCode?.(await runDryRun(o, io));
+  });
 }

@@ -25,33 +25,49 @@ export function registerInit(program: Command, io: CliIO): void {
     .option('--service <name>', 'webhook Service name', 'azureml-connector-admission')
     .option('--secret <name>', 'certificate Secret name (tls.crt, tls.key, ca.crt)', 'azureml-connector-admission-tls')
     .option('--webhook-config <dir>', 'folder of webhook configuration templates', 'webhook-config')
-    .option('--webhook-url <url>', 'out-of-cluster runs: register the webhooks at https://HOST[:PORT] (+ /mutate, /validate) instead of the Service; the certificate also names HOST', webhookUrlArg)
-    .option('--certs-dir <dir>', "also write the Secret's ca.crt, tls.crt and tls.key to this folder, for a serve outside the cluster (--tls-cert DIR/tls.crt --tls-key DIR/tls.key)")
+    .option(
+      '--webhook-url <url>',
+      'out-of-cluster runs: register the webhooks at https://HOST[:PORT] (+ /mutate, /validate) instead of the Service; the certificate also names HOST',
+      webhookUrlArg,
+    )
+    .option(
+      '--certs-dir <dir>',
+      "also write the Secret's ca.crt, tls.crt and tls.key to this folder, for a serve outside the cluster (--tls-cert DIR/tls.crt --tls-key DIR/tls.key)",
+    )
     .option('--days <n>', 'validity of a newly issued certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
     .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', intArg('--attempts', 1, 100), 8)
-    .action(async (o: {
-      kubeconfig?: string; namespace: string; service: string; secret: string; webhookConfig: string;
-      webhookUrl?: URL; certsDir?: string; days: number; attempts: number;
-    }) => {
-      const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
-      const clients = kubeClients(loadKubeConfig(o.kubeconfig));
-      const report = await runInit(clients, {
-        namespace: o.namespace,
-        service: o.service,
-        secretName: o.secret,
-        templatesDir: o.webhookConfig,
-        ...(o.webhookUrl ? { url: o.webhookUrl } : {}),
-        ...(o.certsDir ? { certsDir: o.certsDir } : {}),
-        days: o.days,
-        retry: {
-          attempts: o.attempts,
-          backoff: DEFAULT_BACKOFF,
-          onRetry: (err, attempt, delayMs) => io.err(`attempt ${attempt} failed (${apiFailure(err).message}); retrying in ${delayMs} ms\n`),
-        },
-      });
-      const s = report.secret;
-      io.out(`Secret ${o.namespace}/${o.secret}: ${s.action}${s.reason ? ` (${s.reason})` : ''}\n`);
-      if (o.certsDir) io.out(`certificates written to ${o.certsDir} (ca.crt, tls.crt, tls.key)\n`);
-      for (const w of report.webhooks) io.out(`${w.kind} ${w.name}: ${w.action}${o.webhookUrl ? ` (${w.url})` : ''}\n`);
-    });
+    .action(
+      async (o: {
+        kubeconfig?: string;
+        namespace: string;
+        service: string;
+        secret: string;
+        webhookConfig: string;
+        webhookUrl?: URL;
+        certsDir?: string;
+        days: number;
+        attempts: number;
+      }) => {
+        const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
+        const clients = kubeClients(loadKubeConfig(o.kubeconfig));
+        const report = await runInit(clients, {
+          namespace: o.namespace,
+          service: o.service,
+          secretName: o.secret,
+          templatesDir: o.webhookConfig,
+          ...(o.webhookUrl ? { url: o.webhookUrl } : {}),
+          ...(o.certsDir ? { certsDir: o.certsDir } : {}),
+          days: o.days,
+          retry: {
+            attempts: o.attempts,
+            backoff: DEFAULT_BACKOFF,
+            onRetry: (err, attempt, delayMs) => io.err(`attempt ${attempt} failed (${apiFailure(err).message}); retrying in ${delayMs} ms\n`),
+          },
+        });
+        const s = report.secret;
+        io.out(`Secret ${o.namespace}/${o.secret}: ${s.action}${s.reason ? ` (${s.reason})` : ''}\n`);
+        if (o.certsDir) io.out(`certificates written to ${o.certsDir} (ca.crt, tls.crt, tls.key)\n`);
+        for (const w of report.webhooks) io.out(`${w.kind} ${w.name}: ${w.action}${o.webhookUrl ? ` (${w.url})` : ''}\n`);
+      },
+    );
 }

@@ -54,7 +54,11 @@ export interface Inputs {
 }
 
 function serviceAccount(ns: string, name: string): UserInfo {
-  return { username: `system:serviceaccount:${ns}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'], extra: {} };
+  return {
+    username: `system:serviceaccount:${ns}:${name}`,
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+    extra: {},
+  };
 }
 
 /** Controllers that create the pods of each workload kind (kube-controller-manager and Kubeflow defaults). */
@@ -91,7 +95,9 @@ function templatesOf(kind: string, spec: Record<string, unknown>): Template[] | 
   const replicaSpecs = Object.entries(spec).filter(([k]) => k.endsWith('ReplicaSpecs'));
   if (replicaSpecs.length === 0) return undefined;
   return replicaSpecs.flatMap(([, roles]) =>
-    isObject(roles) ? Object.entries(roles).map(([role, r]) => ({ suffix: `-${role.toLowerCase()}-0`, role, template: isObject(r) ? r.template : undefined })) : [],
+    isObject(roles)
+      ? Object.entries(roles).map(([role, r]) => ({ suffix: `-${role.toLowerCase()}-0`, role, template: isObject(r) ? r.template : undefined }))
+      : [],
   );
 }
 

@@ -15,7 +15,12 @@ export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
 export function columns(rows: readonly (readonly string[])[], gap = 2): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + gap))).join('').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + gap)))
+      .join('')
+      .trimEnd(),
+  );
 }
 
 function indent(lines: readonly string[], by: string): string[] {
@@ -57,7 +62,10 @@ export function hideEnvValues(object: unknown): unknown {
           return { ...(c as object), env: env.map((e: unknown) => (typeof e === 'object' && e !== null && 'value' in e ? { ...e, value: '(hidden)' } : e)) };
         })
       : list;
-  return { ...(object as object), spec: { ...spec, containers: hide(spec.containers), ...(spec.initContainers ? { initContainers: hide(spec.initContainers) } : {}) } };
+  return {
+    ...(object as object),
+    spec: { ...spec, containers: hide(spec.containers), ...(spec.initContainers ? { initContainers: hide(spec.initContainers) } : {}) },
+  };
 }
 
 /** One evaluation: a status line a person can scan, then the patch, every rule's verdict and the mutated object. */
@@ -67,7 +75,8 @@ export function renderEvaluation(e: Evaluation): string {
   const head: string[][] = [['requester', requesterText(e.request.userInfo)]];
   if (e.request.operation !== 'CREATE') head.push(['operation', e.request.operation]);
   const { compute, instanceType, pools } = e.facts;
-  if (compute !== undefined) head.push(['compute', `${compute}, instance type ${instanceType || '(none)'}${pools ? `, pools ${pools.join(', ') || '(none)'}` : ''}`]);
+  if (compute !== undefined)
+    head.push(['compute', `${compute}, instance type ${instanceType || '(none)'}${pools ? `, pools ${pools.join(', ') || '(none)'}` : ''}`]);
   const patch = e.mutation.patch;
   head.push(['patch', patch.length === 0 ? 'none' : `${patch.length} operation${patch.length === 1 ? '' : 's'}`]);
   lines.push(...indent(columns(head), '  '));

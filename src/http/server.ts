@@ -215,7 +215,9 @@ export class HttpsServer {
     }
     const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     const status = timedOut ? '408 Request Timeout' : '400 Bad Request';
-    const body = JSON.stringify({ error: { code: timedOut ? 'RequestTimeout' : 'BadRequest', message: timedOut ? 'request not received in time' : 'malformed HTTP request' } });
+    const body = JSON.stringify({
+      error: { code: timedOut ? 'RequestTimeout' : 'BadRequest', message: timedOut ? 'request not received in time' : 'malformed HTTP request' },
+    });
     socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     socket.once('close', () => clearTimeout(grace));

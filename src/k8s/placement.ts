@@ -68,7 +68,6 @@ function conjunctsOf(pod: PodView): { unrestricted: boolean; conjuncts: Conjunct
 /** `null` stands for "the node has no such label". */
 type Value = string | null;
 
-
 /** An integer inside every Gt/Lt bound on the key, if the bounds leave room for one. */
 function integerInRange(reqs: readonly NodeSelectorRequirement[]): number | undefined {
   let lo: number | undefined;
@@ -139,20 +138,37 @@ function fitConjunct(c: Conjunct, pools: PoolLabels): ConjunctFit {
     return values.some((v) => v === null || !used.has(v));
   };
   const live = reachable.filter((p) => !Object.keys(pools[p]!).some(escapes));
-  return { source: c.source, satisfiable: true, contained: coversAll(live.map((p) => pools[p]!), admitted), reachable, named };
+  return {
+    source: c.source,
+    satisfiable: true,
+    contained: coversAll(
+      live.map((p) => pools[p]!),
+      admitted,
+    ),
+    reachable,
+    named,
+  };
 }
 
 /**
  * Does every choice of values (one admitted value per key) match some pool? Only keys whose
  * admitted values are all pool values are left here, so the search is over a few small sets.
  */
-function coversAll(live: readonly Readonly<Record<string, string>>[], admitted: ReadonlyMap<string, Value[]>, assigned: ReadonlyMap<string, string> = new Map()): boolean {
+function coversAll(
+  live: readonly Readonly<Record<string, string>>[],
+  admitted: ReadonlyMap<string, Value[]>,
+  assigned: ReadonlyMap<string, string> = new Map(),
+): boolean {
   if (live.length === 0) return false;
   if (live.some((p) => Object.keys(p).every((k) => assigned.has(k)))) return true;
   const key = Object.keys(live.find((p) => Object.keys(p).some((k) => !assigned.has(k)))!).find((k) => !assigned.has(k))!;
   return admitted.get(key)!.every((v) => {
     const next = new Map(assigned).set(key, v!);
-    return coversAll(live.filter((p) => !Object.hasOwn(p, key) || p[key] === v), admitted, next);
+    return coversAll(
+      live.filter((p) => !Object.hasOwn(p, key) || p[key] === v),
+      admitted,
+      next,
+    );
   });
 }
 

@@ -108,7 +108,12 @@ function objects(v: unknown, path: string): readonly Record<string, unknown>[] {
 }
 
 function validRequirement(r: unknown): boolean {
-  return isObject(r) && typeof r.key === 'string' && typeof r.operator === 'string' && (absent(r.values) || (Array.isArray(r.values) && r.values.every((v) => typeof v === 'string')));
+  return (
+    isObject(r) &&
+    typeof r.key === 'string' &&
+    typeof r.operator === 'string' &&
+    (absent(r.values) || (Array.isArray(r.values) && r.values.every((v) => typeof v === 'string')))
+  );
 }
 
 const TERMS = 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution';
@@ -120,7 +125,8 @@ function checkTerms(required: Record<string, unknown>): void {
     if (!isObject(term)) fail(`${TERMS}.nodeSelectorTerms[${i}] must be an object`);
     for (const part of ['matchExpressions', 'matchFields'] as const) {
       const reqs = term[part];
-      if (!absent(reqs) && !(Array.isArray(reqs) && reqs.every(validRequirement))) fail(`${TERMS}.nodeSelectorTerms[${i}].${part} must be a list of {key, operator, values}`);
+      if (!absent(reqs) && !(Array.isArray(reqs) && reqs.every(validRequirement)))
+        fail(`${TERMS}.nodeSelectorTerms[${i}].${part} must be a list of {key, operator, values}`);
     }
   });
 }

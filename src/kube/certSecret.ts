@@ -71,7 +71,8 @@ function renewalReason(cert: ServingCertificate | undefined, now: Date): string 
   if (!cert || !cert.certPem || !cert.keyPem || !cert.caPem) return 'the Secret lacks tls.crt, tls.key or ca.crt';
   try {
     const expiry = notAfter(cert.certPem);
-    if (expiry.getTime() - now.getTime() < RENEW_BEFORE_MS) return `the certificate expires ${expiry.toISOString()}, within ${RENEW_BEFORE_MS / 86_400_000} days`;
+    if (expiry.getTime() - now.getTime() < RENEW_BEFORE_MS)
+      return `the certificate expires ${expiry.toISOString()}, within ${RENEW_BEFORE_MS / 86_400_000} days`;
   } catch {
     return 'tls.crt is not a valid certificate';
   }

@@ -49,7 +49,10 @@ export class EventRecorder {
     try {
       await this.core.createNamespacedEvent({ namespace: spec.involved.namespace, body });
     } catch (err) {
-      this.opts.logger.warn({ reason: spec.reason, involved: `${spec.involved.kind}/${spec.involved.namespace}/${spec.involved.name}`, error: apiFailure(err).message }, 'could not post a Kubernetes Event');
+      this.opts.logger.warn(
+        { reason: spec.reason, involved: `${spec.involved.kind}/${spec.involved.namespace}/${spec.involved.name}`, error: apiFailure(err).message },
+        'could not post a Kubernetes Event',
+      );
     }
   }
 }

@@ -51,7 +51,12 @@ export async function runInit(clients: Pick<KubeClients, 'core' | 'admission'>, 
   const bundle = caBundle(secret.caBundlePem);
   const webhooks = [];
   for (const template of templates) {
-    const desired = renderWebhookConfig(template, { namespace: opts.namespace, service: opts.service, caBundle: bundle, ...(opts.url ? { url: opts.url } : {}) });
+    const desired = renderWebhookConfig(template, {
+      namespace: opts.namespace,
+      service: opts.service,
+      caBundle: bundle,
+      ...(opts.url ? { url: opts.url } : {}),
+    });
     const action = await applyWebhookConfig(clients.admission, desired, opts.retry);
     const url = desired.webhooks?.[0]?.clientConfig.url;
     webhooks.push({ kind: desired.kind, name: desired.metadata.name, action, ...(url ? { url } : {}) });

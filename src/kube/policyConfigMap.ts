@@ -48,10 +48,14 @@ export class PolicyConfigMapSource {
         list: () => opts.core.listNamespacedConfigMap({ namespace, fieldSelector }),
         fieldSelector,
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
-        onError: (err, retryInMs) => opts.logger.warn({ configMap: `${namespace}/${name}`, error: apiFailure(err).message, retryInMs }, 'policy ConfigMap watch failed; retrying'),
+        onError: (err, retryInMs) =>
+          opts.logger.warn({ configMap: `${namespace}/${name}`, error: apiFailure(err).message, retryInMs }, 'policy ConfigMap watch failed; retrying'),
       },
       {
-        upsert: (cm) => void this.apply(cm).catch((err: unknown) => opts.logger.error({ err, configMap: `${namespace}/${name}` }, 'applying the policy ConfigMap failed; keeping the last good policy')),
+        upsert: (cm) =>
+          void this.apply(cm).catch((err: unknown) =>
+            opts.logger.error({ err, configMap: `${namespace}/${name}` }, 'applying the policy ConfigMap failed; keeping the last good policy'),
+          ),
         remove: () => this.removed(),
       },
     );

@@ -103,7 +103,10 @@ export function createAuditLog(opts: {
   rotation?: Rotation;
   onError?: AuditFileOptions['onError'];
 }): AuditLog {
-  const file = opts.file === undefined ? undefined : new AuditFile(opts.file, { ...(opts.rotation ? { rotation: opts.rotation } : {}), ...(opts.onError ? { onError: opts.onError } : {}) });
+  const file =
+    opts.file === undefined
+      ? undefined
+      : new AuditFile(opts.file, { ...(opts.rotation ? { rotation: opts.rotation } : {}), ...(opts.onError ? { onError: opts.onError } : {}) });
   const sinks = [auditLogger(opts.destination, opts.level), ...(file ? [auditLogger(file)] : [])];
   return {
     observer: auditObserver(sinks),

@@ -15,16 +15,7 @@ export interface LoggerOptions {
  * Paths pino replaces with "[redacted]" wherever a caller logs them by mistake: tokens, keys,
  * env values and the raw objects under review (which may carry secrets in env).
  */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  '*.token',
-  '*.password',
-  'key',
-  '*.key',
-  'object',
-  'oldObject',
-  '*.env',
-];
+export const REDACT_PATHS = ['req.headers.authorization', '*.token', '*.password', 'key', '*.key', 'object', 'oldObject', '*.env'];
 
 let lastMs = -1;
 let lastIso = '';

@@ -22,7 +22,8 @@ function fromAjv(e: ErrorObject): PolicyError {
   if (e.keyword === 'additionalProperties') return { path: e.instancePath, message: `unknown field "${String(params.additionalProperty)}"` };
   if (e.keyword === 'required') return { path: e.instancePath, message: `missing required field "${String(params.missingProperty)}"` };
   if (e.keyword === 'propertyNames') return { path: e.instancePath, message: `name "${String(params.propertyName)}" is not a valid name` };
-  if (e.keyword === 'enum') return { path: e.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+  if (e.keyword === 'enum')
+    return { path: e.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
   if (e.keyword === 'const') return { path: e.instancePath, message: `must be ${JSON.stringify(params.allowedValue)}` };
   return { path: e.instancePath, message: e.message ?? e.keyword };
 }
@@ -40,7 +41,8 @@ function semanticErrors(policy: Policy): PolicyError[] {
       errors.push({ path: `${at}/defaultNodePool`, message: `node pool "${c.defaultNodePool}" is not defined in nodePools` });
     }
     for (const t of c.claims.resources.instanceTypes) {
-      if (!(t in c.instanceTypes)) errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
+      if (!(t in c.instanceTypes))
+        errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
     }
     for (const [tname, t] of Object.entries(c.instanceTypes)) {
       for (const kind of ['requests', 'limits'] as const) {

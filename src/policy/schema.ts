@@ -118,7 +118,11 @@ const compute = {
           properties: {
             users: stringList,
             groups: stringList,
-            serviceAccounts: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\\*)$' }, default: [] },
+            serviceAccounts: {
+              type: 'array',
+              items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\\*)$' },
+              default: [],
+            },
             extra: { type: 'object', additionalProperties: stringList, default: {} },
           },
         },

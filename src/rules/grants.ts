@@ -21,7 +21,9 @@ export function amlTolerations(policy: Policy, aml: AmlFacts): Toleration[] {
   ];
   return [
     ...amlTaints.static,
-    ...own.filter((e): e is [string, string] => e[1] !== undefined).map(([key, value]): Toleration => ({ key, operator: 'Equal', value, effect: amlTaints.effect })),
+    ...own
+      .filter((e): e is [string, string] => e[1] !== undefined)
+      .map(([key, value]): Toleration => ({ key, operator: 'Equal', value, effect: amlTaints.effect })),
     ...(aml.compute?.tolerations ?? []),
   ];
 }

@@ -66,14 +66,18 @@ export function runRules<T>(rules: readonly Rule<RuleId, T>[], opts: RunOptions<
       judged = opts.judge(rule, conclusion, settings);
     } catch (error) {
       const mode = settings.failureMode;
-      out.outcomes.push(outcome(rule.id, action, 'error', `internal error (fail ${mode}): ${clip(error instanceof Error ? error.message : String(error), 200)}`));
+      out.outcomes.push(
+        outcome(rule.id, action, 'error', `internal error (fail ${mode}): ${clip(error instanceof Error ? error.message : String(error), 200)}`),
+      );
       if (mode === FailureMode.Open) {
         out.warnings.push(`[${rule.id}] the rule failed internally and was skipped (fail open)`);
         continue;
       }
       // Only our own patch errors are known to be safe to show; anything else is a bug to read in the log.
       const shown = error instanceof PatchError ? `: ${error.message}` : '';
-      out.refusals.push(`[${rule.id}] the rule failed internally${shown}, so the pod is refused (fail closed); see the aml-admission audit log for uid ${subject.request.uid}`);
+      out.refusals.push(
+        `[${rule.id}] the rule failed internally${shown}, so the pod is refused (fail closed); see the aml-admission audit log for uid ${subject.request.uid}`,
+      );
       continue;
     }
     out.outcomes.push(outcome(rule.id, action, judged.result, judged.message));

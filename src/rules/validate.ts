@@ -28,7 +28,11 @@ export interface ValidateOptions {
  * writes such as a controller removing a finalizer. A label change that moves a pod into another
  * compute produces new findings, so it is judged in full.
  */
-function newOnUpdate(rule: Rule<RuleId, readonly string[]>, findings: readonly string[], old: Subject | undefined): { fresh: readonly string[]; kept: readonly string[] } {
+function newOnUpdate(
+  rule: Rule<RuleId, readonly string[]>,
+  findings: readonly string[],
+  old: Subject | undefined,
+): { fresh: readonly string[]; kept: readonly string[] } {
   if (findings.length === 0 || old === undefined) return { fresh: findings, kept: [] };
   let before: readonly string[] | Skip;
   try {

@@ -13,7 +13,12 @@ const PODS = { group: '', kind: 'Pod', resource: 'pods' } as const;
  * Validation: UPDATE too (a label change can move a pod into a compute); it fails closed because
  * failing open would let anyone bypass reserved pools and claims by causing an outage.
  */
-export const MUTATING_WEBHOOK: WebhookSpec = { name: WebhookName.Mutate, operations: [Operation.Create], resources: [PODS], failurePolicy: FailurePolicy.Ignore };
+export const MUTATING_WEBHOOK: WebhookSpec = {
+  name: WebhookName.Mutate,
+  operations: [Operation.Create],
+  resources: [PODS],
+  failurePolicy: FailurePolicy.Ignore,
+};
 export const VALIDATING_WEBHOOK: WebhookSpec = {
   name: WebhookName.Validate,
   operations: [Operation.Create, Operation.Update],

@@ -65,7 +65,10 @@ export function createCA(opts: { commonName?: string; days?: number; now?: Date 
   cert.publicKey = keys.publicKey;
   cert.serialNumber = randomSerial();
   validity(cert, opts.now ?? new Date(), opts.days ?? DEFAULT_CERT_DAYS * 10);
-  const subject = [{ name: 'commonName', value: opts.commonName ?? 'aml-admission-ca' }, { name: 'organizationName', value: 'aml-admission' }];
+  const subject = [
+    { name: 'commonName', value: opts.commonName ?? 'aml-admission-ca' },
+    { name: 'organizationName', value: 'aml-admission' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([

@@ -101,10 +101,7 @@ export interface EnsureResult {
 }
 
 /** Reuses the certificates in `dir` while they are valid for the Service; otherwise generates new ones. */
-export async function ensureServingCerts(
-  dir: string,
-  opts: { service: string; namespace: string; days?: number; now?: Date },
-): Promise<EnsureResult> {
+export async function ensureServingCerts(dir: string, opts: { service: string; namespace: string; days?: number; now?: Date }): Promise<EnsureResult> {
   const names = serviceNames(opts.service, opts.namespace);
   const existing = await readServing(dir);
   if (existing && isReusable(existing, names, opts.now)) {

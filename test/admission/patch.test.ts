@@ -47,7 +47,10 @@ describe('patch compiler (mutation intents → RFC 6902)', () => {
     },
     {
       name: 'Missing parents several levels deep are added as nested maps in one op.',
-      given: { doc: { spec: { containers: [{ name: 'c' }] } }, mutations: [set(['spec', 'containers', 0, 'resources', 'requests', 'cpu'], '1'), set(['spec', 'containers', 0, 'resources', 'limits', 'cpu'], '2')] },
+      given: {
+        doc: { spec: { containers: [{ name: 'c' }] } },
+        mutations: [set(['spec', 'containers', 0, 'resources', 'requests', 'cpu'], '1'), set(['spec', 'containers', 0, 'resources', 'limits', 'cpu'], '2')],
+      },
       want: [{ op: 'add', path: '/spec/containers/0/resources', value: { requests: { cpu: '1' }, limits: { cpu: '2' } } }],
     },
     {
@@ -91,9 +94,15 @@ describe('patch compiler (mutation intents → RFC 6902)', () => {
   const misfits: { name: string; given: { doc: object; mutation: Mutation } }[] = [
     { name: 'Appending to a map is refused.', given: { doc: { spec: { tolerations: { a: 1 } } }, mutation: append(['spec', 'tolerations'], {}) } },
     { name: 'Setting a key on a list is refused.', given: { doc: { spec: { nodeSelector: [] } }, mutation: set(['spec', 'nodeSelector', 'a'], 'b') } },
-    { name: 'An index past the end of a list is refused.', given: { doc: { spec: { containers: [] } }, mutation: append(['spec', 'containers', 0, 'volumeMounts'], {}) } },
+    {
+      name: 'An index past the end of a list is refused.',
+      given: { doc: { spec: { containers: [] } }, mutation: append(['spec', 'containers', 0, 'volumeMounts'], {}) },
+    },
     { name: 'An index into a missing list is refused.', given: { doc: { spec: {} }, mutation: append(['spec', 'containers', 0, 'volumeMounts'], {}) } },
-    { name: 'A "__proto__" key is refused rather than changing a prototype.', given: { doc: { metadata: {} }, mutation: set(['metadata', '__proto__', 'polluted'], 'yes') } },
+    {
+      name: 'A "__proto__" key is refused rather than changing a prototype.',
+      given: { doc: { metadata: {} }, mutation: set(['metadata', '__proto__', 'polluted'], 'yes') },
+    },
     { name: 'A string where a map is expected is refused.', given: { doc: { spec: 'x' }, mutation: set(['spec', 'schedulerName'], 'v') } },
   ];
   for (const t of misfits) {
@@ -108,7 +117,10 @@ describe('patch compiler (mutation intents → RFC 6902)', () => {
   it('Applying the compiled ops to the original always gives the working copy.', () => {
     const key = fc.constantFrom('a', 'b', 'x/y', 'm~n', '');
     const leaf = fc.oneof(fc.string({ maxLength: 3 }), fc.integer(), fc.constant(null));
-    const doc = fc.dictionary(key, fc.oneof(leaf, fc.dictionary(key, leaf, { maxKeys: 3, noNullPrototype: true }), fc.array(leaf, { maxLength: 2 })), { maxKeys: 4, noNullPrototype: true });
+    const doc = fc.dictionary(key, fc.oneof(leaf, fc.dictionary(key, leaf, { maxKeys: 3, noNullPrototype: true }), fc.array(leaf, { maxLength: 2 })), {
+      maxKeys: 4,
+      noNullPrototype: true,
+    });
     const path = fc.array(key, { minLength: 1, maxLength: 3 });
     const mutation = fc.oneof(
       fc.record({ op: fc.constant('set' as const), path, value: fc.oneof(leaf, fc.dictionary(key, leaf, { maxKeys: 2, noNullPrototype: true })) }),

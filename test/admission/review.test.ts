@@ -27,16 +27,53 @@ describe('AdmissionReview codec', () => {
 
   const bad: { name: string; given: unknown; code: ErrorCode; message: RegExp }[] = [
     { name: 'a JSON array is not a review', given: [], code: ErrorCode.InvalidReview, message: /AdmissionReview object/ },
-    { name: 'an unknown apiVersion is refused', given: { apiVersion: 'admission.k8s.io/v2', kind: 'AdmissionReview' }, code: ErrorCode.UnsupportedVersion, message: /apiVersion/ },
-    { name: 'a missing request is refused', given: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, code: ErrorCode.InvalidReview, message: /request is missing/ },
-    { name: 'a missing uid is refused', given: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE', kind: { kind: 'Pod' } } }, code: ErrorCode.InvalidReview, message: /uid/ },
-    { name: 'an unknown operation is refused', given: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'PATCH', kind: { kind: 'Pod' } } }, code: ErrorCode.InvalidReview, message: /operation/ },
-    { name: 'a wrong kind is refused', given: { apiVersion: 'admission.k8s.io/v1', kind: 'Pod' }, code: ErrorCode.InvalidReview, message: /kind must be AdmissionReview/ },
-    { name: 'groups that are not strings are refused', given: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'CREATE', kind: { kind: 'Pod' }, userInfo: { groups: [1] } } }, code: ErrorCode.InvalidReview, message: /groups/ },
+    {
+      name: 'an unknown apiVersion is refused',
+      given: { apiVersion: 'admission.k8s.io/v2', kind: 'AdmissionReview' },
+      code: ErrorCode.UnsupportedVersion,
+      message: /apiVersion/,
+    },
+    {
+      name: 'a missing request is refused',
+      given: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' },
+      code: ErrorCode.InvalidReview,
+      message: /request is missing/,
+    },
+    {
+      name: 'a missing uid is refused',
+      given: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE', kind: { kind: 'Pod' } } },
+      code: ErrorCode.InvalidReview,
+      message: /uid/,
+    },
+    {
+      name: 'an unknown operation is refused',
+      given: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'PATCH', kind: { kind: 'Pod' } } },
+      code: ErrorCode.InvalidReview,
+      message: /operation/,
+    },
+    {
+      name: 'a wrong kind is refused',
+      given: { apiVersion: 'admission.k8s.io/v1', kind: 'Pod' },
+      code: ErrorCode.InvalidReview,
+      message: /kind must be AdmissionReview/,
+    },
+    {
+      name: 'groups that are not strings are refused',
+      given: {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid: 'u', operation: 'CREATE', kind: { kind: 'Pod' }, userInfo: { groups: [1] } },
+      },
+      code: ErrorCode.InvalidReview,
+      message: /groups/,
+    },
   ];
   for (const t of bad) {
     it(`answers 400 when ${t.name}`, () => {
-      assert.throws(() => decodeReview(t.given), (err: unknown) => err instanceof HttpError && err.code === t.code && err.status === 400 && t.message.test(err.message));
+      assert.throws(
+        () => decodeReview(t.given),
+        (err: unknown) => err instanceof HttpError && err.code === t.code && err.status === 400 && t.message.test(err.message),
+      );
     });
   }
 
@@ -61,7 +98,11 @@ describe('AdmissionReview codec', () => {
 
   it('encodes a denial with status code, reason and message', () => {
     const out = JSON.parse(encodeReview('admission.k8s.io/v1', 'u4', denied(403, '[reserved-pools] no')));
-    assert.deepEqual(out.response, { uid: 'u4', allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message: '[reserved-pools] no' } });
+    assert.deepEqual(out.response, {
+      uid: 'u4',
+      allowed: false,
+      status: { status: 'Failure', code: 403, reason: 'Forbidden', message: '[reserved-pools] no' },
+    });
     const invalid = JSON.parse(encodeReview('admission.k8s.io/v1', 'u5', denied(422, 'bad')));
     assert.equal(invalid.response.status.reason, 'Invalid');
     const err = JSON.parse(encodeReview('admission.k8s.io/v1', 'u6', errored('boom')));

@@ -31,7 +31,12 @@ describe('audit file rotation', () => {
     const uids: string[] = [];
     for (const name of [...backups, 'audit.log']) {
       const text = await readFile(join(dir, name), 'utf8').catch(() => '');
-      uids.push(...text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { uid: string }).uid));
+      uids.push(
+        ...text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { uid: string }).uid),
+      );
     }
     return { uids, backups };
   }
@@ -107,13 +112,36 @@ describe('audit file rotation', () => {
   it('serve --audit-log-maxsize 1 rotates at 1 MB and every decision is in one of the files.', async function () {
     this.timeout(120_000);
     const path = join(dir, 'audit.log');
-    const p = await spawnServe(['--drain-delay', '0', '--components', 'admission', '--audit-log', path, '--audit-log-maxsize', '1', '--audit-log-maxbackup', '3']);
+    const p = await spawnServe([
+      '--drain-delay',
+      '0',
+      '--components',
+      'admission',
+      '--audit-log',
+      path,
+      '--audit-log-maxsize',
+      '1',
+      '--audit-log-maxbackup',
+      '3',
+    ]);
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
     try {
       const sent: string[] = [];
       for (let round = 0; round < 1000; round++) {
         const uids = Array.from({ length: 16 }, (_, i) => `r${round}-${i}`);
-        await Promise.all(uids.map((uid) => httpsCall({ port: p.port, ca: p.ca, agent, method: 'POST', path: '/validate', body: JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })), headers: { 'content-type': 'application/json' } })));
+        await Promise.all(
+          uids.map((uid) =>
+            httpsCall({
+              port: p.port,
+              ca: p.ca,
+              agent,
+              method: 'POST',
+              path: '/validate',
+              body: JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })),
+              headers: { 'content-type': 'application/json' },
+            }),
+          ),
+        );
         sent.push(...uids);
         if ((await readdir(dir)).some((n) => BACKUP.test(n))) break;
       }

@@ -19,17 +19,47 @@ import { amlTolerations, GPU_TOLERATIONS, pod, POLICY_YAML, testPolicy } from '.
 const SECRET_ENV = 'sk-live-9f8e7d6c5b4a39281706';
 const SECRET_ANNOTATION = 'AccountKey=c2VjcmV0LWJsb2Ita2V5LTAxMjM0NTY3ODk=';
 
-const goodPod = pod({ compute: 'gpu-compute', instanceType: 'gpu-1', gpus: '1', nodeSelector: { agentpool: 'gpupool' }, tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')] });
+const goodPod = pod({
+  compute: 'gpu-compute',
+  instanceType: 'gpu-1',
+  gpus: '1',
+  nodeSelector: { agentpool: 'gpupool' },
+  tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')],
+});
 const gpuOnCpu = pod({ compute: 'gpu-compute', gpus: '1', nodeSelector: { agentpool: 'cpupool' } });
 /** A pod carrying secret-looking values in env and in an annotation the mutating webhook reads. */
 const secretPod = pod({
   compute: 'gpu-compute',
   instanceType: 'gpu-1',
   env: [{ name: 'OPENAI_API_KEY', value: SECRET_ENV }],
-  annotations: { 'ml.azure.com/blobfuse-mounts': JSON.stringify([{ name: 'data', container: 'c', mountPath: '/data', secretName: 'blob-creds', mountOptions: SECRET_ANNOTATION }]) },
+  annotations: {
+    'ml.azure.com/blobfuse-mounts': JSON.stringify([
+      { name: 'data', container: 'c', mountPath: '/data', secretName: 'blob-creds', mountOptions: SECRET_ANNOTATION },
+    ]),
+  },
 });
 
-const FIELDS = ['level', 'time', 'service', 'log', 'uid', 'endpoint', 'operation', 'kind', 'namespace', 'name', 'username', 'groups', 'compute', 'outcomes', 'patch', 'decision', 'latencyMs', 'dryRun', 'msg'];
+const FIELDS = [
+  'level',
+  'time',
+  'service',
+  'log',
+  'uid',
+  'endpoint',
+  'operation',
+  'kind',
+  'namespace',
+  'name',
+  'username',
+  'groups',
+  'compute',
+  'outcomes',
+  'patch',
+  'decision',
+  'latencyMs',
+  'dryRun',
+  'msg',
+];
 
 function assertRecordShape(line: Record<string, unknown>): void {
   for (const f of FIELDS) if (f !== 'compute') assert.ok(Object.hasOwn(line, f), `field ${f} is present`);
@@ -37,7 +67,10 @@ function assertRecordShape(line: Record<string, unknown>): void {
   assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.equal(typeof line.latencyMs, 'number');
   for (const o of line.outcomes as Record<string, unknown>[]) {
-    assert.deepEqual(Object.keys(o).filter((k) => k !== 'message'), ['ruleId', 'action', 'result']);
+    assert.deepEqual(
+      Object.keys(o).filter((k) => k !== 'message'),
+      ['ruleId', 'action', 'result'],
+    );
   }
   for (const op of line.patch as Record<string, unknown>[]) assert.deepEqual(Object.keys(op), ['op', 'path'], 'patch ops carry no values');
   assert.equal(line.object, undefined);
@@ -67,7 +100,11 @@ describe('audit log', () => {
       },
       {
         name: 'A rule at warn allows the pod with a warning and logs the failure with action warn.',
-        given: { path: '/validate', pod: { ...goodPod, spec: { ...goodPod.spec, volumes: [{ name: 'x', persistentVolumeClaim: { claimName: 'other' } }] } }, opts: { uid: 'uid-warn', namespace: 'azureml' } },
+        given: {
+          path: '/validate',
+          pod: { ...goodPod, spec: { ...goodPod.spec, volumes: [{ name: 'x', persistentVolumeClaim: { claimName: 'other' } }] } },
+          opts: { uid: 'uid-warn', namespace: 'azureml' },
+        },
         want: { allowed: true, warnings: /^\[resource-claims\] PVC other not allowed/, decision: 'allowed', fails: { 'resource-claims': 'warn' } },
       },
       {
@@ -134,7 +171,10 @@ describe('audit log', () => {
       const reloading = new PolicyStore(testPolicy(), 'file');
       const [, validate] = admissionWebhooks(() => reloading.current());
       const outcome = review(validate!, podReview(goodPod, { uid: 'uid-reload' }));
-      reloading.replace(policyFrom(POLICY_YAML, (d) => (d.keys = { computeLabel: 'example.com/compute' })), 'file');
+      reloading.replace(
+        policyFrom(POLICY_YAML, (d) => (d.keys = { computeLabel: 'example.com/compute' })),
+        'file',
+      );
       const captured = new LogCapture();
       auditObserver([auditLogger(captured)])(outcome, '/validate', 1);
       assert.equal(captured.lines[0]?.compute, 'gpu-compute');
@@ -181,7 +221,11 @@ describe('audit log', () => {
       dir = await mkdtemp(join(tmpdir(), 'aml-audit-'));
     });
     afterEach(async () => rm(dir, { recursive: true, force: true }));
-    const readLines = async (file: string) => (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const readLines = async (file: string) =>
+      (await readFile(file, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
 
     it('Appends one line per decision after what the file already held, with every field.', async () => {
       const path = join(dir, 'sub', 'audit.log');
@@ -196,18 +240,24 @@ describe('audit log', () => {
         file.close();
       }
       const first = await readLines(path);
-      assert.deepEqual(first.map((l) => [l.uid, l.endpoint, l.decision, l.dryRun]), [
-        ['file-1', '/validate', 'allowed', false],
-        ['file-2', '/validate', 'denied', true],
-        ['file-3', '/mutate', 'patched', false],
-      ]);
+      assert.deepEqual(
+        first.map((l) => [l.uid, l.endpoint, l.decision, l.dryRun]),
+        [
+          ['file-1', '/validate', 'allowed', false],
+          ['file-2', '/validate', 'denied', true],
+          ['file-3', '/mutate', 'patched', false],
+        ],
+      );
       first.forEach(assertRecordShape);
       assert.ok(!(await readFile(path, 'utf8')).includes(SECRET_ENV));
 
       const again = new AuditFile(path, { checkMs: 0 });
       auditObserver([auditLogger(again)])({ ...fakeOutcome('file-4') }, '/validate', 1.5);
       again.close();
-      assert.deepEqual((await readLines(path)).map((l) => l.uid), ['file-1', 'file-2', 'file-3', 'file-4']);
+      assert.deepEqual(
+        (await readLines(path)).map((l) => l.uid),
+        ['file-1', 'file-2', 'file-3', 'file-4'],
+      );
     });
 
     it('Reopens the path after log rotation renames the file, losing no line.', async () => {
@@ -221,8 +271,14 @@ describe('audit log', () => {
       assert.equal(file.checkRotation(), false, 'nothing to do once reopened');
       observe(fakeOutcome('after-rotation'), '/validate', 1);
       file.close();
-      assert.deepEqual((await readLines(`${path}.1`)).map((l) => l.uid), ['before-rotation', 'during-rotation']);
-      assert.deepEqual((await readLines(path)).map((l) => l.uid), ['after-rotation']);
+      assert.deepEqual(
+        (await readLines(`${path}.1`)).map((l) => l.uid),
+        ['before-rotation', 'during-rotation'],
+      );
+      assert.deepEqual(
+        (await readLines(path)).map((l) => l.uid),
+        ['after-rotation'],
+      );
     });
 
     it('Writes to the process log and the file with createAuditLog, whatever the log level.', async () => {
@@ -231,7 +287,10 @@ describe('audit log', () => {
       const audit = createAuditLog({ destination: stdout, level: 'warn', file: path });
       audit.observer(fakeOutcome('both'), '/validate', 1);
       audit.close();
-      assert.deepEqual((await readLines(path)).map((l) => l.uid), ['both']);
+      assert.deepEqual(
+        (await readLines(path)).map((l) => l.uid),
+        ['both'],
+      );
       assert.equal(stdout.lines.length, 0, 'the process log follows --log-level');
       const info = new LogCapture();
       const audit2 = createAuditLog({ destination: info, level: 'info' });
@@ -249,7 +308,14 @@ describe('audit log', () => {
         const uids = ['sigterm-1', 'sigterm-2', 'sigterm-3'];
         await Promise.all(
           uids.map((uid) =>
-            httpsCall({ port: p.port, ca: p.ca, method: 'POST', path: '/validate', body: JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })), headers: { 'content-type': 'application/json' } }),
+            httpsCall({
+              port: p.port,
+              ca: p.ca,
+              method: 'POST',
+              path: '/validate',
+              body: JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })),
+              headers: { 'content-type': 'application/json' },
+            }),
           ),
         );
         p.child.kill('SIGTERM');
@@ -269,7 +335,11 @@ describe('audit log', () => {
         const answered = await loadUntilKilled(p.port, p.ca, agent, () => p.child.kill('SIGKILL'), 'kill');
         await p.exited;
         const written = new Set((await readLines(path)).map((l) => l.uid));
-        assert.deepEqual(answered.filter((uid) => !written.has(uid)), [], 'answered but not in the audit file');
+        assert.deepEqual(
+          answered.filter((uid) => !written.has(uid)),
+          [],
+          'answered but not in the audit file',
+        );
       } finally {
         agent.destroy();
         await p.cleanup();
@@ -290,18 +360,21 @@ function loadUntilKilled(port: number, ca: Buffer, agent: Agent, kill: () => voi
     const next = () => {
       if (killed) return;
       const uid = `${tag}-${seq++}`;
-      const req = request({ host: '127.0.0.1', servername: 'localhost', port, method: 'POST', path: '/validate', ca, agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        if (killed) return;
-        answered.push(uid);
-        if (answered.length === 200) {
-          killed = true;
-          kill();
-          resolve(answered);
-          return;
-        }
-        res.resume();
-        res.on('end', next);
-      });
+      const req = request(
+        { host: '127.0.0.1', servername: 'localhost', port, method: 'POST', path: '/validate', ca, agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          if (killed) return;
+          answered.push(uid);
+          if (answered.length === 200) {
+            killed = true;
+            kill();
+            resolve(answered);
+            return;
+          }
+          res.resume();
+          res.on('end', next);
+        },
+      );
       req.on('error', () => {}); // requests in flight at the kill
       req.end(JSON.stringify(podReview(pod({ compute: 'example-compute' }), { uid })));
     };

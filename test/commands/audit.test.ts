@@ -24,29 +24,65 @@ describe('audit command', () => {
     return path;
   }
 
-  const cases: { name: string; given: () => Promise<string[]>; want: { code: number; statuses: Record<string, string>; byRule?: Record<string, Partial<Record<string, number>>> } }[] = [
+  const cases: {
+    name: string;
+    given: () => Promise<string[]>;
+    want: { code: number; statuses: Record<string, string>; byRule?: Record<string, Partial<Record<string, number>>> };
+  }[] = [
     {
       name: 'Reports each existing pod with its failed rules and exits 1 when any violation is deny-level.',
       given: async () => ['-f', podsFile, '--policy', policyFile],
       want: {
         code: 1,
-        statuses: { 'azureml/vit-worker-0': 'ok', 'azureml/gpu-on-cpu': 'deny', 'default/sneaky': 'deny', 'default/wrong-namespace': 'deny', 'default/web': 'ok' },
-        byRule: { 'node-pool-targeting': { deny: 1 }, 'reserved-pools': { deny: 1 }, 'identity-claims': { deny: 1 }, 'resource-claims': {}, 'policy-input': {} },
+        statuses: {
+          'azureml/vit-worker-0': 'ok',
+          'azureml/gpu-on-cpu': 'deny',
+          'default/sneaky': 'deny',
+          'default/wrong-namespace': 'deny',
+          'default/web': 'ok',
+        },
+        byRule: {
+          'node-pool-targeting': { deny: 1 },
+          'reserved-pools': { deny: 1 },
+          'identity-claims': { deny: 1 },
+          'resource-claims': {},
+          'policy-input': {},
+        },
       },
     },
     {
       name: 'Exits 0 when the only violations are at warn and audit, reporting them as such.',
-      given: async () => ['-f', podsFile, '--policy', await policyWith({ 'node-pool-targeting': 'warn', 'reserved-pools': 'audit', 'identity-claims': 'warn' })],
+      given: async () => [
+        '-f',
+        podsFile,
+        '--policy',
+        await policyWith({ 'node-pool-targeting': 'warn', 'reserved-pools': 'audit', 'identity-claims': 'warn' }),
+      ],
       want: {
         code: 0,
-        statuses: { 'azureml/vit-worker-0': 'ok', 'azureml/gpu-on-cpu': 'warn', 'default/sneaky': 'audit', 'default/wrong-namespace': 'warn', 'default/web': 'ok' },
+        statuses: {
+          'azureml/vit-worker-0': 'ok',
+          'azureml/gpu-on-cpu': 'warn',
+          'default/sneaky': 'audit',
+          'default/wrong-namespace': 'warn',
+          'default/web': 'ok',
+        },
         byRule: { 'node-pool-targeting': { warn: 1 }, 'reserved-pools': { audit: 1 }, 'identity-claims': { warn: 1 } },
       },
     },
     {
       name: 'Judges the requester too when --as names one.',
       given: async () => ['-f', podsFile, '--policy', policyFile, '--as', 'mallory'],
-      want: { code: 1, statuses: { 'azureml/vit-worker-0': 'deny', 'azureml/gpu-on-cpu': 'deny', 'default/sneaky': 'deny', 'default/wrong-namespace': 'deny', 'default/web': 'ok' } },
+      want: {
+        code: 1,
+        statuses: {
+          'azureml/vit-worker-0': 'deny',
+          'azureml/gpu-on-cpu': 'deny',
+          'default/sneaky': 'deny',
+          'default/wrong-namespace': 'deny',
+          'default/web': 'ok',
+        },
+      },
     },
     {
       name: 'Judges the pods inside AdmissionReviews and workload templates as well.',
@@ -73,7 +109,10 @@ describe('audit command', () => {
     const run = await runCli(['audit', '-f', podsFile, '--policy', policyFile]);
     assert.equal(run.code, 1);
     assert.match(run.out, /^OK {4}azureml\/vit-worker-0 +gpu-compute +Pod, /m);
-    assert.match(run.out, /^DENY {2}azureml\/gpu-on-cpu +gpu-compute .*\n {7}\[node-pool-targeting\] deny: pod requests 2 GPUs but can be placed on CPU pool cpupool/m);
+    assert.match(
+      run.out,
+      /^DENY {2}azureml\/gpu-on-cpu +gpu-compute .*\n {7}\[node-pool-targeting\] deny: pod requests 2 GPUs but can be placed on CPU pool cpupool/m,
+    );
     assert.match(run.out, /^ {2}RULE +DENY +WARN +AUDIT +ERROR\n {2}node-pool-targeting +1 +0 +0 +0$/m);
     assert.match(run.out, /identity-claims judged namespaces only/);
     assert.match(run.out, /^3 deny, 0 warn, 0 audit, 2 ok$/m);

@@ -30,9 +30,15 @@ const cases: { name: string; given: string[]; want: Want }[] = [
       check: (r) => {
         const e = r.results[0];
         assert.equal(e.mutation.decision, 'patched');
-        assert.ok(e.mutation.patch.some((op: any) => op.path === '/spec/nodeSelector'), 'the instance type selector is in the patch');
+        assert.ok(
+          e.mutation.patch.some((op: any) => op.path === '/spec/nodeSelector'),
+          'the instance type selector is in the patch',
+        );
         assert.deepEqual(e.mutated.spec.nodeSelector, { agentpool: 'gpupool' });
-        assert.deepEqual(e.validation.outcomes.map((o: any) => o.ruleId), ['node-pool-targeting', 'reserved-pools', 'identity-claims', 'resource-claims', 'policy-input']);
+        assert.deepEqual(
+          e.validation.outcomes.map((o: any) => o.ruleId),
+          ['node-pool-targeting', 'reserved-pools', 'identity-claims', 'resource-claims', 'policy-input'],
+        );
       },
     },
   },
@@ -58,12 +64,25 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     given: ['-f', fixturePath('multi.yaml')],
     want: {
       code: 1,
-      pods: [['default/cpu-job', 'Pod', true], ['default/lost', 'Pod', false]],
+      pods: [
+        ['default/cpu-job', 'Pod', true],
+        ['default/lost', 'Pod', false],
+      ],
       skipped: ['Service/web'],
       check: (r) => assert.equal(r.results[1].validation.code, 422),
     },
   },
-  { name: 'A List (kubectl get -o yaml) judges every item.', given: ['-f', fixturePath('list.yaml')], want: { code: 0, pods: [['default/web-1', 'Pod', true], ['default/web-2', 'Pod', true]] } },
+  {
+    name: 'A List (kubectl get -o yaml) judges every item.',
+    given: ['-f', fixturePath('list.yaml')],
+    want: {
+      code: 0,
+      pods: [
+        ['default/web-1', 'Pod', true],
+        ['default/web-2', 'Pod', true],
+      ],
+    },
+  },
   {
     name: 'A Deployment’s pod template is judged as the ReplicaSet controller would create it.',
     given: ['-f', fixturePath('deployment.yaml')],
@@ -74,14 +93,25 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     given: ['-f', fixturePath('statefulset.yaml')],
     want: { code: 0, pods: [['azureml/store-0', 'StatefulSet/store', true]], requester: sa('kube-system', 'statefulset-controller') },
   },
-  { name: 'A Job’s pod template is judged.', given: ['-f', fixturePath('job.yaml')], want: { code: 0, pods: [['azureml/prep-…', 'Job/prep', true]], requester: sa('kube-system', 'job-controller') } },
-  { name: 'A CronJob’s job template’s pod template is judged.', given: ['-f', fixturePath('cronjob.yaml')], want: { code: 0, pods: [['azureml/nightly-…', 'CronJob/nightly', true]] } },
+  {
+    name: 'A Job’s pod template is judged.',
+    given: ['-f', fixturePath('job.yaml')],
+    want: { code: 0, pods: [['azureml/prep-…', 'Job/prep', true]], requester: sa('kube-system', 'job-controller') },
+  },
+  {
+    name: 'A CronJob’s job template’s pod template is judged.',
+    given: ['-f', fixturePath('cronjob.yaml')],
+    want: { code: 0, pods: [['azureml/nightly-…', 'CronJob/nightly', true]] },
+  },
   {
     name: 'A PyTorchJob yields one pod per replica type, labelled as the training operator labels them.',
     given: ['-f', fixturePath('pytorchjob.yaml')],
     want: {
       code: 0,
-      pods: [['azureml/bert-master-0', 'PyTorchJob/bert (Master)', true], ['azureml/bert-worker-0', 'PyTorchJob/bert (Worker)', true]],
+      pods: [
+        ['azureml/bert-master-0', 'PyTorchJob/bert (Master)', true],
+        ['azureml/bert-worker-0', 'PyTorchJob/bert (Worker)', true],
+      ],
       requester: sa('kubeflow', 'training-operator'),
       check: (r) => {
         assert.equal(r.results[1].mutated.metadata.labels['training.kubeflow.org/job-name'], 'bert');
@@ -89,17 +119,56 @@ const cases: { name: string; given: string[]; want: Want }[] = [
       },
     },
   },
-  { name: 'A TFJob yields one pod per replica type.', given: ['-f', fixturePath('tfjob.yaml')], want: { code: 0, pods: [['azureml/mnist-ps-0', 'TFJob/mnist (PS)', true], ['azureml/mnist-worker-0', 'TFJob/mnist (Worker)', true]] } },
+  {
+    name: 'A TFJob yields one pod per replica type.',
+    given: ['-f', fixturePath('tfjob.yaml')],
+    want: {
+      code: 0,
+      pods: [
+        ['azureml/mnist-ps-0', 'TFJob/mnist (PS)', true],
+        ['azureml/mnist-worker-0', 'TFJob/mnist (Worker)', true],
+      ],
+    },
+  },
   {
     name: 'An MPIJob yields a launcher and a worker pod.',
     given: ['-f', fixturePath('mpijob.yaml')],
-    want: { code: 0, pods: [['azureml/horovod-launcher-0', 'MPIJob/horovod (Launcher)', true], ['azureml/horovod-worker-0', 'MPIJob/horovod (Worker)', true]], requester: sa('mpi-operator', 'mpi-operator') },
+    want: {
+      code: 0,
+      pods: [
+        ['azureml/horovod-launcher-0', 'MPIJob/horovod (Launcher)', true],
+        ['azureml/horovod-worker-0', 'MPIJob/horovod (Worker)', true],
+      ],
+      requester: sa('mpi-operator', 'mpi-operator'),
+    },
   },
-  { name: 'Several -f files are judged together.', given: ['-f', fixturePath('pod-allowed.yaml'), '-f', fixturePath('job.yaml')], want: { code: 0, pods: [['azureml/train-0', 'Pod', true], ['azureml/prep-…', 'Job/prep', true]] } },
+  {
+    name: 'Several -f files are judged together.',
+    given: ['-f', fixturePath('pod-allowed.yaml'), '-f', fixturePath('job.yaml')],
+    want: {
+      code: 0,
+      pods: [
+        ['azureml/train-0', 'Pod', true],
+        ['azureml/prep-…', 'Job/prep', true],
+      ],
+    },
+  },
   { name: 'Invalid YAML is bad input: exit 2.', given: ['-f', fixturePath('invalid.yaml')], want: { code: 2, pods: [], problem: /not valid YAML or JSON/ } },
-  { name: 'A malformed AdmissionReview is bad input: exit 2.', given: ['-f', fixturePath('bad-review.json')], want: { code: 2, pods: [], problem: /invalid AdmissionReview: request\.uid is missing/ } },
-  { name: 'A missing file is bad input: exit 2.', given: ['-f', fixturePath('does-not-exist.yaml')], want: { code: 2, pods: [], problem: /cannot read: ENOENT/ } },
-  { name: 'A file with nothing to judge is bad input: exit 2.', given: ['-f', fixturePath('service-only.yaml')], want: { code: 2, pods: [], skipped: ['ConfigMap/settings'], problem: /no Pods, pod templates or AdmissionReviews found/ } },
+  {
+    name: 'A malformed AdmissionReview is bad input: exit 2.',
+    given: ['-f', fixturePath('bad-review.json')],
+    want: { code: 2, pods: [], problem: /invalid AdmissionReview: request\.uid is missing/ },
+  },
+  {
+    name: 'A missing file is bad input: exit 2.',
+    given: ['-f', fixturePath('does-not-exist.yaml')],
+    want: { code: 2, pods: [], problem: /cannot read: ENOENT/ },
+  },
+  {
+    name: 'A file with nothing to judge is bad input: exit 2.',
+    given: ['-f', fixturePath('service-only.yaml')],
+    want: { code: 2, pods: [], skipped: ['ConfigMap/settings'], problem: /no Pods, pod templates or AdmissionReviews found/ },
+  },
   {
     name: 'Bad input wins over a denial: exit 2, and the good files are still judged.',
     given: ['-f', fixturePath('pod-denied.yaml'), '-f', fixturePath('invalid.yaml')],
@@ -108,11 +177,26 @@ const cases: { name: string; given: string[]; want: Want }[] = [
   {
     name: '--as judges the pods as that user: outside the identity claims they are denied.',
     given: ['-f', fixturePath('review-gpu-compute.json'), '--policy', policyFile, '--as', 'mallory@contoso.com'],
-    want: { code: 1, requester: 'mallory@contoso.com', check: (r) => assert.match(r.results[0].validation.message, /\[identity-claims\] mallory@contoso\.com is not allowed/) },
+    want: {
+      code: 1,
+      requester: 'mallory@contoso.com',
+      check: (r) => assert.match(r.results[0].validation.message, /\[identity-claims\] mallory@contoso\.com is not allowed/),
+    },
   },
   {
     name: '--as-group judges the pods as a member of that group: inside the identity claims they are allowed.',
-    given: ['-f', fixturePath('review-gpu-compute.json'), '--policy', policyFile, '--as', 'bob', '--as-group', 'ml-engineers', '--as-group', 'system:authenticated'],
+    given: [
+      '-f',
+      fixturePath('review-gpu-compute.json'),
+      '--policy',
+      policyFile,
+      '--as',
+      'bob',
+      '--as-group',
+      'ml-engineers',
+      '--as-group',
+      'system:authenticated',
+    ],
     want: {
       code: 0,
       requester: 'bob',
@@ -131,9 +215,17 @@ describe('dry-run command', () => {
       const run = await runCli(['dry-run', ...t.given, '-o', 'json']);
       assert.equal(run.code, t.want.code, run.err || run.out.slice(0, 2000));
       const report = JSON.parse(run.out);
-      if (t.want.pods) assert.deepEqual(report.results.map((r: any) => [r.pod, r.origin, r.allowed]), t.want.pods);
+      if (t.want.pods)
+        assert.deepEqual(
+          report.results.map((r: any) => [r.pod, r.origin, r.allowed]),
+          t.want.pods,
+        );
       if (t.want.requester) for (const r of report.results) assert.equal(r.request.userInfo.username, t.want.requester);
-      if (t.want.skipped) assert.deepEqual(report.skipped.map((s: any) => s.what), t.want.skipped);
+      if (t.want.skipped)
+        assert.deepEqual(
+          report.skipped.map((s: any) => s.what),
+          t.want.skipped,
+        );
       if (t.want.problem) assert.match(report.problems.map((p: any) => p.message).join('\n'), t.want.problem);
       else assert.deepEqual(report.problems, []);
       t.want.check?.(report);
@@ -144,7 +236,10 @@ describe('dry-run command', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dry-run-'));
     try {
       const bad = join(dir, 'policy.yaml');
-      await writeFile(bad, 'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes:\n  c: { nodePools: {}, instanceTypes: {}, defaultInstanceType: x }\n');
+      await writeFile(
+        bad,
+        'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes:\n  c: { nodePools: {}, instanceTypes: {}, defaultInstanceType: x }\n',
+      );
       const run = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--policy', bad]);
       assert.equal(run.code, 2);
       assert.match(run.err, /policy .* is invalid:\n\/computes\/c\/nodePools: /);

@@ -10,7 +10,15 @@ describe('serve flags in the README', () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('`serve` flags'), readme.indexOf('## Trying it as a new user'));
     const documented = [...new Set([...table.matchAll(/`(--[a-z-]+)/g)].map((m) => m[1]!))].sort();
-    assert.deepEqual(flags.filter((f) => !documented.includes(f)), [], 'flags missing from the README');
-    assert.deepEqual(documented.filter((f) => !flags.includes(f)), [], 'README flags serve does not have');
+    assert.deepEqual(
+      flags.filter((f) => !documented.includes(f)),
+      [],
+      'flags missing from the README',
+    );
+    assert.deepEqual(
+      documented.filter((f) => !flags.includes(f)),
+      [],
+      'README flags serve does not have',
+    );
   });
 });

@@ -89,7 +89,8 @@ const podTemplates: { owner: string; spec: Obj }[] = rendered.flatMap((o) => {
 describe('deploy/ rendered by kubectl kustomize', () => {
   it('renders the objects SPEC §8 lists', () => {
     const kinds = new Set(rendered.map((o) => o.kind));
-    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'Role', 'Deployment', 'PodDisruptionBudget', 'Service', 'Job', 'ConfigMap']) assert.ok(kinds.has(kind), kind);
+    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'Role', 'Deployment', 'PodDisruptionBudget', 'Service', 'Job', 'ConfigMap'])
+      assert.ok(kinds.has(kind), kind);
     assert.equal(rendered.filter((o) => o.kind === 'Deployment').length, 2, 'the admission server and the scheduler');
   });
 
@@ -144,7 +145,10 @@ describe('deploy/ rendered by kubectl kustomize', () => {
     const labels = admissionPod.metadata.labels;
     for (const [k, v] of Object.entries(service.spec.selector)) assert.equal(labels[k], v);
     const scheduler = find('Deployment', 'azureml-connector-scheduler').spec.template.metadata.labels;
-    assert.ok(Object.entries(service.spec.selector).some(([k, v]) => scheduler[k] !== v), 'the scheduler pods are not selected');
+    assert.ok(
+      Object.entries(service.spec.selector).some(([k, v]) => scheduler[k] !== v),
+      'the scheduler pods are not selected',
+    );
   });
 
   it('agrees on names: init writes the Secret the server mounts, for the Service it fronts; the server watches the rendered policy ConfigMap', () => {
@@ -170,7 +174,10 @@ describe('deploy/ rendered by kubectl kustomize', () => {
       }
     }
     assert.ok(configMaps.has('azureml/aml-admission-policy'));
-    assert.ok([...configMaps].some((c) => c.startsWith('azureml/azureml-connector-scheduler-config-')), "the scheduler's configuration, hash-suffixed");
+    assert.ok(
+      [...configMaps].some((c) => c.startsWith('azureml/azureml-connector-scheduler-config-')),
+      "the scheduler's configuration, hash-suffixed",
+    );
   });
 
   it('runs every pod under a ServiceAccount it renders', () => {
@@ -183,13 +190,18 @@ describe('deploy/ rendered by kubectl kustomize', () => {
     const out: string[] = [];
     for (const b of rendered.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
       if (!b.subjects.some((s: Obj) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === 'azureml')) continue;
-      const role = rendered.find((o) => o.kind === b.roleRef.kind && o.metadata.name === b.roleRef.name && (o.kind === 'ClusterRole' || o.metadata.namespace === b.metadata.namespace));
+      const role = rendered.find(
+        (o) => o.kind === b.roleRef.kind && o.metadata.name === b.roleRef.name && (o.kind === 'ClusterRole' || o.metadata.namespace === b.metadata.namespace),
+      );
       if (!role) {
         out.push(`${b.metadata.namespace ?? 'cluster'} ${b.roleRef.kind}/${b.roleRef.name}`);
         continue;
       }
       for (const r of role.rules) {
-        for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) out.push(`${b.metadata.namespace ?? 'cluster'} ${g}/${res} ${v}${r.resourceNames ? ` [${r.resourceNames.join(',')}]` : ''}`);
+        for (const g of r.apiGroups)
+          for (const res of r.resources)
+            for (const v of r.verbs)
+              out.push(`${b.metadata.namespace ?? 'cluster'} ${g}/${res} ${v}${r.resourceNames ? ` [${r.resourceNames.join(',')}]` : ''}`);
       }
     }
     return out.sort();
@@ -228,7 +240,7 @@ describe('deploy/ rendered by kubectl kustomize', () => {
       ],
     },
     {
-      name: "the scheduler has the built-in scheduler roles, the authentication reader, and its own Lease",
+      name: 'the scheduler has the built-in scheduler roles, the authentication reader, and its own Lease',
       given: 'azureml-connector-scheduler',
       want: [
         'azureml coordination.k8s.io/leases create',
@@ -249,7 +261,13 @@ describe('webhook-config/ as init applies it', () => {
   let configs: WebhookConfiguration[];
   before(async () => {
     const templates = await loadWebhookTemplates('webhook-config');
-    configs = templates.map((t) => renderWebhookConfig(t, { namespace: service.metadata.namespace, service: service.metadata.name, caBundle: Buffer.from('-----BEGIN CERTIFICATE-----').toString('base64') }));
+    configs = templates.map((t) =>
+      renderWebhookConfig(t, {
+        namespace: service.metadata.namespace,
+        service: service.metadata.name,
+        caBundle: Buffer.from('-----BEGIN CERTIFICATE-----').toString('base64'),
+      }),
+    );
   });
   const of = (kind: string): Obj => configs.find((c) => c.kind === kind) as Obj;
 
@@ -259,13 +277,26 @@ describe('webhook-config/ as init applies it', () => {
   });
 
   const cases: { name: string; given: string; want: { path: string; failurePolicy: string; operations: string[]; reinvocationPolicy?: string } }[] = [
-    { name: 'mutates pods on CREATE, fails open, and is called again when a later webhook changes the pod', given: 'MutatingWebhookConfiguration', want: { path: '/mutate', failurePolicy: 'Ignore', operations: ['CREATE'], reinvocationPolicy: 'IfNeeded' } },
-    { name: 'validates pods on CREATE and UPDATE, and fails closed', given: 'ValidatingWebhookConfiguration', want: { path: '/validate', failurePolicy: 'Fail', operations: ['CREATE', 'UPDATE'] } },
+    {
+      name: 'mutates pods on CREATE, fails open, and is called again when a later webhook changes the pod',
+      given: 'MutatingWebhookConfiguration',
+      want: { path: '/mutate', failurePolicy: 'Ignore', operations: ['CREATE'], reinvocationPolicy: 'IfNeeded' },
+    },
+    {
+      name: 'validates pods on CREATE and UPDATE, and fails closed',
+      given: 'ValidatingWebhookConfiguration',
+      want: { path: '/validate', failurePolicy: 'Fail', operations: ['CREATE', 'UPDATE'] },
+    },
   ];
   for (const { name, given, want } of cases) {
     it(`${given} ${name}`, () => {
       const [w] = of(given).webhooks;
-      assert.deepEqual(w.clientConfig.service, { name: service.metadata.name, namespace: service.metadata.namespace, path: want.path, port: service.spec.ports[0].port });
+      assert.deepEqual(w.clientConfig.service, {
+        name: service.metadata.name,
+        namespace: service.metadata.namespace,
+        path: want.path,
+        port: service.spec.ports[0].port,
+      });
       assert.equal(w.failurePolicy, want.failurePolicy);
       assert.deepEqual(w.rules, [{ operations: want.operations, apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
       assert.equal(w.reinvocationPolicy, want.reinvocationPolicy);

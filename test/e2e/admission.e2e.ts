@@ -11,10 +11,17 @@ const NS = 'e2e-admission';
 const json = (o: unknown) => JSON.stringify(o);
 /** The HTTP status of kubectl's pod POST, from its `-v=6` request log. */
 const postStatus = (log: string) => /"Response" verb="POST" url="[^"]*\/pods\?[^"]*" status="(\d+) /.exec(log)?.[1];
-const tolerationKeys = (pod: V1Pod) => (pod.spec?.tolerations ?? []).map((t: V1Toleration) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect ?? ''}`).sort();
+const tolerationKeys = (pod: V1Pod) =>
+  (pod.spec?.tolerations ?? []).map((t: V1Toleration) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect ?? ''}`).sort();
 
 /** Tolerations the mutating webhook adds to an AML GPU pod of gpu-compute under the e2e policy. */
-const AML_GPU_TOLERATIONS = ['ml.azure.com/amlarc-workload=true:NoSchedule', 'ml.azure.com/amlarc=true:NoSchedule', 'ml.azure.com/compute=gpu-compute:NoSchedule', 'nvidia.com/gpu:NoSchedule', 'sku=gpu:NoSchedule'];
+const AML_GPU_TOLERATIONS = [
+  'ml.azure.com/amlarc-workload=true:NoSchedule',
+  'ml.azure.com/amlarc=true:NoSchedule',
+  'ml.azure.com/compute=gpu-compute:NoSchedule',
+  'nvidia.com/gpu:NoSchedule',
+  'sku=gpu:NoSchedule',
+];
 
 describe('admission through a real API server', () => {
   let server: AmlServer;
@@ -36,24 +43,40 @@ describe('admission through a real API server', () => {
     const stored = await readPod(plane, NS, 'train-gpu');
     assert.deepEqual(stored.spec?.nodeSelector, { agentpool: 'gpupool' });
     assert.deepEqual(stored.spec?.containers[0]?.resources?.limits, { 'nvidia.com/gpu': '1' });
-    for (const t of AML_GPU_TOLERATIONS) assert.ok(tolerationKeys(stored).some((k) => k.startsWith(t.replace(/:NoSchedule$/, ''))), `stored pod tolerates ${t}: ${tolerationKeys(stored).join(', ')}`);
+    for (const t of AML_GPU_TOLERATIONS)
+      assert.ok(
+        tolerationKeys(stored).some((k) => k.startsWith(t.replace(/:NoSchedule$/, ''))),
+        `stored pod tolerates ${t}: ${tolerationKeys(stored).join(', ')}`,
+      );
     const decisions = await server.decisions('train-gpu', 2);
-    assert.deepEqual(decisions.map((l) => [l.endpoint, l.decision, l.username]), [
-      ['/mutate', 'patched', 'alice@contoso.com'],
-      ['/validate', 'allowed', 'alice@contoso.com'],
-    ]);
+    assert.deepEqual(
+      decisions.map((l) => [l.endpoint, l.decision, l.username]),
+      [
+        ['/mutate', 'patched', 'alice@contoso.com'],
+        ['/validate', 'allowed', 'alice@contoso.com'],
+      ],
+    );
   });
 
   it('answers kubectl --dry-run=server with the mutated pod and stores nothing', async () => {
     const plane = cluster();
-    const out = await plane.kubectlOk(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { user: 'alice', input: json(amlPod('dry-gpu', NS, { instanceType: 'gpu-1' })) });
+    const out = await plane.kubectlOk(['create', '--dry-run=server', '-o', 'json', '-f', '-'], {
+      user: 'alice',
+      input: json(amlPod('dry-gpu', NS, { instanceType: 'gpu-1' })),
+    });
 
     const answered = JSON.parse(out) as V1Pod;
     assert.deepEqual(answered.spec?.nodeSelector, { agentpool: 'gpupool' });
     assert.ok(tolerationKeys(answered).includes('sku=gpu:NoSchedule'));
     assert.equal(await podExists(plane, NS, 'dry-gpu'), false, 'nothing stored');
     const decisions = await server.decisions('dry-gpu', 2);
-    assert.deepEqual(decisions.map((l) => [l.endpoint, l.dryRun]), [['/mutate', true], ['/validate', true]]);
+    assert.deepEqual(
+      decisions.map((l) => [l.endpoint, l.dryRun]),
+      [
+        ['/mutate', true],
+        ['/validate', true],
+      ],
+    );
   });
 
   describe('with a second mutating webhook that adds a toleration after ours', () => {
@@ -69,33 +92,50 @@ describe('admission through a real API server', () => {
         req.on('end', () => {
           const review = JSON.parse(body) as { request: { uid: string; object: V1Pod } };
           const has = review.request.object.spec?.tolerations !== undefined;
-          const patch = [{ op: 'add', path: has ? '/spec/tolerations/-' : '/spec/tolerations', value: has ? { key: 'example.com/other', operator: 'Exists', effect: 'NoSchedule' } : [{ key: 'example.com/other', operator: 'Exists', effect: 'NoSchedule' }] }];
+          const patch = [
+            {
+              op: 'add',
+              path: has ? '/spec/tolerations/-' : '/spec/tolerations',
+              value: has
+                ? { key: 'example.com/other', operator: 'Exists', effect: 'NoSchedule' }
+                : [{ key: 'example.com/other', operator: 'Exists', effect: 'NoSchedule' }],
+            },
+          ];
           res.setHeader('content-type', 'application/json');
-          res.end(json({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(json(patch)).toString('base64') } }));
+          res.end(
+            json({
+              apiVersion: 'admission.k8s.io/v1',
+              kind: 'AdmissionReview',
+              response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(json(patch)).toString('base64') },
+            }),
+          );
         });
       });
       await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
       const port = (other.address() as { port: number }).port;
       // Configurations run in name order: ours (azureml-...) first, this one after it, so ours is
       // called again (reinvocationPolicy: IfNeeded) on the pod this one changed.
-      await plane.kubeConfig().makeApiClient(AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
-        body: {
-          metadata: { name: OTHER },
-          webhooks: [
-            {
-              name: 'add-toleration.e2e.example.com',
-              admissionReviewVersions: ['v1'],
-              sideEffects: 'None',
-              failurePolicy: 'Fail',
-              clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle: Buffer.from(cert.caPem).toString('base64') },
-              rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
-              objectSelector: { matchLabels: { 'e2e.example.com/other-webhook': 'yes' } },
-              reinvocationPolicy: 'Never',
-            },
-          ],
-        },
-      });
+      await plane
+        .kubeConfig()
+        .makeApiClient(AdmissionregistrationV1Api)
+        .createMutatingWebhookConfiguration({
+          body: {
+            metadata: { name: OTHER },
+            webhooks: [
+              {
+                name: 'add-toleration.e2e.example.com',
+                admissionReviewVersions: ['v1'],
+                sideEffects: 'None',
+                failurePolicy: 'Fail',
+                clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle: Buffer.from(cert.caPem).toString('base64') },
+                rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
+                objectSelector: { matchLabels: { 'e2e.example.com/other-webhook': 'yes' } },
+                reinvocationPolicy: 'Never',
+              },
+            ],
+          },
+        });
     });
     after(async () => {
       await cluster().kubectlOk(['delete', '--ignore-not-found', `mutatingwebhookconfiguration/${OTHER}`]);
@@ -104,13 +144,20 @@ describe('admission through a real API server', () => {
 
     it('is reinvoked after the other webhook changed the pod, and adds no further patch', async () => {
       const plane = cluster();
-      await plane.kubectlOk(['create', '-f', '-'], { user: 'alice', input: json(amlPod('reinvoked', NS, { instanceType: 'gpu-1', labels: { 'e2e.example.com/other-webhook': 'yes' } })) });
+      await plane.kubectlOk(['create', '-f', '-'], {
+        user: 'alice',
+        input: json(amlPod('reinvoked', NS, { instanceType: 'gpu-1', labels: { 'e2e.example.com/other-webhook': 'yes' } })),
+      });
 
       const mutations = (await server.decisions('reinvoked', 3)).filter((l) => l.endpoint === '/mutate');
-      assert.deepEqual(mutations.map((l) => l.decision), ['patched', 'allowed'], 'called twice: first patched, then (reinvoked) nothing more');
+      assert.deepEqual(
+        mutations.map((l) => l.decision),
+        ['patched', 'allowed'],
+        'called twice: first patched, then (reinvoked) nothing more',
+      );
       assert.deepEqual(mutations[1]!.patch, []);
       const stored = await readPod(plane, NS, 'reinvoked');
-      assert.ok(tolerationKeys(stored).includes('example.com/other:NoSchedule'), 'the other webhook\'s toleration is kept');
+      assert.ok(tolerationKeys(stored).includes('example.com/other:NoSchedule'), "the other webhook's toleration is kept");
       assert.ok(tolerationKeys(stored).includes('sku=gpu:NoSchedule'), 'ours are kept');
       assert.equal(new Set(tolerationKeys(stored)).size, tolerationKeys(stored).length, 'no toleration twice');
     });
@@ -125,14 +172,20 @@ describe('admission through a real API server', () => {
       run.err.trim(),
       'Error from server (Forbidden): error when creating "STDIN": admission webhook "validate.aml-admission.ml.azure.com" denied the request: [identity-claims] bob@contoso.com is not allowed to create pods for compute gpu-compute',
     );
-    const api = await plane.kubectl(['create', '-f', '-', '-o', 'name', '-v=6'], { user: 'bob', input: json(amlPod('bob-train', NS, { instanceType: 'gpu-1' })) });
+    const api = await plane.kubectl(['create', '-f', '-', '-o', 'name', '-v=6'], {
+      user: 'bob',
+      input: json(amlPod('bob-train', NS, { instanceType: 'gpu-1' })),
+    });
     assert.equal(postStatus(api.err), '403', api.err);
     assert.equal(await podExists(plane, NS, 'bob-train'), false);
   });
 
   it('shows kubectl a 422 for malformed AML input (a compute the policy does not define)', async () => {
     const plane = cluster();
-    const run = await plane.kubectl(['create', '-f', '-', '-v=6'], { user: 'alice', input: json(amlPod('unknown-compute', NS, { compute: 'no-such-compute' })) });
+    const run = await plane.kubectl(['create', '-f', '-', '-v=6'], {
+      user: 'alice',
+      input: json(amlPod('unknown-compute', NS, { compute: 'no-such-compute' })),
+    });
 
     assert.equal(run.code, 1);
     assert.equal(postStatus(run.err), '422', run.err);
@@ -150,7 +203,10 @@ describe('admission through a real API server', () => {
     assert.equal(run.out.trim(), 'pod/too-many-gpus created');
     const warnings = run.err.trim().split('\n');
     assert.ok(warnings.length >= 1 && warnings.every((w) => w.startsWith('Warning: ')), run.err);
-    assert.ok(warnings.some((w) => /^Warning: \[resource-claims\] .*8.*GPU/.test(w)), run.err);
+    assert.ok(
+      warnings.some((w) => /^Warning: \[resource-claims\] .*8.*GPU/.test(w)),
+      run.err,
+    );
     for (const w of warnings) assert.ok(w.length - 'Warning: '.length <= 120, `warning within 120 characters: ${w}`);
     assert.equal(await podExists(plane, NS, 'too-many-gpus'), true);
   });
@@ -163,6 +219,10 @@ describe('admission through a real API server', () => {
 
     const stored = await readPod(plane, AML.namespace, 'in-own-namespace');
     assert.equal(stored.spec?.nodeSelector, undefined, 'not mutated');
-    assert.deepEqual((await server.audit()).filter((l) => l.name === 'in-own-namespace'), [], 'no admission decision');
+    assert.deepEqual(
+      (await server.audit()).filter((l) => l.name === 'in-own-namespace'),
+      [],
+      'no admission decision',
+    );
   });
 });

@@ -24,7 +24,16 @@ type Json = Record<string, any>;
 /** Server bookkeeping: never part of what a client sends. */
 const BOOKKEEPING = { metadata: ['uid', 'resourceVersion', 'creationTimestamp', 'managedFields', 'generation'], top: ['status'] };
 /** Pod fields the API server's defaulting (SetDefaults_Pod and friends) sets when absent. */
-const SPEC_DEFAULTS = ['dnsPolicy', 'restartPolicy', 'schedulerName', 'securityContext', 'terminationGracePeriodSeconds', 'enableServiceLinks', 'preemptionPolicy', 'priority'];
+const SPEC_DEFAULTS = [
+  'dnsPolicy',
+  'restartPolicy',
+  'schedulerName',
+  'securityContext',
+  'terminationGracePeriodSeconds',
+  'enableServiceLinks',
+  'preemptionPolicy',
+  'priority',
+];
 /** Container fields defaulting sets when absent. */
 const CONTAINER_DEFAULTS = ['terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy'];
 /** The ServiceAccount admission plugin: the account, its token volume and the mounts of it. */
@@ -46,7 +55,9 @@ function withoutServerAdditions(stored: Json, offline: Json): Json {
   for (const k of [...SPEC_DEFAULTS, ...SERVICE_ACCOUNT.spec]) if (!(k in ospec)) delete spec[k];
   if (Array.isArray(spec.tolerations)) {
     const theirs = new Set((ospec.tolerations ?? []).map((t: Json) => t.key));
-    spec.tolerations = spec.tolerations.filter((t: Json) => !(DEFAULT_TOLERATIONS.includes(t.key) && t.effect === 'NoExecute' && t.tolerationSeconds === 300 && !theirs.has(t.key)));
+    spec.tolerations = spec.tolerations.filter(
+      (t: Json) => !(DEFAULT_TOLERATIONS.includes(t.key) && t.effect === 'NoExecute' && t.tolerationSeconds === 300 && !theirs.has(t.key)),
+    );
     if (spec.tolerations.length === 0 && !ospec.tolerations) delete spec.tolerations;
   }
   const ownVolumes = new Set((ospec.volumes ?? []).map((v: Json) => v.name));
@@ -81,7 +92,12 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sortKeys(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
   return v;
 }
 
@@ -124,7 +140,17 @@ describe('offline and online agree: dry-run -o json and the pod the API server s
     }
     // The same requester as online: the admin user of the token file, with the group the API server adds.
     const admin = USERS.admin;
-    const run = await amlCli(['dry-run', ...files.flatMap((f) => ['-f', f]), '--policy', POLICY_FILE, '--as', admin.name, ...[...admin.groups, 'system:authenticated'].flatMap((g) => ['--as-group', g]), '-o', 'json']);
+    const run = await amlCli([
+      'dry-run',
+      ...files.flatMap((f) => ['-f', f]),
+      '--policy',
+      POLICY_FILE,
+      '--as',
+      admin.name,
+      ...[...admin.groups, 'system:authenticated'].flatMap((g) => ['--as-group', g]),
+      '-o',
+      'json',
+    ]);
     assert.ok(run.code === 0 || run.code === 1, `dry-run exited ${run.code}: ${run.err}`);
     offline = (JSON.parse(run.out) as { results: typeof offline }).results;
     assert.equal(offline.length, all.length, 'one result per fixture');
@@ -162,7 +188,10 @@ function diff(a: unknown, b: unknown, path = ''): string {
   if (sameJson(a, b)) return '';
   if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].map((k) => diff((a as Json)[k], (b as Json)[k], `${path}/${k}`)).filter(Boolean).join('\n');
+    return [...keys]
+      .map((k) => diff((a as Json)[k], (b as Json)[k], `${path}/${k}`))
+      .filter(Boolean)
+      .join('\n');
   }
   return `${path}: online ${JSON.stringify(a)} offline ${JSON.stringify(b)}`;
 }

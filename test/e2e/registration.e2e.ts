@@ -44,7 +44,7 @@ describe('registration: aml-admission init against a real API server', () => {
     await server?.stop();
   });
 
-  it('creates the certificate Secret and registers both webhooks by URL, trusting its CA (as the init Job\'s ServiceAccount)', async () => {
+  it("creates the certificate Secret and registers both webhooks by URL, trusting its CA (as the init Job's ServiceAccount)", async () => {
     const run = await initByUrl(cluster(), { port, certsDir });
 
     assert.equal(run.code, 0, run.err);
@@ -67,7 +67,10 @@ describe('registration: aml-admission init against a real API server', () => {
     assert.ok(cert.checkHost(`azureml-connector-admission.${AML.namespace}.svc`), 'and the Service');
     for (const config of await configs()) {
       for (const w of config.webhooks ?? []) {
-        assert.deepEqual({ ...w.clientConfig }, { url: `https://127.0.0.1:${port}${w.name.startsWith('mutate') ? '/mutate' : '/validate'}`, caBundle: s.data?.['ca.crt'] });
+        assert.deepEqual(
+          { ...w.clientConfig },
+          { url: `https://127.0.0.1:${port}${w.name.startsWith('mutate') ? '/mutate' : '/validate'}`, caBundle: s.data?.['ca.crt'] },
+        );
       }
     }
     for (const f of ['ca.crt', 'tls.crt', 'tls.key']) assert.equal(await readFile(join(certsDir, f), 'utf8'), unb64(s.data?.[f]), `${f} written for serve`);
@@ -79,7 +82,14 @@ describe('registration: aml-admission init against a real API server', () => {
     const run = await initByUrl(cluster(), { port, certsDir });
 
     assert.equal(run.code, 0, run.err);
-    assert.deepEqual(run.out.trim().split('\n').filter((l) => !l.startsWith('certificates')).map((l) => l.split(': ')[1]!.split(' ')[0]), ['unchanged', 'unchanged', 'unchanged']);
+    assert.deepEqual(
+      run.out
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('certificates'))
+        .map((l) => l.split(': ')[1]!.split(' ')[0]),
+      ['unchanged', 'unchanged', 'unchanged'],
+    );
     assert.deepEqual([(await secret()).metadata?.resourceVersion, ...(await configs()).map((c) => c.metadata?.resourceVersion)], before);
   });
 
@@ -89,7 +99,10 @@ describe('registration: aml-admission init against a real API server', () => {
     await createNamespace(plane, NS);
 
     assert.deepEqual((await podThroughWebhooks('registered')).spec?.nodeSelector, { agentpool: 'gpupool' });
-    assert.deepEqual((await server.decisions('registered', 2)).map((l) => l.endpoint), ['/mutate', '/validate']);
+    assert.deepEqual(
+      (await server.decisions('registered', 2)).map((l) => l.endpoint),
+      ['/mutate', '/validate'],
+    );
   });
 
   it('renews a certificate within 30 days of expiry, trusting the old CA too, and the API server keeps reaching the reloaded server', async () => {
@@ -97,7 +110,10 @@ describe('registration: aml-admission init against a real API server', () => {
     // A Secret whose certificate init issued for 20 days (--days applies to what it issues).
     await plane.kubectlOk(['delete', '-n', AML.namespace, `secret/${AML.secret}`]);
     assert.match((await initByUrl(plane, { port, certsDir, extra: ['--days', '20'] })).out, /: created/);
-    await waitFor('the server to reload the 20-day certificate', async () => (await server!.logs()).filter((l) => l.msg === 'serving certificate reloaded').length >= 1);
+    await waitFor(
+      'the server to reload the 20-day certificate',
+      async () => (await server!.logs()).filter((l) => l.msg === 'serving certificate reloaded').length >= 1,
+    );
     const oldCa = certsIn(unb64((await secret()).data?.['ca.crt']))[0]!;
 
     const run = await initByUrl(plane, { port, certsDir });
@@ -111,18 +127,34 @@ describe('registration: aml-admission init against a real API server', () => {
     assert.ok(new X509Certificate(unb64(s.data?.['tls.crt'])).checkIssued(bundle[0]!));
     assert.equal(bundle[1]!.fingerprint256, oldCa.fingerprint256);
     for (const config of await configs()) assert.equal(config.webhooks?.[0]?.clientConfig.caBundle, s.data?.['ca.crt']);
-    await waitFor('the server to reload the renewed certificate', async () => (await server!.logs()).filter((l) => l.msg === 'serving certificate reloaded').length >= 2);
+    await waitFor(
+      'the server to reload the renewed certificate',
+      async () => (await server!.logs()).filter((l) => l.msg === 'serving certificate reloaded').length >= 2,
+    );
     assert.deepEqual((await podThroughWebhooks('after-renewal')).spec?.nodeSelector, { agentpool: 'gpupool' });
   });
 
   it('reissues the certificate when --webhook-url names a host it does not cover, and points the webhooks there', async () => {
     const plane = cluster();
-    const run = await amlCli(['init', '--kubeconfig', await plane.serviceAccountKubeconfig(AML.namespace, AML.initSa), '--webhook-config', join(ROOT, 'webhook-config'), '--webhook-url', `https://127.0.0.2:${port}/aml`, '--certs-dir', certsDir]);
+    const run = await amlCli([
+      'init',
+      '--kubeconfig',
+      await plane.serviceAccountKubeconfig(AML.namespace, AML.initSa),
+      '--webhook-config',
+      join(ROOT, 'webhook-config'),
+      '--webhook-url',
+      `https://127.0.0.2:${port}/aml`,
+      '--certs-dir',
+      certsDir,
+    ]);
 
     assert.equal(run.code, 0, run.err);
     assert.match(run.out, /: renewed \(the certificate does not match its key, its CA or the names it must cover\)/);
     assert.ok(new X509Certificate(unb64((await secret()).data?.['tls.crt'])).checkIP('127.0.0.2'));
-    assert.deepEqual((await configs()).map((c) => c.webhooks?.[0]?.clientConfig.url), [`https://127.0.0.2:${port}/aml/mutate`, `https://127.0.0.2:${port}/aml/validate`]);
+    assert.deepEqual(
+      (await configs()).map((c) => c.webhooks?.[0]?.clientConfig.url),
+      [`https://127.0.0.2:${port}/aml/mutate`, `https://127.0.0.2:${port}/aml/validate`],
+    );
 
     // Back to the server's address; the certificate covers it too, so the Secret stays.
     const back = await initByUrl(plane, { port, certsDir });
@@ -131,10 +163,18 @@ describe('registration: aml-admission init against a real API server', () => {
     assert.deepEqual((await podThroughWebhooks('back-at-127-0-0-1')).spec?.nodeSelector, { agentpool: 'gpupool' });
   });
 
-  it('fails at once with the API server\'s RBAC reason, as a ServiceAccount without the init RBAC', async () => {
+  it("fails at once with the API server's RBAC reason, as a ServiceAccount without the init RBAC", async () => {
     const plane = cluster();
     await plane.kubectlOk(['create', 'serviceaccount', '-n', AML.namespace, 'no-rbac']);
-    const run = await amlCli(['init', '--kubeconfig', await plane.serviceAccountKubeconfig(AML.namespace, 'no-rbac'), '--webhook-config', join(ROOT, 'webhook-config'), '--webhook-url', `https://127.0.0.1:${port}`]);
+    const run = await amlCli([
+      'init',
+      '--kubeconfig',
+      await plane.serviceAccountKubeconfig(AML.namespace, 'no-rbac'),
+      '--webhook-config',
+      join(ROOT, 'webhook-config'),
+      '--webhook-url',
+      `https://127.0.0.1:${port}`,
+    ]);
 
     assert.equal(run.code, 1);
     assert.equal(
@@ -148,8 +188,24 @@ describe('registration: aml-admission init against a real API server', () => {
   it('fails on the webhook configurations with the RBAC reason when only the namespaced part of the init RBAC is bound', async () => {
     const plane = cluster();
     await plane.kubectlOk(['create', 'serviceaccount', '-n', AML.namespace, 'half-rbac']);
-    await plane.kubectlOk(['create', 'rolebinding', '-n', AML.namespace, 'half-rbac', '--role=azureml-connector-admission-init', `--serviceaccount=${AML.namespace}:half-rbac`]);
-    const run = await amlCli(['init', '--kubeconfig', await plane.serviceAccountKubeconfig(AML.namespace, 'half-rbac'), '--webhook-config', join(ROOT, 'webhook-config'), '--webhook-url', `https://127.0.0.1:${port}`]);
+    await plane.kubectlOk([
+      'create',
+      'rolebinding',
+      '-n',
+      AML.namespace,
+      'half-rbac',
+      '--role=azureml-connector-admission-init',
+      `--serviceaccount=${AML.namespace}:half-rbac`,
+    ]);
+    const run = await amlCli([
+      'init',
+      '--kubeconfig',
+      await plane.serviceAccountKubeconfig(AML.namespace, 'half-rbac'),
+      '--webhook-config',
+      join(ROOT, 'webhook-config'),
+      '--webhook-url',
+      `https://127.0.0.1:${port}`,
+    ]);
 
     assert.equal(run.code, 1);
     assert.match(
@@ -161,13 +217,28 @@ describe('registration: aml-admission init against a real API server', () => {
   it('registers the webhooks by Service with the namespace, Service and Secret names it is given', async () => {
     const plane = cluster();
     await createNamespace(plane, 'ml-system');
-    const run = await amlCli(['init', '--kubeconfig', plane.kubeconfigPath('admin'), '--webhook-config', join(ROOT, 'webhook-config'), '--namespace', 'ml-system', '--service', 'hooks', '--secret', 'hooks-tls']);
+    const run = await amlCli([
+      'init',
+      '--kubeconfig',
+      plane.kubeconfigPath('admin'),
+      '--webhook-config',
+      join(ROOT, 'webhook-config'),
+      '--namespace',
+      'ml-system',
+      '--service',
+      'hooks',
+      '--secret',
+      'hooks-tls',
+    ]);
     try {
       assert.equal(run.code, 0, run.err);
       assert.ok(await core(plane).readNamespacedSecret({ namespace: 'ml-system', name: 'hooks-tls' }));
       for (const config of await configs()) {
         const w = config.webhooks![0]!;
-        assert.deepEqual({ ...w.clientConfig.service }, { name: 'hooks', namespace: 'ml-system', path: w.name.startsWith('mutate') ? '/mutate' : '/validate', port: 443 });
+        assert.deepEqual(
+          { ...w.clientConfig.service },
+          { name: 'hooks', namespace: 'ml-system', path: w.name.startsWith('mutate') ? '/mutate' : '/validate', port: 443 },
+        );
         assert.equal(w.clientConfig.url, undefined, 'the URL of the earlier run is gone');
         assert.deepEqual(w.namespaceSelector?.matchExpressions?.find((e) => e.key === 'kubernetes.io/metadata.name')?.values, ['kube-system', 'ml-system']);
       }

@@ -35,10 +35,17 @@ describe('scheduling: kube-scheduler with deploy/scheduler and the extender', ()
   let scheduler: Proc;
 
   const boundNode = (name: string) =>
-    waitFor(`pod ${name} to be bound`, async () => (await readPod(cluster(), NS, name)).spec?.nodeName, { proc: scheduler, timeoutMs: 60_000, intervalMs: 200 });
+    waitFor(`pod ${name} to be bound`, async () => (await readPod(cluster(), NS, name)).spec?.nodeName, {
+      proc: scheduler,
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
   const extenderCalls = async () => {
     const metrics = (await httpsGet(`${server.url}/metrics`, { ca: await server.ca() })).body;
-    return metrics.split('\n').filter((l) => l.startsWith('aml_admission_requests_total{endpoint="/scheduler/')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    return metrics
+      .split('\n')
+      .filter((l) => l.startsWith('aml_admission_requests_total{endpoint="/scheduler/'))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
   };
 
   before(async function () {
@@ -54,16 +61,23 @@ describe('scheduling: kube-scheduler with deploy/scheduler and the extender', ()
     // node-lifecycle controller leaves): kube-scheduler's own filters pass it, the extender does not.
     await createNode(plane, 'sched-gpu-big-notready', { labels: { agentpool: 'gpupool' }, taints: GPU_TAINT, gpus: 8, ready: false });
     // Two GPUs of sched-gpu-a in use, by a pod bound there directly.
-    await plane.kubectlOk(['create', '-f', '-'], { user: 'alice', input: JSON.stringify({ ...amlPod('running-2gpu', NS, { gpus: 2 }), spec: { ...amlPod('x', NS, { gpus: 2 }).spec, nodeName: 'sched-gpu-a' } }) });
+    await plane.kubectlOk(['create', '-f', '-'], {
+      user: 'alice',
+      input: JSON.stringify({ ...amlPod('running-2gpu', NS, { gpus: 2 }), spec: { ...amlPod('x', NS, { gpus: 2 }).spec, nodeName: 'sched-gpu-a' } }),
+    });
 
     const kubeconfig = await plane.serviceAccountKubeconfig(AML.namespace, AML.schedulerSa);
     const configFile = join(plane.dir, 'scheduler-config.yaml');
     await schedulerConfig(server, kubeconfig, configFile);
     scheduler = await plane.startScheduler(configFile, kubeconfig, 'azureml-scheduler');
-    await waitFor('the scheduler to hold its Lease', async () => {
-      const lease = await plane.kubectl(['get', 'lease', '-n', AML.namespace, 'azureml-connector-scheduler', '-o', 'jsonpath={.spec.holderIdentity}']);
-      return lease.code === 0 && lease.out !== '' && lease.out;
-    }, { proc: scheduler, timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(
+      'the scheduler to hold its Lease',
+      async () => {
+        const lease = await plane.kubectl(['get', 'lease', '-n', AML.namespace, 'azureml-connector-scheduler', '-o', 'jsonpath={.spec.holderIdentity}']);
+        return lease.code === 0 && lease.out !== '' && lease.out;
+      },
+      { proc: scheduler, timeoutMs: 60_000, intervalMs: 500 },
+    );
     // The extender's node cache must know the nodes (informers) before the first pod comes.
     await waitFor('the extender cache to know the nodes', async () => {
       const probe = { metadata: { name: 'probe', namespace: NS }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
@@ -81,12 +95,18 @@ describe('scheduling: kube-scheduler with deploy/scheduler and the extender', ()
   it('binds a GPU pod to the node the extender prefers (the partly used GPU node), after asking it', async () => {
     const plane = cluster();
     const callsBefore = await extenderCalls();
-    await plane.kubectlOk(['create', '-f', '-'], { user: 'alice', input: JSON.stringify(amlPod('place-me', NS, { instanceType: 'gpu-1', schedulerName: SCHEDULER })) });
+    await plane.kubectlOk(['create', '-f', '-'], {
+      user: 'alice',
+      input: JSON.stringify(amlPod('place-me', NS, { instanceType: 'gpu-1', schedulerName: SCHEDULER })),
+    });
 
     const node = await boundNode('place-me');
 
     const stored = await readPod(plane, NS, 'place-me');
-    const ranked = (await httpsPostJson(`${server.url}/scheduler/prioritize`, await server.ca(), { Pod: stored, NodeNames: ['sched-gpu-a', 'sched-gpu-b'] })) as { Host: string; Score: number }[];
+    const ranked = (await httpsPostJson(`${server.url}/scheduler/prioritize`, await server.ca(), {
+      Pod: stored,
+      NodeNames: ['sched-gpu-a', 'sched-gpu-b'],
+    })) as { Host: string; Score: number }[];
     const best = ranked.reduce((a, b) => (b.Score > a.Score ? b : a));
     assert.equal(best.Host, 'sched-gpu-a', `the extender prefers the partly used node: ${JSON.stringify(ranked)}`);
     assert.equal(node, best.Host);
@@ -99,7 +119,7 @@ describe('scheduling: kube-scheduler with deploy/scheduler and the extender', ()
 
     const event = await waitForEvent(plane, NS, 'Pod', 'too-big', (e) => e.reason === 'FailedScheduling');
     assert.match(event.message, /node is not Ready/, 'the extender rejected the one node that has 8 GPUs');
-    assert.match(event.message, /Insufficient nvidia\.com\/gpu/, 'kube-scheduler\'s own filter rejected the smaller ones');
+    assert.match(event.message, /Insufficient nvidia\.com\/gpu/, "kube-scheduler's own filter rejected the smaller ones");
     const pod: V1Pod = await readPod(plane, NS, 'too-big');
     assert.equal(pod.spec?.nodeName, undefined);
     assert.equal(pod.status?.conditions?.find((c) => c.type === 'PodScheduled')?.reason, 'Unschedulable');
@@ -119,7 +139,10 @@ describe('scheduling: kube-scheduler with deploy/scheduler and the extender', ()
     await server.stop();
     server = await startServer(plane, { name: 'aml-scheduling-renewed', port: server.port, certsDir: server.certsDir, args: ['--policy', POLICY_FILE] });
 
-    await plane.kubectlOk(['create', '-f', '-'], { user: 'alice', input: JSON.stringify(amlPod('after-renewal', NS, { instanceType: 'gpu-1', schedulerName: SCHEDULER })) });
+    await plane.kubectlOk(['create', '-f', '-'], {
+      user: 'alice',
+      input: JSON.stringify(amlPod('after-renewal', NS, { instanceType: 'gpu-1', schedulerName: SCHEDULER })),
+    });
 
     assert.match(await boundNode('after-renewal'), /^sched-gpu-[ab]$/);
   });

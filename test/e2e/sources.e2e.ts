@@ -19,10 +19,20 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
   let lenientYaml: string;
 
   const setPolicy = (yaml: string) =>
-    cluster().kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AML.policyConfigMap, namespace: AML.namespace }, data: { 'policy.yaml': yaml } }) });
+    cluster().kubectlOk(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: AML.policyConfigMap, namespace: AML.namespace },
+        data: { 'policy.yaml': yaml },
+      }),
+    });
   /** What bob gets for an AML pod through the API server (dry-run: nothing is stored). */
   const bobTries = async () => {
-    const r = await cluster().kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], { user: 'bob', input: JSON.stringify(amlPod('bob-try', NS, { instanceType: 'gpu-1' })) });
+    const r = await cluster().kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], {
+      user: 'bob',
+      input: JSON.stringify(amlPod('bob-try', NS, { instanceType: 'gpu-1' })),
+    });
     if (r.code === 0) return /Warning: \[identity-claims\]/.test(r.err) ? 'allowed with an identity-claims warning' : `allowed: ${r.err}`;
     return /denied the request: \[identity-claims\]/.test(r.err) ? 'denied by identity-claims' : `failed: ${r.err}`;
   };
@@ -32,7 +42,13 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     return { status: r.status, pending: r.status === 503 ? (JSON.parse(r.body) as { pending: string[] }).pending : [] };
   };
   const metric = async (srv: AmlServer, line: string) =>
-    Number((await httpsGet(`${srv.url}/metrics`, { ca: await srv.ca() })).body.split('\n').find((l) => l.startsWith(line))?.split(' ').pop() ?? 0);
+    Number(
+      (await httpsGet(`${srv.url}/metrics`, { ca: await srv.ca() })).body
+        .split('\n')
+        .find((l) => l.startsWith(line))
+        ?.split(' ')
+        .pop() ?? 0,
+    );
 
   before(async () => {
     const plane = cluster();
@@ -42,7 +58,12 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     lenientYaml = stringify(lenient);
     await installBase(plane);
     // Started before its ConfigMap exists (the first test creates it).
-    server = await installServer(plane, { name: 'aml-sources', args: ['--policy-configmap', `${AML.namespace}/${AML.policyConfigMap}`], podName: 'aml-admission-7d9f-x2', ready: false });
+    server = await installServer(plane, {
+      name: 'aml-sources',
+      args: ['--policy-configmap', `${AML.namespace}/${AML.policyConfigMap}`],
+      podName: 'aml-admission-7d9f-x2',
+      ready: false,
+    });
     await createNamespace(plane, NS);
   });
   after(async () => {
@@ -59,8 +80,13 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     await setPolicy(policyYaml);
 
     await waitFor('ready', async () => (await readyz(server)).status === 200);
-    assert.equal(await bobTries(), 'denied by identity-claims', 'the ConfigMap\'s policy is in force');
-    const loaded = await waitFor('a PolicyLoaded Event', async () => (await core(plane).listNamespacedEvent({ namespace: AML.namespace, fieldSelector: `involvedObject.name=${AML.policyConfigMap},reason=PolicyLoaded` })).items[0]);
+    assert.equal(await bobTries(), 'denied by identity-claims', "the ConfigMap's policy is in force");
+    const loaded = await waitFor(
+      'a PolicyLoaded Event',
+      async () =>
+        (await core(plane).listNamespacedEvent({ namespace: AML.namespace, fieldSelector: `involvedObject.name=${AML.policyConfigMap},reason=PolicyLoaded` }))
+          .items[0],
+    );
     assert.equal(loaded.type, 'Normal');
     assert.equal(loaded.reportingInstance, 'aml-admission-7d9f-x2', 'the replica is named by POD_NAME');
   });
@@ -71,14 +97,18 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     await waitFor('the edit to take effect', async () => (await bobTries()) === 'allowed with an identity-claims warning');
 
     await setPolicy(policyYaml.replace('defaultInstanceType: cpu-small', 'defaultInstanceType: no-such-type'));
-    const refused = await waitFor('a Warning Event for the invalid edit', async () => (await eventsFor(plane, AML.namespace, 'ConfigMap', AML.policyConfigMap)).find((e) => e.type === 'Warning' && e.reason === 'InvalidPolicy'));
+    const refused = await waitFor('a Warning Event for the invalid edit', async () =>
+      (await eventsFor(plane, AML.namespace, 'ConfigMap', AML.policyConfigMap)).find((e) => e.type === 'Warning' && e.reason === 'InvalidPolicy'),
+    );
     assert.match(refused.message, /last good policy stays in force: \/computes\/gpu-compute\/defaultInstanceType: instance type "no-such-type" is not defined/);
     assert.equal(await bobTries(), 'allowed with an identity-claims warning', 'the last good policy stays');
     assert.equal((await readyz(server)).status, 200, 'still ready: a good policy is in force');
     assert.equal(await metric(server, 'aml_admission_policy_reloads_total{source="configmap",result="failure"}'), 1);
 
     await plane.kubectlOk(['delete', '-n', AML.namespace, `configmap/${AML.policyConfigMap}`]);
-    await waitFor('the server to see the delete', async () => (await server.logs()).some((l) => l.msg === 'policy ConfigMap deleted; keeping the last good policy'));
+    await waitFor('the server to see the delete', async () =>
+      (await server.logs()).some((l) => l.msg === 'policy ConfigMap deleted; keeping the last good policy'),
+    );
     assert.equal(await bobTries(), 'allowed with an identity-claims warning', 'deleting the ConfigMap keeps the last good policy');
 
     await setPolicy(policyYaml);
@@ -86,7 +116,11 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
   });
 
   const unusable: { name: string; given: Record<string, string>; want: RegExp }[] = [
-    { name: 'an invalid policy', given: { 'policy.yaml': 'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes: 5\n' }, want: /\/computes/ },
+    {
+      name: 'an invalid policy',
+      given: { 'policy.yaml': 'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes: 5\n' },
+      want: /\/computes/,
+    },
     { name: 'no policy key', given: { 'other.yaml': 'x: 1\n' }, want: /the ConfigMap has no data key "policy\.yaml"/ },
     { name: 'text that is not YAML', given: { 'policy.yaml': 'computes: [\n' }, want: /YAML: / },
   ];
@@ -94,11 +128,22 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     it(`serve --policy-configmap stays not ready, with a Warning Event, when the first ConfigMap it sees holds ${name}`, async () => {
       const plane = cluster();
       const cm = `e2e-unusable-${i}`;
-      await plane.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm, namespace: AML.namespace }, data: given }) });
+      await plane.kubectlOk(['apply', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: cm, namespace: AML.namespace }, data: given }),
+      });
       // As the admin: the admission ServiceAccount may read only aml-admission-policy.
-      const srv = await startServer(plane, { name: `aml-unusable-${i}`, port: await freePort(), certsDir: server.certsDir, args: ['--policy-configmap', `${AML.namespace}/${cm}`, '--components', 'admission'], kubeconfig: plane.kubeconfigPath('admin'), ready: false });
+      const srv = await startServer(plane, {
+        name: `aml-unusable-${i}`,
+        port: await freePort(),
+        certsDir: server.certsDir,
+        args: ['--policy-configmap', `${AML.namespace}/${cm}`, '--components', 'admission'],
+        kubeconfig: plane.kubeconfigPath('admin'),
+        ready: false,
+      });
       try {
-        const warning = await waitFor('an InvalidPolicy Event', async () => (await eventsFor(plane, AML.namespace, 'ConfigMap', cm)).find((e) => e.reason === 'InvalidPolicy'));
+        const warning = await waitFor('an InvalidPolicy Event', async () =>
+          (await eventsFor(plane, AML.namespace, 'ConfigMap', cm)).find((e) => e.reason === 'InvalidPolicy'),
+        );
         assert.equal(warning.type, 'Warning');
         assert.match(warning.message, want);
         assert.deepEqual(await readyz(srv), { status: 503, pending: ['policy-configmap'] });
@@ -112,23 +157,35 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     const plane = cluster();
     // The pod the scheduler would send: as the API server stores it (mutated), from a dry-run.
     const pod = JSON.parse(
-      await plane.kubectlOk(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { user: 'alice', input: JSON.stringify(amlPod('wants-2', NS, { gpus: 2, schedulerName: 'azureml-scheduler' })) }),
+      await plane.kubectlOk(['create', '--dry-run=server', '-o', 'json', '-f', '-'], {
+        user: 'alice',
+        input: JSON.stringify(amlPod('wants-2', NS, { gpus: 2, schedulerName: 'azureml-scheduler' })),
+      }),
     ) as V1Pod;
     const filter = async () => httpsPostJson(`${server.url}/scheduler/filter`, await server.ca(), { Pod: pod, NodeNames: ['src-gpu-1'] });
 
-    assert.deepEqual((await filter()).FailedAndUnresolvableNodes, { 'src-gpu-1': 'node is not in the extender\'s node cache' });
+    assert.deepEqual((await filter()).FailedAndUnresolvableNodes, { 'src-gpu-1': "node is not in the extender's node cache" });
 
     await createNode(plane, 'src-gpu-1', { labels: { agentpool: 'gpupool' }, taints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }], gpus: 2 });
     await waitFor('the node to reach the cache', async () => (await filter()).NodeNames?.[0] === 'src-gpu-1');
 
-    await plane.kubectlOk(['create', '-f', '-'], { user: 'alice', input: JSON.stringify({ ...amlPod('holds-2', NS, { gpus: 2 }), spec: { ...amlPod('x', NS, { gpus: 2 }).spec, nodeName: 'src-gpu-1' } }) });
-    await waitFor('the bound pod to use the node\'s GPUs', async () => (await filter()).FailedNodes?.['src-gpu-1'] === 'fewer than 2 nvidia.com/gpu free on the node');
+    await plane.kubectlOk(['create', '-f', '-'], {
+      user: 'alice',
+      input: JSON.stringify({ ...amlPod('holds-2', NS, { gpus: 2 }), spec: { ...amlPod('x', NS, { gpus: 2 }).spec, nodeName: 'src-gpu-1' } }),
+    });
+    await waitFor(
+      "the bound pod to use the node's GPUs",
+      async () => (await filter()).FailedNodes?.['src-gpu-1'] === 'fewer than 2 nvidia.com/gpu free on the node',
+    );
 
     await core(plane).deleteNamespacedPod({ namespace: NS, name: 'holds-2', gracePeriodSeconds: 0 });
     await waitFor('the deleted pod to free them', async () => (await filter()).NodeNames?.[0] === 'src-gpu-1');
 
     await core(plane).deleteNode({ name: 'src-gpu-1' });
-    await waitFor('the deleted node to leave the cache', async () => (await filter()).FailedAndUnresolvableNodes?.['src-gpu-1'] === 'node is not in the extender\'s node cache');
+    await waitFor(
+      'the deleted node to leave the cache',
+      async () => (await filter()).FailedAndUnresolvableNodes?.['src-gpu-1'] === "node is not in the extender's node cache",
+    );
   });
 
   it('keeps the extender not ready until both informers have listed, while its ServiceAccount may not list pods', async () => {
@@ -137,12 +194,27 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     await plane.kubectlOk(['create', 'clusterrole', 'e2e-nodes-only', '--verb=get,list,watch', '--resource=nodes']);
     await plane.kubectlOk(['create', 'clusterrolebinding', 'e2e-no-pods-nodes', '--clusterrole=e2e-nodes-only', `--serviceaccount=${AML.namespace}:no-pods`]);
     const kubeconfig = await plane.serviceAccountKubeconfig(AML.namespace, 'no-pods');
-    const srv = await startServer(plane, { name: 'aml-no-pods', port: await freePort(), certsDir: server.certsDir, args: ['--components', 'extender'], kubeconfig, ready: false });
+    const srv = await startServer(plane, {
+      name: 'aml-no-pods',
+      port: await freePort(),
+      certsDir: server.certsDir,
+      args: ['--components', 'extender'],
+      kubeconfig,
+      ready: false,
+    });
     try {
-      await waitFor('the pod informer to fail on RBAC', async () => (await srv.logs()).find((l) => l.msg === 'informer failed; retrying' && l.informer === 'pods' && /forbidden/.test(String(l.error))));
+      await waitFor('the pod informer to fail on RBAC', async () =>
+        (await srv.logs()).find((l) => l.msg === 'informer failed; retrying' && l.informer === 'pods' && /forbidden/.test(String(l.error))),
+      );
       assert.deepEqual(await readyz(srv), { status: 503, pending: ['informers'] });
 
-      await plane.kubectlOk(['create', 'clusterrolebinding', 'e2e-no-pods-granted', `--clusterrole=${AML.admissionSa}`, `--serviceaccount=${AML.namespace}:no-pods`]);
+      await plane.kubectlOk([
+        'create',
+        'clusterrolebinding',
+        'e2e-no-pods-granted',
+        `--clusterrole=${AML.admissionSa}`,
+        `--serviceaccount=${AML.namespace}:no-pods`,
+      ]);
 
       await waitFor('ready once both caches synced', async () => (await readyz(srv)).status === 200, { timeoutMs: 60_000 });
     } finally {
@@ -150,11 +222,14 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     }
   });
 
-  it('audit exits 2 with the API server\'s reason when it may not list pods, rather than reporting no violations', async () => {
+  it("audit exits 2 with the API server's reason when it may not list pods, rather than reporting no violations", async () => {
     const run = await amlCli(['audit', '--kubeconfig', cluster().kubeconfigPath('mallory'), '-A']);
 
     assert.equal(run.code, 2);
-    assert.match(run.out + run.err, /pods is forbidden: User "mallory@example\.com" cannot list resource "pods" in API group "" at the cluster scope \[HTTP 403\]/);
+    assert.match(
+      run.out + run.err,
+      /pods is forbidden: User "mallory@example\.com" cannot list resource "pods" in API group "" at the cluster scope \[HTTP 403\]/,
+    );
   });
 
   it('audit judges the pods of a live namespace and exits 1 on a deny-level violation', async () => {
@@ -162,12 +237,22 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     // A namespace the webhooks skip (the opt-out label), so pods that break the policy exist.
     const ns = await createNamespace(plane, 'e2e-audit', { 'aml-admission.azure.com/webhooks': 'disabled' });
     await plane.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(amlPod('wrong-namespace', ns, { instanceType: 'gpu-1' })) });
-    await plane.kubectlOk(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: ns }, spec: { containers: [{ name: 'web', image: 'nginx' }] } }) });
+    await plane.kubectlOk(['create', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web', namespace: ns },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      }),
+    });
 
     const run = await amlCli(['audit', '--kubeconfig', plane.kubeconfigPath('admin'), '-n', ns, '--policy', POLICY_FILE, '-o', 'json']);
 
     assert.equal(run.code, 1, run.err);
     const report = JSON.parse(run.out) as { pods: { pod: string; status: string; compute?: string }[] };
-    assert.deepEqual(report.pods.map((p) => [p.pod, p.status]).sort(), [[`${ns}/web`, 'ok'], [`${ns}/wrong-namespace`, 'deny']]);
+    assert.deepEqual(report.pods.map((p) => [p.pod, p.status]).sort(), [
+      [`${ns}/web`, 'ok'],
+      [`${ns}/wrong-namespace`, 'deny'],
+    ]);
   });
 });

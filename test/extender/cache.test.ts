@@ -6,8 +6,17 @@ const JOB_LABELS = ['training.kubeflow.org/job-name', 'volcano.sh/job-name'];
 function gpuNode(name: string, gpus: number, extra: Record<string, unknown> = {}): object {
   return {
     metadata: { name, labels: { agentpool: 'gpupool' } },
-    spec: { taints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }, { key: 'spot', effect: 'PreferNoSchedule' }] },
-    status: { allocatable: { cpu: '94', memory: '1800Gi', 'nvidia.com/gpu': String(gpus) }, capacity: { 'nvidia.com/gpu': '16' }, conditions: [{ type: 'Ready', status: 'True' }] },
+    spec: {
+      taints: [
+        { key: 'sku', value: 'gpu', effect: 'NoSchedule' },
+        { key: 'spot', effect: 'PreferNoSchedule' },
+      ],
+    },
+    status: {
+      allocatable: { cpu: '94', memory: '1800Gi', 'nvidia.com/gpu': String(gpus) },
+      capacity: { 'nvidia.com/gpu': '16' },
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
     ...extra,
   };
 }
@@ -27,7 +36,20 @@ function gpuPod(name: string, opts: { node?: string; gpus?: number; phase?: stri
 describe('MemoryNodeCache', () => {
   it('projects a node: labels, hard taints only, readiness, cordon and allocatable (not capacity) extended resources', () => {
     const cache = new MemoryNodeCache();
-    assert.equal(cache.upsertNode(gpuNode('n1', 8, { spec: { unschedulable: true, taints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }, { key: 'spot', effect: 'PreferNoSchedule' }] } })), true);
+    assert.equal(
+      cache.upsertNode(
+        gpuNode('n1', 8, {
+          spec: {
+            unschedulable: true,
+            taints: [
+              { key: 'sku', value: 'gpu', effect: 'NoSchedule' },
+              { key: 'spot', effect: 'PreferNoSchedule' },
+            ],
+          },
+        }),
+      ),
+      true,
+    );
     assert.deepEqual(cache.view().node('n1'), {
       name: 'n1',
       nameJson: '"n1"',
@@ -56,21 +78,54 @@ describe('MemoryNodeCache', () => {
 
   it('treats a node with junk in its fields as not Ready, untainted and without GPUs rather than throwing', () => {
     const cache = new MemoryNodeCache();
-    cache.upsertNode({ metadata: { name: 'junk', labels: { a: 1, b: 'x' } }, spec: { taints: 'no', unschedulable: 'yes' }, status: { conditions: {}, allocatable: { 'nvidia.com/gpu': '1.5', 'amd.com/gpu': -2 } } });
-    assert.deepEqual(cache.view().node('junk'), { name: 'junk', nameJson: '"junk"', labels: { b: 'x' }, hardTaints: [], taintSignature: '', ready: false, unschedulable: false, allocatable: {} });
+    cache.upsertNode({
+      metadata: { name: 'junk', labels: { a: 1, b: 'x' } },
+      spec: { taints: 'no', unschedulable: 'yes' },
+      status: { conditions: {}, allocatable: { 'nvidia.com/gpu': '1.5', 'amd.com/gpu': -2 } },
+    });
+    assert.deepEqual(cache.view().node('junk'), {
+      name: 'junk',
+      nameJson: '"junk"',
+      labels: { b: 'x' },
+      hardTaints: [],
+      taintSignature: '',
+      ready: false,
+      unschedulable: false,
+      allocatable: {},
+    });
   });
 
   const usage: { name: string; given: object[]; want: number }[] = [
     { name: 'a running pod bound to the node holds its GPUs', given: [gpuPod('a', { node: 'n1', gpus: 3 })], want: 3 },
     { name: 'pods bound to another node hold nothing here', given: [gpuPod('a', { node: 'n2', gpus: 3 })], want: 0 },
     { name: 'a pod not yet bound holds nothing', given: [gpuPod('a', { gpus: 3, phase: 'Pending' })], want: 0 },
-    { name: 'Succeeded and Failed pods hold nothing', given: [gpuPod('a', { node: 'n1', gpus: 3, phase: 'Succeeded' }), gpuPod('b', { node: 'n1', gpus: 2, phase: 'Failed' })], want: 0 },
+    {
+      name: 'Succeeded and Failed pods hold nothing',
+      given: [gpuPod('a', { node: 'n1', gpus: 3, phase: 'Succeeded' }), gpuPod('b', { node: 'n1', gpus: 2, phase: 'Failed' })],
+      want: 0,
+    },
     { name: 'a Pending pod already bound holds its GPUs', given: [gpuPod('a', { node: 'n1', gpus: 2, phase: 'Pending' })], want: 2 },
-    { name: 'an update replaces the earlier version of the same pod', given: [gpuPod('a', { node: 'n1', gpus: 3 }), gpuPod('a', { node: 'n1', gpus: 1 })], want: 1 },
-    { name: 'a pod that finishes gives its GPUs back', given: [gpuPod('a', { node: 'n1', gpus: 3 }), gpuPod('a', { node: 'n1', gpus: 3, phase: 'Succeeded' })], want: 0 },
-    { name: 'pods of the same name in two namespaces are two pods', given: [gpuPod('a', { node: 'n1', gpus: 3 }), gpuPod('a', { node: 'n1', gpus: 2, namespace: 'team-b' })], want: 5 },
+    {
+      name: 'an update replaces the earlier version of the same pod',
+      given: [gpuPod('a', { node: 'n1', gpus: 3 }), gpuPod('a', { node: 'n1', gpus: 1 })],
+      want: 1,
+    },
+    {
+      name: 'a pod that finishes gives its GPUs back',
+      given: [gpuPod('a', { node: 'n1', gpus: 3 }), gpuPod('a', { node: 'n1', gpus: 3, phase: 'Succeeded' })],
+      want: 0,
+    },
+    {
+      name: 'pods of the same name in two namespaces are two pods',
+      given: [gpuPod('a', { node: 'n1', gpus: 3 }), gpuPod('a', { node: 'n1', gpus: 2, namespace: 'team-b' })],
+      want: 5,
+    },
     { name: 'the largest init container counts when it exceeds the containers', given: [gpuPod('a', { node: 'n1', gpus: 1, init: 4 })], want: 4 },
-    { name: 'a quantity that is not a whole number counts as zero', given: [{ metadata: { name: 'x' }, spec: { nodeName: 'n1', containers: [{ resources: { limits: { 'nvidia.com/gpu': '0.5' } } }] } }], want: 0 },
+    {
+      name: 'a quantity that is not a whole number counts as zero',
+      given: [{ metadata: { name: 'x' }, spec: { nodeName: 'n1', containers: [{ resources: { limits: { 'nvidia.com/gpu': '0.5' } } }] } }],
+      want: 0,
+    },
     { name: 'pods that are not objects are ignored', given: [null as unknown as object, { metadata: {} }, { metadata: { name: 'p' }, spec: 'x' }], want: 0 },
   ];
   for (const t of usage) {
@@ -109,7 +164,13 @@ describe('MemoryNodeCache', () => {
     cache.upsertPod(gpuPod('w2', { node: 'n2', job: 'llama' }));
     cache.upsertPod(gpuPod('w3', { node: 'n3', job: 'llama', namespace: 'team-b' }));
     cache.upsertPod(gpuPod('w4', { node: 'n4', job: 'llama', phase: 'Failed' }));
-    assert.deepEqual([...(cache.view().jobPeers('azureml', 'llama', JOB_LABELS) ?? [])], [['n1', 2], ['n2', 1]]);
+    assert.deepEqual(
+      [...(cache.view().jobPeers('azureml', 'llama', JOB_LABELS) ?? [])],
+      [
+        ['n1', 2],
+        ['n2', 1],
+      ],
+    );
     cache.deletePod('azureml', 'w0');
     cache.deletePod('azureml', 'w1');
     cache.deletePod('azureml', 'w2');

@@ -17,10 +17,37 @@ const config = parse(configText) as Record<string, any>;
  * configuration strictly, so a misspelt field stops it from starting; this catches that here.
  */
 const FIELDS: Record<string, readonly string[]> = {
-  config: ['apiVersion', 'kind', 'parallelism', 'leaderElection', 'clientConnection', 'enableProfiling', 'enableContentionProfiling', 'percentageOfNodesToScore', 'podInitialBackoffSeconds', 'podMaxBackoffSeconds', 'profiles', 'extenders', 'delayCacheUntilActive'],
+  config: [
+    'apiVersion',
+    'kind',
+    'parallelism',
+    'leaderElection',
+    'clientConnection',
+    'enableProfiling',
+    'enableContentionProfiling',
+    'percentageOfNodesToScore',
+    'podInitialBackoffSeconds',
+    'podMaxBackoffSeconds',
+    'profiles',
+    'extenders',
+    'delayCacheUntilActive',
+  ],
   leaderElection: ['leaderElect', 'leaseDuration', 'renewDeadline', 'retryPeriod', 'resourceLock', 'resourceName', 'resourceNamespace'],
   profile: ['schedulerName', 'percentageOfNodesToScore', 'plugins', 'pluginConfig'],
-  extender: ['urlPrefix', 'filterVerb', 'preemptVerb', 'prioritizeVerb', 'weight', 'bindVerb', 'enableHTTPS', 'tlsConfig', 'httpTimeout', 'nodeCacheCapable', 'managedResources', 'ignorable'],
+  extender: [
+    'urlPrefix',
+    'filterVerb',
+    'preemptVerb',
+    'prioritizeVerb',
+    'weight',
+    'bindVerb',
+    'enableHTTPS',
+    'tlsConfig',
+    'httpTimeout',
+    'nodeCacheCapable',
+    'managedResources',
+    'ignorable',
+  ],
   tlsConfig: ['insecure', 'serverName', 'certFile', 'keyFile', 'caFile', 'certData', 'keyData', 'caData'],
   managedResource: ['name', 'ignoredByScheduler'],
 };
@@ -45,12 +72,20 @@ describe('deploy/scheduler KubeSchedulerConfiguration', () => {
   });
 
   it('runs one profile under its own scheduler name, not the default or Volcano one', () => {
-    assert.deepEqual(config.profiles.map((p: any) => p.schedulerName), ['azureml-scheduler']);
+    assert.deepEqual(
+      config.profiles.map((p: any) => p.schedulerName),
+      ['azureml-scheduler'],
+    );
     assert.notEqual(builtinPolicy().computes['example-compute']!.scheduler.name, 'azureml-scheduler');
   });
 
   it('elects its leader on its own Lease, the one its RBAC grants', () => {
-    assert.deepEqual(config.leaderElection, { leaderElect: true, resourceLock: 'leases', resourceName: 'azureml-connector-scheduler', resourceNamespace: 'azureml' });
+    assert.deepEqual(config.leaderElection, {
+      leaderElect: true,
+      resourceLock: 'leases',
+      resourceName: 'azureml-connector-scheduler',
+      resourceNamespace: 'azureml',
+    });
   });
 
   it('calls the extender paths this server serves, over HTTPS to the Service, verifying with the CA', () => {
@@ -64,7 +99,10 @@ describe('deploy/scheduler KubeSchedulerConfiguration', () => {
 
   it('is node-cache capable, manages every GPU resource of the default policy, and counts GPUs in the scheduler too', () => {
     assert.equal(extender.nodeCacheCapable, true);
-    assert.deepEqual(extender.managedResources.map((r: any) => r.name), builtinPolicy().gpu.resourceNames);
+    assert.deepEqual(
+      extender.managedResources.map((r: any) => r.name),
+      builtinPolicy().gpu.resourceNames,
+    );
     assert.ok(extender.managedResources.every((r: any) => r.ignoredByScheduler === false));
   });
 
@@ -78,13 +116,20 @@ describe('deploy/scheduler KubeSchedulerConfiguration', () => {
   it('explains each extender setting in a comment', () => {
     const block = configText.slice(configText.indexOf('extenders:'));
     for (const key of ['weight', 'tlsConfig', 'httpTimeout', 'nodeCacheCapable', 'managedResources', 'ignorable']) {
-      const before = block.slice(0, block.indexOf(`    ${key}:`)).trimEnd().split('\n').pop() ?? '';
+      const before =
+        block
+          .slice(0, block.indexOf(`    ${key}:`))
+          .trimEnd()
+          .split('\n')
+          .pop() ?? '';
       assert.match(before, /^\s*#/, `${key} has a comment right above it`);
     }
   });
 
   it('renders with kustomize as the ConfigMap and key the scheduler Deployment mounts', () => {
-    const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', repoPath('deploy/scheduler')], { encoding: 'utf8' })).map((d) => d.toJS() as Record<string, any>);
+    const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', repoPath('deploy/scheduler')], { encoding: 'utf8' })).map(
+      (d) => d.toJS() as Record<string, any>,
+    );
     assert.equal(rendered.length, 1);
     const cm = rendered[0]!;
     assert.equal(cm.kind, 'ConfigMap');

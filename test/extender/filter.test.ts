@@ -85,7 +85,11 @@ const cases: Case[] = [
     given: { pod: pod({ compute: 'ghost' }), nodes: [N.cpu0, N.cpuNotReady, N.gpu4Node] },
     want: {
       kept: [],
-      unresolvable: { [N.cpu0]: 'compute "ghost" is not defined in the policy', [N.cpuNotReady]: NOT_READY, [N.gpu4Node]: 'compute "ghost" is not defined in the policy' },
+      unresolvable: {
+        [N.cpu0]: 'compute "ghost" is not defined in the policy',
+        [N.cpuNotReady]: NOT_READY,
+        [N.gpu4Node]: 'compute "ghost" is not defined in the policy',
+      },
     },
   },
   {
@@ -176,7 +180,13 @@ describe('extender filter', () => {
 
   it('answers an empty result for a Nodes list whose items are null (a nil slice in Go)', () => {
     const answer = filter({ Pod: pod(), Nodes: { metadata: {}, items: null }, NodeNames: null }, { snapshot, view: cache.view() });
-    assert.deepEqual(JSON.parse(answer.payload), { Nodes: { metadata: {}, items: [] }, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: '' });
+    assert.deepEqual(JSON.parse(answer.payload), {
+      Nodes: { metadata: {}, items: [] },
+      NodeNames: null,
+      FailedNodes: {},
+      FailedAndUnresolvableNodes: {},
+      Error: '',
+    });
   });
 
   it('counts GPUs of pods in any container and the largest init container, and ignores PreferNoSchedule taints', () => {
@@ -185,10 +195,22 @@ describe('extender filter', () => {
     p.spec.containers.push({ name: 'main2', resources: { limits: { 'nvidia.com/gpu': '2' } } });
     p.spec.initContainers = [{ name: 'warmup', resources: { limits: { 'nvidia.com/gpu': '3' } } }];
     // 4 GPUs in all: gpu6Used (2 free) fails, gpu4Used (4 free) fits.
-    const soft = { ...(nodeObjects[N.gpu4Used] as any), spec: { ...(nodeObjects[N.gpu4Used] as any).spec, taints: [{ key: 'sku', value: 'gpu', effect: 'NoSchedule' }, { key: 'spot', effect: 'PreferNoSchedule' }] } };
+    const soft = {
+      ...(nodeObjects[N.gpu4Used] as any),
+      spec: {
+        ...(nodeObjects[N.gpu4Used] as any).spec,
+        taints: [
+          { key: 'sku', value: 'gpu', effect: 'NoSchedule' },
+          { key: 'spot', effect: 'PreferNoSchedule' },
+        ],
+      },
+    };
     const body = JSON.parse(JSON.stringify({ Pod: p, Nodes: { items: [nodeObjects[N.gpu6Used], soft] } }));
     const result = JSON.parse(filter(body, { snapshot, view: cache.view() }).payload);
-    assert.deepEqual(result.Nodes.items.map((n: any) => n.metadata.name), [N.gpu4Used]);
+    assert.deepEqual(
+      result.Nodes.items.map((n: any) => n.metadata.name),
+      [N.gpu4Used],
+    );
     assert.deepEqual(result.FailedNodes, { [N.gpu6Used]: 'fewer than 4 nvidia.com/gpu free on the node' });
   });
 });

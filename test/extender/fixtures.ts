@@ -61,7 +61,8 @@ export interface PodSpec {
 /** A pod as kube-scheduler sends it, with only the fields the tables vary. */
 export function pod(s: PodSpec = {}): Record<string, any> {
   const labels: Record<string, string> = {};
-  if (s.compute) Object.assign(labels, { 'ml.azure.com/compute': s.compute, 'ml.azure.com/workspace': 'ws-vision', 'ml.azure.com/resource-group': 'rg-ml-prod' });
+  if (s.compute)
+    Object.assign(labels, { 'ml.azure.com/compute': s.compute, 'ml.azure.com/workspace': 'ws-vision', 'ml.azure.com/resource-group': 'rg-ml-prod' });
   if (s.job) labels['training.kubeflow.org/job-name'] = s.job;
   const limits: Record<string, string> = { cpu: '4', memory: '16Gi' };
   if (s.gpus !== undefined && s.gpus !== 0) limits['nvidia.com/gpu'] = String(s.gpus);
@@ -75,7 +76,12 @@ export function pod(s: PodSpec = {}): Record<string, any> {
     ...(s.tolerations ?? []),
   ];
   return {
-    metadata: { name: s.name ?? 'train-0', namespace: s.namespace ?? 'azureml', uid: '0f4b8a2c-3d5e-4f60-8a1b-2c3d4e5f6a7b', ...(Object.keys(labels).length ? { labels } : {}) },
+    metadata: {
+      name: s.name ?? 'train-0',
+      namespace: s.namespace ?? 'azureml',
+      uid: '0f4b8a2c-3d5e-4f60-8a1b-2c3d4e5f6a7b',
+      ...(Object.keys(labels).length ? { labels } : {}),
+    },
     spec: {
       containers: [{ name: 'main', image: 'mcr.microsoft.com/azureml/curated/acpt-pytorch-2.2-cuda12.1:latest', resources: { limits, requests: limits } }],
       schedulerName: 'azureml-scheduler',

@@ -46,14 +46,23 @@ describe('extender prioritize', () => {
     it(t.name, () => {
       const body = JSON.parse(JSON.stringify({ Pod: t.given.pod, Nodes: null, NodeNames: t.given.nodes }));
       const answer = prioritize(body, { snapshot, view: cache.view() });
-      assert.deepEqual(JSON.parse(answer.payload), Object.entries(t.want).map(([Host, Score]) => ({ Host, Score })));
+      assert.deepEqual(
+        JSON.parse(answer.payload),
+        Object.entries(t.want).map(([Host, Score]) => ({ Host, Score })),
+      );
       assert.equal(answer.decision, 'scored');
     });
   }
 
   it('scores full Node objects (Nodes mode) the same way, with usage from the cache', () => {
     const nodes = [N.gpuFree, N.gpu6Used, N.gpu4Used, N.gpu4Node];
-    const body = JSON.parse(JSON.stringify({ Pod: pod({ compute: 'gpu-cluster', gpus: 2, tolerateGpu: true }), Nodes: { metadata: {}, items: nodes.map((n) => nodeObjects[n]) }, NodeNames: null }));
+    const body = JSON.parse(
+      JSON.stringify({
+        Pod: pod({ compute: 'gpu-cluster', gpus: 2, tolerateGpu: true }),
+        Nodes: { metadata: {}, items: nodes.map((n) => nodeObjects[n]) },
+        NodeNames: null,
+      }),
+    );
     assert.deepEqual(JSON.parse(prioritize(body, { snapshot, view: cache.view() }).payload), [
       { Host: N.gpuFree, Score: 3 },
       { Host: N.gpu6Used, Score: 10 },

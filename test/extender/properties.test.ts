@@ -23,7 +23,11 @@ const TOLERATIONS = [
 ];
 const POOLS = ['cpupool', 'gpupool', 'gpu4pool', 'batchpool', 'system'];
 
-const heldPod = fc.record({ gpus: fc.integer({ min: 0, max: 4 }), phase: fc.constantFrom('Running', 'Pending', 'Succeeded', 'Failed'), job: fc.option(fc.constantFrom('j1', 'j2'), { nil: undefined }) });
+const heldPod = fc.record({
+  gpus: fc.integer({ min: 0, max: 4 }),
+  phase: fc.constantFrom('Running', 'Pending', 'Succeeded', 'Failed'),
+  job: fc.option(fc.constantFrom('j1', 'j2'), { nil: undefined }),
+});
 const nodeSpec = fc.record({
   pool: fc.option(fc.constantFrom(...POOLS), { nil: undefined }),
   ready: fc.boolean(),
@@ -51,7 +55,10 @@ function nodeObject(name: string, n: Scenario['nodes'][number]): object {
   return {
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...(n.pool ? { agentpool: n.pool } : {}) } },
     spec: { ...(n.unschedulable ? { unschedulable: true } : {}), taints: n.taints },
-    status: { allocatable: { cpu: '16', ...(n.gpus ? { 'nvidia.com/gpu': String(n.gpus) } : {}) }, conditions: [{ type: 'Ready', status: n.ready ? 'True' : 'False' }] },
+    status: {
+      allocatable: { cpu: '16', ...(n.gpus ? { 'nvidia.com/gpu': String(n.gpus) } : {}) },
+      conditions: [{ type: 'Ready', status: n.ready ? 'True' : 'False' }],
+    },
   };
 }
 
@@ -102,7 +109,11 @@ function assertPartition(input: readonly string[], result: any): void {
   const kept = keptNames(result);
   const all = [...kept, ...Object.keys(result.FailedNodes), ...Object.keys(result.FailedAndUnresolvableNodes)];
   assert.deepEqual([...all].sort(), [...input].sort(), 'every input node appears exactly once across kept and failed');
-  assert.deepEqual(kept, input.filter((n) => kept.includes(n)), 'kept nodes are a subset, in input order');
+  assert.deepEqual(
+    kept,
+    input.filter((n) => kept.includes(n)),
+    'kept nodes are a subset, in input order',
+  );
   for (const reason of [...Object.values(result.FailedNodes), ...Object.values(result.FailedAndUnresolvableNodes)]) {
     assert.ok(typeof reason === 'string' && reason.length > 0, 'every failed node has a reason');
   }
@@ -143,9 +154,15 @@ describe('extender properties', () => {
       fc.property(scenario, (s) => {
         const b = build(s);
         const ctx = { snapshot, view: b.cache.view() };
-        for (const [body, input] of [[b.byNames, b.namesOnly], [b.byNodes, b.names]] as const) {
+        for (const [body, input] of [
+          [b.byNames, b.namesOnly],
+          [b.byNodes, b.names],
+        ] as const) {
           const list = JSON.parse(prioritize(body, ctx).payload) as { Host: string; Score: number }[];
-          assert.deepEqual(list.map((h) => h.Host), input);
+          assert.deepEqual(
+            list.map((h) => h.Host),
+            input,
+          );
           for (const { Score } of list) assert.ok(Number.isInteger(Score) && Score >= 0 && Score <= MAX_SCORE, `score ${Score}`);
         }
       }),
@@ -159,19 +176,57 @@ describe('extender properties', () => {
     const names = Object.keys(nodes);
     const json = fc.jsonValue({ maxDepth: 3 });
     // Each field: absent, junk, or shaped like the real thing with junk inside.
-    const field = <T>(shaped: fc.Arbitrary<T>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: json, weight: 1 }, { arbitrary: shaped, weight: 17 });
-    const requirement = fc.record({ key: fc.constantFrom('agentpool', 'x'), operator: fc.constantFrom('In', 'NotIn', 'Exists', 'Gt', 'Bogus'), values: fc.oneof({ arbitrary: json, weight: 1 }, { arbitrary: fc.array(fc.constantFrom('cpupool', '3')), weight: 3 }) });
-    const terms = field(fc.array(fc.oneof({ arbitrary: json, weight: 1 }, { arbitrary: fc.record({ matchExpressions: fc.array(requirement, { minLength: 1, maxLength: 2 }), matchFields: fc.oneof({ arbitrary: fc.constant(undefined), weight: 5 }, { arbitrary: fc.array(requirement, { maxLength: 1 }), weight: 1 }) }, { requiredKeys: ['matchExpressions'] }), weight: 12 }), { minLength: 1, maxLength: 2 }));
+    const field = <T>(shaped: fc.Arbitrary<T>) =>
+      fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: json, weight: 1 }, { arbitrary: shaped, weight: 17 });
+    const requirement = fc.record({
+      key: fc.constantFrom('agentpool', 'x'),
+      operator: fc.constantFrom('In', 'NotIn', 'Exists', 'Gt', 'Bogus'),
+      values: fc.oneof({ arbitrary: json, weight: 1 }, { arbitrary: fc.array(fc.constantFrom('cpupool', '3')), weight: 3 }),
+    });
+    const terms = field(
+      fc.array(
+        fc.oneof(
+          { arbitrary: json, weight: 1 },
+          {
+            arbitrary: fc.record(
+              {
+                matchExpressions: fc.array(requirement, { minLength: 1, maxLength: 2 }),
+                matchFields: fc.oneof({ arbitrary: fc.constant(undefined), weight: 5 }, { arbitrary: fc.array(requirement, { maxLength: 1 }), weight: 1 }),
+              },
+              { requiredKeys: ['matchExpressions'] },
+            ),
+            weight: 12,
+          },
+        ),
+        { minLength: 1, maxLength: 2 },
+      ),
+    );
     const quantity = fc.oneof({ arbitrary: json, weight: 1 }, { arbitrary: fc.constantFrom('0', '1', '8'), weight: 12 });
-    const container = fc.record({ name: fc.constant('c'), resources: field(fc.record({ limits: field(fc.dictionary(fc.constantFrom('nvidia.com/gpu', 'amd.com/gpu', 'cpu'), quantity)) })) });
+    const container = fc.record({
+      name: fc.constant('c'),
+      resources: field(fc.record({ limits: field(fc.dictionary(fc.constantFrom('nvidia.com/gpu', 'amd.com/gpu', 'cpu'), quantity)) })),
+    });
     const spec = fc.record({
       nodeSelector: field(fc.dictionary(fc.constantFrom('agentpool', 'x'), json)),
       tolerations: field(fc.array(fc.record({ key: json, operator: json, value: json, effect: json }, { requiredKeys: [] }))),
       containers: field(fc.array(container, { maxLength: 2 })),
       initContainers: field(fc.array(container, { maxLength: 1 })),
-      affinity: field(fc.record({ nodeAffinity: field(fc.record({ requiredDuringSchedulingIgnoredDuringExecution: field(fc.record({ nodeSelectorTerms: terms })) })) })),
+      affinity: field(
+        fc.record({ nodeAffinity: field(fc.record({ requiredDuringSchedulingIgnoredDuringExecution: field(fc.record({ nodeSelectorTerms: terms })) })) }),
+      ),
     });
-    const metadata = field(fc.record({ name: json, namespace: json, labels: field(fc.dictionary(fc.constantFrom('ml.azure.com/compute', 'training.kubeflow.org/job-name'), fc.oneof(json, fc.constantFrom('gpu-cluster', 'j1')))) }, { requiredKeys: [] }));
+    const metadata = field(
+      fc.record(
+        {
+          name: json,
+          namespace: json,
+          labels: field(
+            fc.dictionary(fc.constantFrom('ml.azure.com/compute', 'training.kubeflow.org/job-name'), fc.oneof(json, fc.constantFrom('gpu-cluster', 'j1'))),
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    );
     const bodies = fc.oneof(
       json,
       json.map((Pod) => ({ Pod, NodeNames: names })),

@@ -300,7 +300,16 @@ export class FakeApiServer {
       const group = RESOURCES[resource]!.group;
       const what = name ? `${resource} "${name}"` : resource;
       const where = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
-      send(res, 403, status(403, 'Forbidden', `${what} is forbidden: User "system:serviceaccount:azureml:tester" cannot ${verb} resource "${resource}" in API group "${group}"${where}`, { name, kind: resource }));
+      send(
+        res,
+        403,
+        status(
+          403,
+          'Forbidden',
+          `${what} is forbidden: User "system:serviceaccount:azureml:tester" cannot ${verb} resource "${resource}" in API group "${group}"${where}`,
+          { name, kind: resource },
+        ),
+      );
       return;
     }
     const fault = this.faults.find((f) => f.remaining > 0 && (!f.verb || f.verb === verb) && (!f.resource || f.resource === resource));
@@ -345,7 +354,15 @@ export class FakeApiServer {
     if (token) {
       const { after, rv } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { after: string; rv: number };
       if (rv < this.compactedRv) {
-        send(res, 410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'));
+        send(
+          res,
+          410,
+          status(
+            410,
+            'Expired',
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          ),
+        );
         return;
       }
       listRv = rv;
@@ -362,7 +379,9 @@ export class FakeApiServer {
       apiVersion: apiVersion(type),
       metadata: {
         resourceVersion: String(listRv),
-        ...(more && last ? { continue: Buffer.from(JSON.stringify({ after: last, rv: listRv })).toString('base64url'), remainingItemCount: all.length - start - page.length } : {}),
+        ...(more && last
+          ? { continue: Buffer.from(JSON.stringify({ after: last, rv: listRv })).toString('base64url'), remainingItemCount: all.length - start - page.length }
+          : {}),
       },
       items: page.map(([, o]) => o),
     });
@@ -430,7 +449,16 @@ export class FakeApiServer {
     }
     const sent = obj.metadata.resourceVersion;
     if (sent !== undefined && sent !== previous.metadata.resourceVersion) {
-      send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, kind: resource }));
+      send(
+        res,
+        409,
+        status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          { name, kind: resource },
+        ),
+      );
       return;
     }
     const stored = this.stamp(resource, obj, namespace, previous);

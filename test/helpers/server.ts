@@ -16,7 +16,12 @@ import { Component, serve, type Running, type ServeOptions } from '../../src/ser
 export async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('condition not reached');
@@ -52,9 +57,17 @@ export interface HttpResult {
 }
 
 /** One HTTPS request that trusts only `ca` (real verification, never rejectUnauthorized: false). */
-export function httpsCall(
-  opts: { port: number; ca: Buffer; method: string; path: string; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; cert?: Buffer; key?: Buffer },
-): Promise<HttpResult> {
+export function httpsCall(opts: {
+  port: number;
+  ca: Buffer;
+  method: string;
+  path: string;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  agent?: Agent;
+  cert?: Buffer;
+  key?: Buffer;
+}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -155,14 +168,18 @@ const repoRoot = new URL('../..', import.meta.url).pathname;
 export async function spawnServe(args: readonly string[], opts: { nofile?: number; listeners?: number } = {}): Promise<ServeProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'aml-serve-'));
   const argv = [process.execPath, '--import', 'tsx', 'src/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--certs-dir', dir, ...args];
-  const child = opts.nofile === undefined
-    ? spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn('bash', ['-c', `ulimit -n ${opts.nofile} && exec "$@"`, 'bash', ...argv], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child =
+    opts.nofile === undefined
+      ? spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('bash', ['-c', `ulimit -n ${opts.nofile} && exec "$@"`, 'bash', ...argv], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   const lines: Record<string, unknown>[] = [];
   const ports: number[] = [];
   const listening = new Promise<void>((resolve, reject) => {
-    exited.then((code) => reject(new Error(`serve exited with ${code} before listening`)), () => {});
+    exited.then(
+      (code) => reject(new Error(`serve exited with ${code} before listening`)),
+      () => {},
+    );
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const rec = JSON.parse(line) as Record<string, unknown>;
       lines.push(rec);

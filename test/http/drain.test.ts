@@ -19,10 +19,21 @@ function validate(s: TestServer, agent: Agent): Promise<Outcome> {
   return new Promise((resolve) => {
     let established = false;
     const req = request(
-      { host: '127.0.0.1', servername: 'localhost', port: s.port, method: 'POST', path: '/validate', ca: s.ca, agent, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: s.port,
+        method: 'POST',
+        path: '/validate',
+        ca: s.ca,
+        agent,
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode === 200 ? { kind: 'answered', connection: res.headers.connection } : { kind: 'failed', code: `HTTP ${res.statusCode}` }));
+        res.on('end', () =>
+          resolve(res.statusCode === 200 ? { kind: 'answered', connection: res.headers.connection } : { kind: 'failed', code: `HTTP ${res.statusCode}` }),
+        );
         res.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'failed', code: err.code ?? err.message }));
       },
     );
@@ -81,7 +92,10 @@ describe('graceful drain', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     try {
       const first = await Promise.all([validate(s, agent), validate(s, agent), validate(s, agent)]);
-      assert.deepEqual(first.map((o) => o.kind), ['answered', 'answered', 'answered']);
+      assert.deepEqual(
+        first.map((o) => o.kind),
+        ['answered', 'answered', 'answered'],
+      );
       const idle = Object.values(agent.freeSockets).flat();
       assert.equal(idle.length, 3, 'three idle keep-alive connections');
       const closed = idle.map((socket) => new Promise((r) => socket!.once('close', r)));

@@ -24,9 +24,21 @@ describe('scheduler extender over HTTPS', () => {
   after(async () => s.stop());
 
   const fixtures: { name: string; given: { path: string; args: string }; want: string }[] = [
-    { name: 'filters a GPU training pod against cached nodes (NodeNames mode)', given: { path: FILTER, args: 'filter-nodenames-gpu.json' }, want: 'filter-nodenames-gpu.want.json' },
-    { name: 'filters a CPU pod against full Node objects (Nodes mode)', given: { path: FILTER, args: 'filter-nodes-cpu.json' }, want: 'filter-nodes-cpu.want.json' },
-    { name: 'scores the cached nodes for a GPU training pod', given: { path: PRIORITIZE, args: 'filter-nodenames-gpu.json' }, want: 'prioritize-nodenames-gpu.want.json' },
+    {
+      name: 'filters a GPU training pod against cached nodes (NodeNames mode)',
+      given: { path: FILTER, args: 'filter-nodenames-gpu.json' },
+      want: 'filter-nodenames-gpu.want.json',
+    },
+    {
+      name: 'filters a CPU pod against full Node objects (Nodes mode)',
+      given: { path: FILTER, args: 'filter-nodes-cpu.json' },
+      want: 'filter-nodes-cpu.want.json',
+    },
+    {
+      name: 'scores the cached nodes for a GPU training pod',
+      given: { path: PRIORITIZE, args: 'filter-nodenames-gpu.json' },
+      want: 'prioritize-nodenames-gpu.want.json',
+    },
   ];
   for (const t of fixtures) {
     it(`${t.name} and answers the exact result JSON`, async () => {
@@ -40,7 +52,13 @@ describe('scheduler extender over HTTPS', () => {
   it('answers malformed ExtenderArgs on filter with HTTP 200 and Error set', async () => {
     const res = await s.post(FILTER, { Pod: pod(), NodeNames: 'aks-cpupool-12345678-vmss000000' });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json(), { Nodes: null, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: 'ExtenderArgs.NodeNames must be a list of node names' });
+    assert.deepEqual(res.json(), {
+      Nodes: null,
+      NodeNames: null,
+      FailedNodes: {},
+      FailedAndUnresolvableNodes: {},
+      Error: 'ExtenderArgs.NodeNames must be a list of node names',
+    });
   });
 
   it('answers malformed ExtenderArgs on prioritize with HTTP 200 and no scores', async () => {
@@ -53,9 +71,20 @@ describe('scheduler extender over HTTPS', () => {
 
   const badRequests: { name: string; body: string; headers?: Record<string, string>; status: number; code: string }[] = [
     { name: 'a body that is not JSON', body: '{"Pod": ', status: 400, code: 'InvalidJSON' },
-    { name: 'a wrong content type', body: fixtureText('filter-nodenames-gpu.json'), headers: { 'content-type': 'text/plain' }, status: 400, code: 'UnsupportedMediaType' },
+    {
+      name: 'a wrong content type',
+      body: fixtureText('filter-nodenames-gpu.json'),
+      headers: { 'content-type': 'text/plain' },
+      status: 400,
+      code: 'UnsupportedMediaType',
+    },
     { name: 'an empty body', body: '', status: 400, code: 'EmptyBody' },
-    { name: 'a body over the limit', body: JSON.stringify({ Pod: pod(), NodeNames: Array.from({ length: 5000 }, (_, i) => `aks-nodepool-${i}`) }), status: 413, code: 'BodyTooLarge' },
+    {
+      name: 'a body over the limit',
+      body: JSON.stringify({ Pod: pod(), NodeNames: Array.from({ length: 5000 }, (_, i) => `aks-nodepool-${i}`) }),
+      status: 413,
+      code: 'BodyTooLarge',
+    },
   ];
   for (const t of badRequests) {
     for (const path of [FILTER, PRIORITIZE]) {

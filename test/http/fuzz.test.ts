@@ -20,7 +20,11 @@ function mutateAt(obj: unknown, path: readonly number[], value: unknown): unknow
 
 const anyJson = fc.jsonValue({ maxDepth: 4 });
 const mutatedReview = fc
-  .tuple(fc.array(fc.nat(50), { minLength: 1, maxLength: 6 }), fc.oneof(anyJson, fc.constant(undefined)), fc.constantFrom('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'))
+  .tuple(
+    fc.array(fc.nat(50), { minLength: 1, maxLength: 6 }),
+    fc.oneof(anyJson, fc.constant(undefined)),
+    fc.constantFrom('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'),
+  )
   .map(([path, value, version]) => JSON.stringify(mutateAt({ ...base, apiVersion: version }, path, value)));
 const randomBody = fc.oneof(
   anyJson.map((v) => JSON.stringify(v)),

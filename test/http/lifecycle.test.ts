@@ -54,7 +54,9 @@ describe('server lifecycle', () => {
   });
 
   /** Serves from certificate files in a temp dir (so a test can replace them), with the first certificate written. */
-  async function withCertFiles(fn: (dir: string, first: ReturnType<typeof createServingCertificate>, s: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>): Promise<void> {
+  async function withCertFiles(
+    fn: (dir: string, first: ReturnType<typeof createServingCertificate>, s: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>,
+  ): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'aml-reload-'));
     try {
       const first = createServingCertificate({ service: 'aml-admission', namespace: 'azureml' });
@@ -75,7 +77,15 @@ describe('server lifecycle', () => {
       const oldCa = Buffer.from(first.caPem);
       const kept = new Agent({ keepAlive: true, maxSockets: 1, ca: oldCa });
       const call = (ca: Buffer, agent?: Agent) =>
-        httpsCall({ port: s.port, ca, method: 'POST', path: '/validate', body: review, headers: { 'content-type': 'application/json' }, ...(agent ? { agent } : {}) });
+        httpsCall({
+          port: s.port,
+          ca,
+          method: 'POST',
+          path: '/validate',
+          body: review,
+          headers: { 'content-type': 'application/json' },
+          ...(agent ? { agent } : {}),
+        });
       assert.equal((await call(oldCa, kept)).status, 200);
 
       const second = createServingCertificate({ service: 'aml-admission', namespace: 'azureml' });
@@ -116,7 +126,16 @@ describe('server lifecycle', () => {
 
     it('serves a client that presents a certificate from the client CA', () =>
       withServer(async (port, ca) => {
-        const res = await httpsCall({ port, ca, method: 'POST', path: '/mutate', body: review, headers: { 'content-type': 'application/json' }, cert: Buffer.from(client.certPem), key: Buffer.from(client.keyPem) });
+        const res = await httpsCall({
+          port,
+          ca,
+          method: 'POST',
+          path: '/mutate',
+          body: review,
+          headers: { 'content-type': 'application/json' },
+          cert: Buffer.from(client.certPem),
+          key: Buffer.from(client.keyPem),
+        });
         assert.equal(res.status, 200);
       }));
 
@@ -140,7 +159,10 @@ describe('server lifecycle', () => {
       }
     });
 
-    for (const [name, creds] of [['no certificate', undefined], ['a certificate from another CA', stranger]] as const) {
+    for (const [name, creds] of [
+      ['no certificate', undefined],
+      ['a certificate from another CA', stranger],
+    ] as const) {
       it(`refuses a client with ${name} at the TLS layer`, () =>
         withServer(async (port, ca) => {
           await assert.rejects(
@@ -165,10 +187,14 @@ describe('server lifecycle', () => {
   it('on SIGTERM completes an in-flight request, then exits 0', async function () {
     this.timeout(30_000);
     const dir = await mkdtemp(join(tmpdir(), 'aml-drain-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--certs-dir', dir, '--drain-delay', '200ms', '--drain-timeout', '10s'], {
-      cwd: new URL('../..', import.meta.url).pathname,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--certs-dir', dir, '--drain-delay', '200ms', '--drain-timeout', '10s'],
+      {
+        cwd: new URL('../..', import.meta.url).pathname,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     try {
       const lines = createInterface({ input: child.stdout! });
       let port = 0;
@@ -182,11 +208,23 @@ describe('server lifecycle', () => {
       const ca = await readFile(join(dir, 'ca.crt'));
       const body = Buffer.from(review);
       const answer = new Promise<{ status: number; text: string; connection: string | undefined }>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', servername: 'localhost', port, method: 'POST', path: '/mutate', ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (r) => {
-          let text = '';
-          r.on('data', (c) => (text += c));
-          r.on('end', () => resolve({ status: r.statusCode ?? 0, text, connection: r.headers.connection }));
-        });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            servername: 'localhost',
+            port,
+            method: 'POST',
+            path: '/mutate',
+            ca,
+            agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': body.length },
+          },
+          (r) => {
+            let text = '';
+            r.on('data', (c) => (text += c));
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, text, connection: r.headers.connection }));
+          },
+        );
         req.on('error', reject);
         req.write(body.subarray(0, 10));
         // Send the rest only after the server has begun draining.
@@ -209,10 +247,14 @@ describe('server lifecycle', () => {
   it('with --workers 2 serves from two processes on one port and stops them all on SIGTERM', async function () {
     this.timeout(30_000);
     const dir = await mkdtemp(join(tmpdir(), 'aml-workers-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--workers', '2', '--host', '127.0.0.1', '--port', '0', '--certs-dir', dir, '--drain-delay', '0'], {
-      cwd: new URL('../..', import.meta.url).pathname,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', 'serve', '--workers', '2', '--host', '127.0.0.1', '--port', '0', '--certs-dir', dir, '--drain-delay', '0'],
+      {
+        cwd: new URL('../..', import.meta.url).pathname,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     try {
       const log: string[] = [];
       const listening: { pid: number; port: number }[] = [];
@@ -227,7 +269,14 @@ describe('server lifecycle', () => {
       assert.equal(new Set(listening.map((l) => l.pid)).size, 2, 'two worker processes');
       assert.equal(listening[0]!.port, listening[1]!.port, 'one shared port');
       const ca = await readFile(join(dir, 'ca.crt'));
-      const res = await httpsCall({ port: listening[0]!.port, ca, method: 'POST', path: '/mutate', body: review, headers: { 'content-type': 'application/json' } });
+      const res = await httpsCall({
+        port: listening[0]!.port,
+        ca,
+        method: 'POST',
+        path: '/mutate',
+        body: review,
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.status, 200);
       child.kill('SIGTERM');
       const [code] = (await once(child, 'close')) as [number | null];

@@ -108,7 +108,10 @@ describe('a server whose policy file is broken by an edit', () => {
     await writeFile(join(dir, 'policy.yaml'), 'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes: {}\n');
     await s.running.reload();
     const rejected = s.logs.lines.filter((l) => l.msg === 'policy file rejected; keeping the last good policy');
-    assert.deepEqual(rejected.map((l) => l.errors), [[{ path: '/computes', message: 'must NOT have fewer than 1 properties' }]]);
+    assert.deepEqual(
+      rejected.map((l) => l.errors),
+      [[{ path: '/computes', message: 'must NOT have fewer than 1 properties' }]],
+    );
     assert.equal(await queueOf(), 'vision', 'still the last good policy');
     assert.equal((await s.get('/readyz')).status, 200, 'still ready');
 

@@ -22,7 +22,10 @@ describe('HTTPS admission server', () => {
   });
   after(async () => s.stop());
 
-  for (const [file, version] of [['pod-create-v1.json', 'admission.k8s.io/v1'], ['pod-create-v1beta1.json', 'admission.k8s.io/v1beta1']] as const) {
+  for (const [file, version] of [
+    ['pod-create-v1.json', 'admission.k8s.io/v1'],
+    ['pod-create-v1beta1.json', 'admission.k8s.io/v1beta1'],
+  ] as const) {
     for (const path of ['/mutate', '/validate']) {
       it(`answers a ${version} review on ${path} in the same version with the uid echoed`, async () => {
         const sent = JSON.parse(fixture(file));
@@ -61,7 +64,11 @@ describe('HTTPS admission server', () => {
     { name: 'a wrong content type', body: fixture('pod-create-v1.json'), headers: { 'content-type': 'text/plain' }, code: 'UnsupportedMediaType' },
     { name: 'an empty body', body: '', code: 'EmptyBody' },
     { name: 'a review without request', body: '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}', code: 'InvalidReview' },
-    { name: 'a review without uid', body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE', kind: { kind: 'Pod' } } }), code: 'InvalidReview' },
+    {
+      name: 'a review without uid',
+      body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE', kind: { kind: 'Pod' } } }),
+      code: 'InvalidReview',
+    },
     { name: 'an unknown apiVersion', body: fixture('pod-create-v1.json').replace('admission.k8s.io/v1', 'admission.k8s.io/v9'), code: 'UnsupportedVersion' },
     { name: 'a JSON null', body: 'null', code: 'InvalidReview' },
   ];
@@ -84,11 +91,23 @@ describe('HTTPS admission server', () => {
 
   it('answers 413 for a chunked body that grows past the limit', async () => {
     const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', servername: 'localhost', port: s.port, method: 'POST', path: '/validate', ca: s.ca, agent: false, headers: { 'content-type': 'application/json' } }, (r) => {
-        let text = '';
-        r.on('data', (c) => (text += c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          servername: 'localhost',
+          port: s.port,
+          method: 'POST',
+          path: '/validate',
+          ca: s.ca,
+          agent: false,
+          headers: { 'content-type': 'application/json' },
+        },
+        (r) => {
+          let text = '';
+          r.on('data', (c) => (text += c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 80; i++) req.write('x'.repeat(1024));
       req.end();
@@ -150,7 +169,9 @@ describe('HTTPS admission server', () => {
   it('refuses TLS 1.1 and older', async () => {
     await assert.rejects(
       new Promise((resolve, reject) => {
-        const sock = connect({ host: '127.0.0.1', port: s.port, ca: s.ca, servername: 'localhost', maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }, () => resolve(sock));
+        const sock = connect({ host: '127.0.0.1', port: s.port, ca: s.ca, servername: 'localhost', maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }, () =>
+          resolve(sock),
+        );
         sock.on('error', reject);
       }),
     );

@@ -12,10 +12,21 @@ async function load(p: ServeProcess, agent: Agent, rounds: number, tag: string):
     const batch = Array.from({ length: CONNECTIONS }, (_, i) => `${tag}-${r}-${i}`);
     const answers = await Promise.all(
       batch.map((uid) =>
-        httpsCall({ port: p.port, ca: p.ca, agent, method: 'POST', path: '/validate', body: JSON.stringify(podReview({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }, { uid })), headers: { 'content-type': 'application/json' } }),
+        httpsCall({
+          port: p.port,
+          ca: p.ca,
+          agent,
+          method: 'POST',
+          path: '/validate',
+          body: JSON.stringify(podReview({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }, { uid })),
+          headers: { 'content-type': 'application/json' },
+        }),
       ),
     );
-    assert.deepEqual(answers.map((a) => a.status), batch.map(() => 200));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      batch.map(() => 200),
+    );
     uids.push(...batch);
   }
   return uids;
@@ -30,7 +41,10 @@ function servedBy(p: ServeProcess, uids: readonly string[]): Map<string, number>
 describe('serve --workers', () => {
   it('moves keep-alive connections back to a replaced worker (connections end after --max-requests-per-connection)', async function () {
     this.timeout(120_000);
-    const p = await spawnServe(['--workers', '2', '--components', 'admission', '--log-level', 'debug', '--drain-delay', '0', '--max-requests-per-connection', '20'], { listeners: 2 });
+    const p = await spawnServe(
+      ['--workers', '2', '--components', 'admission', '--log-level', 'debug', '--drain-delay', '0', '--max-requests-per-connection', '20'],
+      { listeners: 2 },
+    );
     const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
     try {
       const listening = () => p.lines.filter((l) => l.msg === 'listening').map((l) => l.pid as number);

@@ -72,10 +72,18 @@ const cases: { name: string; given: { pod: PodView; pools: PoolLabels }; want: W
   {
     name: 'Of several terms, only the one that leaves the pool key open escapes.',
     given: {
-      pod: pod(undefined, [term({ key: 'agentpool', operator: 'In', values: ['cpupool'] }), term({ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] })]),
+      pod: pod(undefined, [
+        term({ key: 'agentpool', operator: 'In', values: ['cpupool'] }),
+        term({ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }),
+      ]),
       pools: twoPools,
     },
-    want: { conjuncts: [[true, true, ['cpupool'], ['cpupool']], [false, true, ['cpupool', 'gpupool'], []]] },
+    want: {
+      conjuncts: [
+        [true, true, ['cpupool'], ['cpupool']],
+        [false, true, ['cpupool', 'gpupool'], []],
+      ],
+    },
   },
   {
     name: 'A nodeSelector narrows every term: a NotIn term combined with a pool selector stays contained.',
@@ -177,9 +185,18 @@ describe('placement: fitting a pod’s nodeSelector and required affinity to nod
   }
 
   it('labels conjuncts by their source so messages can name the term that escapes.', () => {
-    const fit = fitPlacement(pod(undefined, [term({ key: 'agentpool', operator: 'In', values: ['cpupool'] }), term({ key: 'x', operator: 'Exists' })]), twoPools);
-    assert.deepEqual(fit.conjuncts.map((c) => c.source), ['affinity term 1', 'affinity term 2']);
-    assert.deepEqual(fitPlacement(pod({ agentpool: 'cpupool' }), twoPools).conjuncts.map((c) => c.source), ['nodeSelector']);
+    const fit = fitPlacement(
+      pod(undefined, [term({ key: 'agentpool', operator: 'In', values: ['cpupool'] }), term({ key: 'x', operator: 'Exists' })]),
+      twoPools,
+    );
+    assert.deepEqual(
+      fit.conjuncts.map((c) => c.source),
+      ['affinity term 1', 'affinity term 2'],
+    );
+    assert.deepEqual(
+      fitPlacement(pod({ agentpool: 'cpupool' }), twoPools).conjuncts.map((c) => c.source),
+      ['nodeSelector'],
+    );
   });
 
   it('remembers analyses per pools and placement, and never answers one placement with another’s.', () => {
@@ -205,40 +222,62 @@ describe('placement: fitting a pod’s nodeSelector and required affinity to nod
     // still admits a node labelled "02".
     const universe: (string | null)[] = [null, ...named, ...named.map((n) => `0${n}`), '5', '10', '-4', 'q'];
     const poolArb = fc.dictionary(fc.constantFrom('a', 'b'), fc.constantFrom('1', '2', '3'), { minKeys: 1 });
-    const reqArb = fc.record({
-      key: fc.constantFrom(...keys),
-      operator: fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'),
-      values: fc.uniqueArray(fc.constantFrom(...named), { minLength: 1, maxLength: 3 }),
-    }).map((r) => (r.operator === 'Exists' || r.operator === 'DoesNotExist' ? { key: r.key, operator: r.operator } : r.operator === 'Gt' || r.operator === 'Lt' ? { ...r, values: r.values.slice(0, 1) } : r));
+    const reqArb = fc
+      .record({
+        key: fc.constantFrom(...keys),
+        operator: fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'),
+        values: fc.uniqueArray(fc.constantFrom(...named), { minLength: 1, maxLength: 3 }),
+      })
+      .map((r) =>
+        r.operator === 'Exists' || r.operator === 'DoesNotExist'
+          ? { key: r.key, operator: r.operator }
+          : r.operator === 'Gt' || r.operator === 'Lt'
+            ? { ...r, values: r.values.slice(0, 1) }
+            : r,
+      );
     const selArb = fc.dictionary(fc.constantFrom('a', 'b'), fc.constantFrom('1', '2', '9'), { maxKeys: 1 });
     fc.assert(
-      fc.property(fc.array(poolArb, { minLength: 1, maxLength: 3 }), selArb, fc.array(fc.array(reqArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 2 }), (poolList, selector, terms) => {
-        const pools = Object.fromEntries(poolList.map((p, i) => [`p${i}`, p]));
-        const p = pod(Object.keys(selector).length ? selector : undefined, terms.map((reqs) => ({ matchExpressions: reqs })));
-        const fit = fitPlacement(p, pools);
-        terms.forEach((reqs, i) => {
-          const single = pod(Object.keys(selector).length ? selector : undefined, [{ matchExpressions: reqs }]);
-          let admitsAny = false;
-          let contained = true;
-          const reachable = new Set<string>();
-          const walk = (k: number, labels: Record<string, string>) => {
-            if (k === keys.length) {
-              if (!fitsLabels(single.nodeSelector, single.requiredTerms, labels)) return;
-              admitsAny = true;
-              const inPools = Object.entries(pools).filter(([, pl]) => Object.entries(pl).every(([lk, lv]) => labels[lk] === lv)).map(([n]) => n);
-              inPools.forEach((n) => reachable.add(n));
-              if (inPools.length === 0) contained = false;
-              return;
-            }
-            for (const v of universe) walk(k + 1, v === null ? labels : { ...labels, [keys[k]!]: v });
-          };
-          walk(0, {});
-          const c = fit.conjuncts[i]!;
-          assert.equal(c.satisfiable, admitsAny, 'satisfiable');
-          assert.equal(c.contained, contained, 'contained');
-          assert.deepEqual(c.reachable, Object.keys(pools).filter((n) => reachable.has(n)), 'reachable');
-        });
-      }),
+      fc.property(
+        fc.array(poolArb, { minLength: 1, maxLength: 3 }),
+        selArb,
+        fc.array(fc.array(reqArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 2 }),
+        (poolList, selector, terms) => {
+          const pools = Object.fromEntries(poolList.map((p, i) => [`p${i}`, p]));
+          const p = pod(
+            Object.keys(selector).length ? selector : undefined,
+            terms.map((reqs) => ({ matchExpressions: reqs })),
+          );
+          const fit = fitPlacement(p, pools);
+          terms.forEach((reqs, i) => {
+            const single = pod(Object.keys(selector).length ? selector : undefined, [{ matchExpressions: reqs }]);
+            let admitsAny = false;
+            let contained = true;
+            const reachable = new Set<string>();
+            const walk = (k: number, labels: Record<string, string>) => {
+              if (k === keys.length) {
+                if (!fitsLabels(single.nodeSelector, single.requiredTerms, labels)) return;
+                admitsAny = true;
+                const inPools = Object.entries(pools)
+                  .filter(([, pl]) => Object.entries(pl).every(([lk, lv]) => labels[lk] === lv))
+                  .map(([n]) => n);
+                inPools.forEach((n) => reachable.add(n));
+                if (inPools.length === 0) contained = false;
+                return;
+              }
+              for (const v of universe) walk(k + 1, v === null ? labels : { ...labels, [keys[k]!]: v });
+            };
+            walk(0, {});
+            const c = fit.conjuncts[i]!;
+            assert.equal(c.satisfiable, admitsAny, 'satisfiable');
+            assert.equal(c.contained, contained, 'contained');
+            assert.deepEqual(
+              c.reachable,
+              Object.keys(pools).filter((n) => reachable.has(n)),
+              'reachable',
+            );
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -9,10 +9,22 @@ describe('toleration coverage (what a pod already tolerates)', () => {
     { name: 'An identical toleration covers it.', given: { have: { ...skuGpu }, want: skuGpu }, want: true },
     { name: 'An empty-key Exists covers every toleration.', given: { have: { operator: 'Exists' }, want: skuGpu }, want: true },
     { name: 'A key-wide Exists covers a value of that key.', given: { have: { key: 'sku', operator: 'Exists' }, want: skuGpu }, want: true },
-    { name: 'An Exists limited to another effect does not cover it.', given: { have: { key: 'sku', operator: 'Exists', effect: 'NoExecute' }, want: skuGpu }, want: false },
+    {
+      name: 'An Exists limited to another effect does not cover it.',
+      given: { have: { key: 'sku', operator: 'Exists', effect: 'NoExecute' }, want: skuGpu },
+      want: false,
+    },
     { name: 'Another value of the same key does not cover it.', given: { have: { ...skuGpu, value: 'cpu' }, want: skuGpu }, want: false },
-    { name: 'An Equal toleration does not cover an Exists on the same key.', given: { have: { key: 'nvidia.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }, want: gpuExists }, want: false },
-    { name: 'A toleration bounded by tolerationSeconds does not cover an unbounded one.', given: { have: { ...skuGpu, tolerationSeconds: 60 }, want: skuGpu }, want: false },
+    {
+      name: 'An Equal toleration does not cover an Exists on the same key.',
+      given: { have: { key: 'nvidia.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }, want: gpuExists },
+      want: false,
+    },
+    {
+      name: 'A toleration bounded by tolerationSeconds does not cover an unbounded one.',
+      given: { have: { ...skuGpu, tolerationSeconds: 60 }, want: skuGpu },
+      want: false,
+    },
   ];
   for (const t of cases) it(t.name, () => assert.equal(covers(t.given.have, t.given.want), t.want));
 

@@ -17,7 +17,11 @@ describe('the CA bundle written with a renewed certificate', () => {
     { name: 'holds only the new CA when there was no Secret', given: undefined, want: [fp(fresh.certPem)] },
     { name: 'keeps the previous CA after the new one while it is valid', given: secretWith(old.certPem), want: [fp(fresh.certPem), fp(old.certPem)] },
     { name: 'drops a previous CA that has expired', given: secretWith(expired.certPem), want: [fp(fresh.certPem)] },
-    { name: 'keeps only the newest previous CA, never a growing chain', given: secretWith(old.certPem + older.certPem), want: [fp(fresh.certPem), fp(old.certPem)] },
+    {
+      name: 'keeps only the newest previous CA, never a growing chain',
+      given: secretWith(old.certPem + older.certPem),
+      want: [fp(fresh.certPem), fp(old.certPem)],
+    },
     { name: 'drops unreadable previous contents', given: secretWith('not a certificate'), want: [fp(fresh.certPem)] },
   ];
   for (const { name, given, want } of cases) {

@@ -20,7 +20,11 @@ function gpuNode(name: string, gpus: number): KubeObject {
 }
 
 function cpuNode(name: string): KubeObject {
-  return { metadata: { name, labels: { agentpool: 'cpupool' } }, spec: {}, status: { allocatable: { cpu: '8' }, conditions: [{ type: 'Ready', status: 'True' }] } };
+  return {
+    metadata: { name, labels: { agentpool: 'cpupool' } },
+    spec: {},
+    status: { allocatable: { cpu: '8' }, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
 }
 
 /** A pod already running on `node` with `gpus` GPUs. */
@@ -69,7 +73,9 @@ describe('node and pod informers feeding the scheduler extender', () => {
     await fake.close();
   });
 
-  async function filter(names: string[]): Promise<{ NodeNames: string[]; FailedNodes: Record<string, string>; FailedAndUnresolvableNodes: Record<string, string>; Error: string }> {
+  async function filter(
+    names: string[],
+  ): Promise<{ NodeNames: string[]; FailedNodes: Record<string, string>; FailedAndUnresolvableNodes: Record<string, string>; Error: string }> {
     const res = await server.post('/scheduler/filter', { Pod: pending, Nodes: null, NodeNames: names });
     assert.equal(res.status, 200);
     return res.json();
@@ -121,7 +127,13 @@ describe('node and pod informers feeding the scheduler extender', () => {
       upsertPod: (p: unknown) => cache.upsertPod(p),
       deletePod: (ns: string, name: string) => cache.deletePod(ns, name),
     };
-    const informers = new ClusterInformers({ kc: fake.kubeConfig(), core: kubeClients(fake.kubeConfig()).core, feed, logger: createLogger({ destination: logs }), backoff: FAST_BACKOFF });
+    const informers = new ClusterInformers({
+      kc: fake.kubeConfig(),
+      core: kubeClients(fake.kubeConfig()).core,
+      feed,
+      logger: createLogger({ destination: logs }),
+      backoff: FAST_BACKOFF,
+    });
     informers.start();
     try {
       await informers.synced;
@@ -142,16 +154,19 @@ describe('node and pod informers feeding the scheduler extender', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let listing!: () => void;
     const listStarted = new Promise<void>((resolve) => (listing = resolve));
-    const informer = new Informer({
-      kc: fake.kubeConfig(),
-      path: '/api/v1/nodes',
-      list: async () => {
-        listing();
-        await held;
-        return core.listNode();
+    const informer = new Informer(
+      {
+        kc: fake.kubeConfig(),
+        path: '/api/v1/nodes',
+        list: async () => {
+          listing();
+          await held;
+          return core.listNode();
+        },
+        backoff: FAST_BACKOFF,
       },
-      backoff: FAST_BACKOFF,
-    }, { upsert: () => undefined, remove: () => undefined });
+      { upsert: () => undefined, remove: () => undefined },
+    );
     informer.start();
     await listStarted;
 

@@ -53,17 +53,24 @@ describe('cluster commands against an API server', () => {
       assert.deepEqual(pods.map((p) => p.pod).sort(), ['default/web', 'other/batch', 'team/tool', 'team/train']);
       assert.equal(pods.find((p) => p.pod === 'team/train')?.status, 'deny');
       const lists = fake.requestsFor('list', 'pods');
-      assert.deepEqual(lists.map((r) => [r.path, r.query.get('limit'), r.query.has('continue')]), [
-        ['/api/v1/pods', '3', false],
-        ['/api/v1/pods', '3', true],
-      ]);
+      assert.deepEqual(
+        lists.map((r) => [r.path, r.query.get('limit'), r.query.has('continue')]),
+        [
+          ['/api/v1/pods', '3', false],
+          ['/api/v1/pods', '3', true],
+        ],
+      );
     });
 
     // No API server at all: what happens without a kubeconfig.
     it('says that no kubeconfig was found, instead of trying an unauthenticated localhost', async () => {
       // A child process with an empty home and no KUBECONFIG: client-node's default chain finds nothing.
       const run = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'audit', '-A'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'audit', '-A'], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? '', HOME: dir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -80,7 +87,25 @@ describe('cluster commands against an API server', () => {
     fake.apply('configmaps', { metadata: { name: 'aml-admission-policy', namespace: 'azureml' }, data: { 'policy.yaml': BUILTIN_POLICY_YAML } });
     const stops: ((signal: string) => Promise<void>)[] = [];
     const cli = buildCli({ out: () => undefined, err: () => undefined, env: { POD_NAME: 'aml-admission-7d9f-x2' }, onSignal: (h) => stops.push(h) });
-    await cli.parseAsync(['node', 'aml-admission', 'serve', '--kubeconfig', kubeconfig, '--policy-configmap', 'azureml/aml-admission-policy', '--port', '0', '--host', '127.0.0.1', '--certs-dir', join(dir, 'certs'), '--log-level', 'silent', '--drain-delay', '0']);
+    await cli.parseAsync([
+      'node',
+      'aml-admission',
+      'serve',
+      '--kubeconfig',
+      kubeconfig,
+      '--policy-configmap',
+      'azureml/aml-admission-policy',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--certs-dir',
+      join(dir, 'certs'),
+      '--log-level',
+      'silent',
+      '--drain-delay',
+      '0',
+    ]);
     try {
       const [loaded] = await eventually(() => fake.list('events').length > 0 && fake.list('events'), 'the PolicyLoaded event');
       assert.equal(loaded!.reason, 'PolicyLoaded');

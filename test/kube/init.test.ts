@@ -99,7 +99,10 @@ describe('init against an API server', () => {
   it('fails before touching the cluster when a webhook template is broken', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'aml-webhook-config-'));
     try {
-      await writeFile(join(dir, 'mutating.yaml'), 'apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata: {}\nwebhooks: []\n');
+      await writeFile(
+        join(dir, 'mutating.yaml'),
+        'apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata: {}\nwebhooks: []\n',
+      );
       await assert.rejects(runInit(clients, { ...OPTS, templatesDir: dir }), /mutating\.yaml \(document 1\): metadata\.name is required/);
       assert.deepEqual(fake.requests, []);
     } finally {

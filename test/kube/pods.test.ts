@@ -13,7 +13,8 @@ describe('listing pods in pages', () => {
   beforeEach(async () => {
     fake = await FakeApiServer.start();
     for (const ns of ['alpha', 'beta']) {
-      for (let i = 0; i < (ns === 'alpha' ? 4 : 3); i++) fake.apply('pods', { metadata: { name: `pod-${i}`, namespace: ns }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+      for (let i = 0; i < (ns === 'alpha' ? 4 : 3); i++)
+        fake.apply('pods', { metadata: { name: `pod-${i}`, namespace: ns }, spec: { containers: [{ name: 'c', image: 'x' }] } });
     }
   });
   afterEach(() => fake.close());
@@ -33,7 +34,10 @@ describe('listing pods in pages', () => {
       const lists = fake.requestsFor('list', 'pods');
       assert.equal(lists.length, want.requests);
       assert.ok(lists.every((r) => r.path === want.path && r.query.get('limit') === String(given.pageSize)));
-      assert.ok(lists.slice(1).every((r) => r.query.get('continue')), 'later pages carry the continue token');
+      assert.ok(
+        lists.slice(1).every((r) => r.query.get('continue')),
+        'later pages carry the continue token',
+      );
     });
   }
 

@@ -73,7 +73,10 @@ describe('policy from a ConfigMap, while serving', () => {
     fake.apply('configmaps', configMap({ 'policy.yaml': policyFor('team-b') }));
 
     await eventually(inForce('team-b'), 'the change made while disconnected');
-    assert.ok(server.logs.lines.some((l) => l.msg === 'policy ConfigMap watch failed; retrying'), 'the failure was logged');
+    assert.ok(
+      server.logs.lines.some((l) => l.msg === 'policy ConfigMap watch failed; retrying'),
+      'the failure was logged',
+    );
   });
 
   // Fake: a 410 Gone on demand (a real one needs etcd compaction).

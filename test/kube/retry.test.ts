@@ -13,7 +13,10 @@ describe('Backoff', () => {
   for (const { name, given, want } of cases) {
     it(name, () => {
       const b = new Backoff({ initialMs: 100, maxMs: 1000, random: () => given.random });
-      assert.deepEqual(Array.from({ length: given.calls }, () => b.next()), want);
+      assert.deepEqual(
+        Array.from({ length: given.calls }, () => b.next()),
+        want,
+      );
     });
   }
 
@@ -29,10 +32,18 @@ describe('Backoff', () => {
 describe('withRetry', () => {
   const cases: { name: string; given: { errors: unknown[] }; want: { calls: number; result: 'ok' | RegExp } }[] = [
     { name: 'retries 503 and 429 answers until the call succeeds', given: { errors: [status(503), status(429)] }, want: { calls: 3, result: 'ok' } },
-    { name: 'retries network errors that carry no HTTP status', given: { errors: [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })] }, want: { calls: 2, result: 'ok' } },
+    {
+      name: 'retries network errors that carry no HTTP status',
+      given: { errors: [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })] },
+      want: { calls: 2, result: 'ok' },
+    },
     { name: 'does not retry a 403', given: { errors: [status(403)] }, want: { calls: 1, result: /HTTP-Code: 403/ } },
     { name: 'does not retry a 409', given: { errors: [status(409)] }, want: { calls: 1, result: /HTTP-Code: 409/ } },
-    { name: 'stops after the last attempt with the last error', given: { errors: [status(500), status(502), status(504)] }, want: { calls: 3, result: /HTTP-Code: 504/ } },
+    {
+      name: 'stops after the last attempt with the last error',
+      given: { errors: [status(500), status(502), status(504)] },
+      want: { calls: 3, result: /HTTP-Code: 504/ },
+    },
   ];
   for (const { name, given, want } of cases) {
     it(name, async () => {

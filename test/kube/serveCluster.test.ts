@@ -20,13 +20,33 @@ describe('serve: when to use a cluster', () => {
 
   const both = [Component.Admission, Component.Extender];
   const ref = { namespace: 'azureml', name: 'aml-admission-policy', key: 'policy.yaml' };
-  const cases: { name: string; given: Omit<ClusterFlags, 'kubeconfig'> & { kubeconfig?: boolean }; want: { cluster: boolean; policyKey?: string; nodeCache: boolean } }[] = [
+  const cases: {
+    name: string;
+    given: Omit<ClusterFlags, 'kubeconfig'> & { kubeconfig?: boolean };
+    want: { cluster: boolean; policyKey?: string; nodeCache: boolean };
+  }[] = [
     { name: 'connects to nothing without --kubeconfig or --policy-configmap', given: { components: both }, want: { cluster: false, nodeCache: false } },
-    { name: 'watches the ConfigMap and feeds the extender cache with --policy-configmap', given: { kubeconfig: true, policyConfigmap: ref, components: both }, want: { cluster: true, policyKey: 'policy.yaml', nodeCache: true } },
-    { name: 'reads another data key with --policy-key', given: { kubeconfig: true, policyConfigmap: ref, policyKey: 'strict.yaml', components: both }, want: { cluster: true, policyKey: 'strict.yaml', nodeCache: true } },
+    {
+      name: 'watches the ConfigMap and feeds the extender cache with --policy-configmap',
+      given: { kubeconfig: true, policyConfigmap: ref, components: both },
+      want: { cluster: true, policyKey: 'policy.yaml', nodeCache: true },
+    },
+    {
+      name: 'reads another data key with --policy-key',
+      given: { kubeconfig: true, policyConfigmap: ref, policyKey: 'strict.yaml', components: both },
+      want: { cluster: true, policyKey: 'strict.yaml', nodeCache: true },
+    },
     { name: 'feeds the extender cache with --kubeconfig alone', given: { kubeconfig: true, components: both }, want: { cluster: true, nodeCache: true } },
-    { name: 'runs no informers when the extender is not served', given: { kubeconfig: true, components: [Component.Admission] }, want: { cluster: true, nodeCache: false } },
-    { name: 'runs no informers when an --extender-state file feeds the extender', given: { kubeconfig: true, components: both, extenderState: 'state.yaml' }, want: { cluster: true, nodeCache: false } },
+    {
+      name: 'runs no informers when the extender is not served',
+      given: { kubeconfig: true, components: [Component.Admission] },
+      want: { cluster: true, nodeCache: false },
+    },
+    {
+      name: 'runs no informers when an --extender-state file feeds the extender',
+      given: { kubeconfig: true, components: both, extenderState: 'state.yaml' },
+      want: { cluster: true, nodeCache: false },
+    },
   ];
   for (const { name, given, want } of cases) {
     it(name, async () => {

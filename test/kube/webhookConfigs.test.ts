@@ -32,9 +32,14 @@ describe('webhook configuration templates', () => {
       ['https://dev.example.com:9443/aml/mutate', 'https://dev.example.com:9443/aml/validate'],
     ];
     for (const [i, url] of urls.entries()) {
-      const rendered = templates.map((t) => renderWebhookConfig(t, { namespace: 'ml-system', service: 'aml-hooks', caBundle: 'Q0E=', url: parseWebhookUrl(url) }));
+      const rendered = templates.map((t) =>
+        renderWebhookConfig(t, { namespace: 'ml-system', service: 'aml-hooks', caBundle: 'Q0E=', url: parseWebhookUrl(url) }),
+      );
       const byKind = Object.fromEntries(rendered.map((c) => [c.kind, c.webhooks![0]!]));
-      assert.deepEqual([byKind.MutatingWebhookConfiguration!.clientConfig, byKind.ValidatingWebhookConfiguration!.clientConfig], want[i]!.map((u) => ({ url: u, caBundle: 'Q0E=' })));
+      assert.deepEqual(
+        [byKind.MutatingWebhookConfiguration!.clientConfig, byKind.ValidatingWebhookConfiguration!.clientConfig],
+        want[i]!.map((u) => ({ url: u, caBundle: 'Q0E=' })),
+      );
       const byName = byKind.MutatingWebhookConfiguration!.namespaceSelector!.matchExpressions!.find((e) => e.key === 'kubernetes.io/metadata.name');
       assert.deepEqual(byName?.values, ['kube-system', 'ml-system']);
     }
@@ -53,12 +58,23 @@ describe('webhook configuration templates', () => {
   }
 
   it('names the host of a webhook URL as the certificate needs it (IPv6 without brackets)', () => {
-    assert.deepEqual(['https://[::1]:8443', 'https://10.1.2.3', 'https://dev.local:1'].map((u) => urlHost(parseWebhookUrl(u))), ['::1', '10.1.2.3', 'dev.local']);
+    assert.deepEqual(
+      ['https://[::1]:8443', 'https://10.1.2.3', 'https://dev.local:1'].map((u) => urlHost(parseWebhookUrl(u))),
+      ['::1', '10.1.2.3', 'dev.local'],
+    );
   });
 
   const bad: { name: string; given: string; want: RegExp }[] = [
-    { name: 'a kind that is not a webhook configuration', given: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n', want: /kind must be MutatingWebhookConfiguration or ValidatingWebhookConfiguration, got "ConfigMap"/ },
-    { name: 'a webhook without a Service reference', given: 'kind: ValidatingWebhookConfiguration\nmetadata: { name: x }\nwebhooks:\n  - name: a.b.c\n    clientConfig: { url: "https://x" }\n', want: /webhooks\[0\]\.clientConfig\.service needs a name and namespace/ },
+    {
+      name: 'a kind that is not a webhook configuration',
+      given: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n',
+      want: /kind must be MutatingWebhookConfiguration or ValidatingWebhookConfiguration, got "ConfigMap"/,
+    },
+    {
+      name: 'a webhook without a Service reference',
+      given: 'kind: ValidatingWebhookConfiguration\nmetadata: { name: x }\nwebhooks:\n  - name: a.b.c\n    clientConfig: { url: "https://x" }\n',
+      want: /webhooks\[0\]\.clientConfig\.service needs a name and namespace/,
+    },
     { name: 'YAML that does not parse', given: 'kind: [\n', want: /bad\.yaml: / },
   ];
   for (const { name, given, want } of bad) {
@@ -76,7 +92,11 @@ describe('webhook configuration templates', () => {
 
 describe('covers (what init counts as unchanged)', () => {
   const cases: { name: string; given: { actual: unknown; wanted: unknown }; want: boolean }[] = [
-    { name: 'fields the server added do not count as a difference', given: { actual: { a: 1, defaulted: 'x', nested: { b: 2, c: 3 } }, wanted: { a: 1, nested: { b: 2 } } }, want: true },
+    {
+      name: 'fields the server added do not count as a difference',
+      given: { actual: { a: 1, defaulted: 'x', nested: { b: 2, c: 3 } }, wanted: { a: 1, nested: { b: 2 } } },
+      want: true,
+    },
     { name: 'a different value is a difference', given: { actual: { timeoutSeconds: 10 }, wanted: { timeoutSeconds: 5 } }, want: false },
     { name: 'a field the server does not have is a difference', given: { actual: {}, wanted: { caBundle: 'Q0E=' } }, want: false },
     { name: 'a list of another length is a difference', given: { actual: [{ a: 1 }, { a: 2 }], wanted: [{ a: 1 }] }, want: false },

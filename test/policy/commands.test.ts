@@ -40,20 +40,42 @@ computes:
   after(() => rm(dir, { recursive: true, force: true }));
 
   const cases: { name: string; given: string[]; want: { exit: number; lines: string[] } }[] = [
-    { name: 'A valid policy passes with exit 0 and its computes named.', given: ['good.yaml'], want: { exit: 0, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)'] } },
+    {
+      name: 'A valid policy passes with exit 0 and its computes named.',
+      given: ['good.yaml'],
+      want: { exit: 0, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)'] },
+    },
     {
       name: 'A policy with schema errors fails with exit 1 and one "path: message" line per error.',
       given: ['broken.yaml'],
-      want: { exit: 1, lines: ['broken.yaml: invalid, 2 errors', '/computes/gpu: unknown field "color"', '/computes/gpu/nodePools/gpupool/gpu: must be boolean'] },
+      want: {
+        exit: 1,
+        lines: ['broken.yaml: invalid, 2 errors', '/computes/gpu: unknown field "color"', '/computes/gpu/nodePools/gpupool/gpu: must be boolean'],
+      },
     },
     {
       name: 'A policy that fits the schema but names an undefined instance type fails with the path of the field.',
       given: ['semantic.yaml'],
-      want: { exit: 1, lines: ['semantic.yaml: invalid, 1 error', '/computes/gpu-cluster/defaultInstanceType: instance type "cpu-huge" is not defined in instanceTypes'] },
+      want: {
+        exit: 1,
+        lines: ['semantic.yaml: invalid, 1 error', '/computes/gpu-cluster/defaultInstanceType: instance type "cpu-huge" is not defined in instanceTypes'],
+      },
     },
-    { name: 'Text that is not YAML fails with exit 1 and the parser message at the root.', given: ['not-yaml.yaml'], want: { exit: 1, lines: ['not-yaml.yaml: invalid, 1 error'] } },
-    { name: 'A file that cannot be read fails with exit 2.', given: ['missing.yaml'], want: { exit: 2, lines: ['missing.yaml: cannot be checked', '/: cannot read the file (ENOENT)'] } },
-    { name: 'Several files are checked in one call and the worst result decides the exit code.', given: ['good.yaml', 'semantic.yaml'], want: { exit: 1, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)', 'semantic.yaml: invalid, 1 error'] } },
+    {
+      name: 'Text that is not YAML fails with exit 1 and the parser message at the root.',
+      given: ['not-yaml.yaml'],
+      want: { exit: 1, lines: ['not-yaml.yaml: invalid, 1 error'] },
+    },
+    {
+      name: 'A file that cannot be read fails with exit 2.',
+      given: ['missing.yaml'],
+      want: { exit: 2, lines: ['missing.yaml: cannot be checked', '/: cannot read the file (ENOENT)'] },
+    },
+    {
+      name: 'Several files are checked in one call and the worst result decides the exit code.',
+      given: ['good.yaml', 'semantic.yaml'],
+      want: { exit: 1, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)', 'semantic.yaml: invalid, 1 error'] },
+    },
   ];
   for (const t of cases) {
     it(t.name, async () => {

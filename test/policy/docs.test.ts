@@ -32,7 +32,10 @@ describe('docs/policy.md', () => {
   });
 
   it('Names every rule id.', () => {
-    assert.deepEqual(RULE_IDS.filter((id) => !doc.includes(`\`${id}\``)), []);
+    assert.deepEqual(
+      RULE_IDS.filter((id) => !doc.includes(`\`${id}\``)),
+      [],
+    );
   });
 
   it('Shows a complete example and the built-in policy, both valid, the latter exactly as built in.', () => {

@@ -51,7 +51,9 @@ describe('webhook declarations', () => {
   it('An internal error on the fail-open mutating webhook admits the pod unchanged, with a warning and the error for the log.', () => {
     const d = decide(broken(MUTATING_WEBHOOK), podRequest({}));
     assert.equal(d.verdict.kind, 'allowed');
-    assert.deepEqual(d.verdict.warnings, ['internal error in the mutate webhook; admitted unchanged (failurePolicy Ignore); see the aml-admission log for uid test-uid-1']);
+    assert.deepEqual(d.verdict.warnings, [
+      'internal error in the mutate webhook; admitted unchanged (failurePolicy Ignore); see the aml-admission log for uid test-uid-1',
+    ]);
     assert.match(String(d.failure), /a bug outside any rule/);
   });
 

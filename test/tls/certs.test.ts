@@ -46,7 +46,12 @@ describe('certificates', () => {
 
   it('draws a fresh positive serial for every certificate', () => {
     const other = createServingCertificate({ service: 'aml-admission', namespace: 'azureml' });
-    const serials = new Set([leaf.serialNumber, ca.serialNumber, new X509Certificate(other.certPem).serialNumber, new X509Certificate(other.caPem).serialNumber]);
+    const serials = new Set([
+      leaf.serialNumber,
+      ca.serialNumber,
+      new X509Certificate(other.certPem).serialNumber,
+      new X509Certificate(other.caPem).serialNumber,
+    ]);
     assert.equal(serials.size, 4);
     for (let i = 0; i < 50; i++) assert.match(randomSerial(), /^[0-7][0-9a-f]{31}$/);
   });

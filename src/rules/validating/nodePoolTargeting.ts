@@ -17,7 +17,8 @@ export const nodePoolTargeting: ValidatingRule = {
     if (fit.unrestricted) return [`pod sets no node pool targeting; it must target ${where}`];
 
     const findings = fit.conjuncts.filter((c) => !c.contained).map((c) => `${c.source} can place the pod outside ${where}`);
-    if (fit.conjuncts.every((c) => !c.satisfiable)) findings.push('nodeSelector and required node affinity admit no node at all; the pod could never be scheduled');
+    if (fit.conjuncts.every((c) => !c.satisfiable))
+      findings.push('nodeSelector and required node affinity admit no node at all; the pod could never be scheduled');
     if (s.requestsGpu) {
       const cpuPools = s.reachablePools.filter((p) => !compute.nodePools[p]!.gpu);
       if (cpuPools.length > 0) {

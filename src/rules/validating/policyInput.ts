@@ -10,13 +10,16 @@ export const policyInput: ValidatingRule = {
   id: ValidatingRuleId.PolicyInput,
   needs: Needs.Any,
   run({ policy, aml, invalid }) {
-    if (invalid !== undefined) return [invalid === 'not an object' ? 'the object under review is not a Pod object' : `the object under review is not a valid Pod: ${invalid}`];
+    if (invalid !== undefined)
+      return [invalid === 'not an object' ? 'the object under review is not a Pod object' : `the object under review is not a valid Pod: ${invalid}`];
     if (aml === undefined) return skip('not an AML pod');
     const findings: string[] = [];
     if (aml.compute === undefined) {
       findings.push(`compute ${aml.computeName} is not defined in the policy (defined: ${listOf(Object.keys(policy.computes))})`);
     } else if (aml.instanceType === undefined) {
-      findings.push(`instance type ${aml.instanceTypeName} is not defined for compute ${aml.computeName} (defined: ${listOf(Object.keys(aml.compute.instanceTypes))})`);
+      findings.push(
+        `instance type ${aml.instanceTypeName} is not defined for compute ${aml.computeName} (defined: ${listOf(Object.keys(aml.compute.instanceTypes))})`,
+      );
     }
     if (aml.blobfuse !== undefined && !aml.blobfuse.ok) findings.push(`annotation ${policy.keys.blobfuseAnnotation} ${aml.blobfuse.error}`);
     return findings;

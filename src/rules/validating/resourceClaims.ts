@@ -15,7 +15,8 @@ function gpuQuantityFindings(c: Container, kind: string, resourceNames: readonly
     if (req === undefined && lim === undefined) continue;
     if (![req, lim].every((q) => q === undefined || wholeNumber(q) !== undefined)) findings.push(`${where}: ${name} must be a whole number`);
     else if (req !== undefined && lim === undefined) findings.push(`${where}: ${name} is requested without a limit; set limits equal to requests`);
-    else if (req !== undefined && wholeNumber(req) !== wholeNumber(lim)) findings.push(`${where}: ${name} requests (${String(req)}) must equal limits (${String(lim)})`);
+    else if (req !== undefined && wholeNumber(req) !== wholeNumber(lim))
+      findings.push(`${where}: ${name} requests (${String(req)}) must equal limits (${String(lim)})`);
   }
   return findings;
 }

@@ -98,7 +98,18 @@ export async function createNamespace(plane: ControlPlane, name: string, labels:
 export async function initByUrl(plane: ControlPlane, opts: { port: number; certsDir: string; extra?: readonly string[] }): Promise<RunResult> {
   await installBase(plane);
   const kubeconfig = await plane.serviceAccountKubeconfig(AML.namespace, AML.initSa);
-  return amlCli(['init', '--kubeconfig', kubeconfig, '--webhook-config', join(ROOT, 'webhook-config'), '--webhook-url', `https://127.0.0.1:${opts.port}`, '--certs-dir', opts.certsDir, ...(opts.extra ?? [])]);
+  return amlCli([
+    'init',
+    '--kubeconfig',
+    kubeconfig,
+    '--webhook-config',
+    join(ROOT, 'webhook-config'),
+    '--webhook-url',
+    `https://127.0.0.1:${opts.port}`,
+    '--certs-dir',
+    opts.certsDir,
+    ...(opts.extra ?? []),
+  ]);
 }
 
 export interface AmlServer {
@@ -125,7 +136,10 @@ export interface AmlServer {
 export async function startServer(
   plane: ControlPlane,
   opts: {
-    name: string; port: number; certsDir: string; args: readonly string[];
+    name: string;
+    port: number;
+    certsDir: string;
+    args: readonly string[];
     /** Default: the admission ServiceAccount's. */
     kubeconfig?: string;
     /** POD_NAME, as the Deployment sets it from the downward API. */
@@ -144,17 +158,26 @@ export async function startServer(
     cwd: ROOT,
     ...(opts.podName ? { env: { POD_NAME: opts.podName } } : {}),
     args: [
-      MAIN, 'serve',
-      '--host', '127.0.0.1',
-      '--port', String(opts.port),
+      MAIN,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(opts.port),
       // As deploy/admission/deployment.yaml does with the mounted Secret. (`--certs-dir` would
       // replace a certificate within 30 days of expiry by a self-signed one the cluster does not trust.)
-      '--tls-cert', join(opts.certsDir, 'tls.crt'),
-      '--tls-key', join(opts.certsDir, 'tls.key'),
-      '--kubeconfig', kubeconfig,
-      '--audit-log', auditLog,
-      '--reload-interval', '250ms',
-      '--drain-delay', '0s',
+      '--tls-cert',
+      join(opts.certsDir, 'tls.crt'),
+      '--tls-key',
+      join(opts.certsDir, 'tls.key'),
+      '--kubeconfig',
+      kubeconfig,
+      '--audit-log',
+      auditLog,
+      '--reload-interval',
+      '250ms',
+      '--drain-delay',
+      '0s',
       ...opts.args,
     ],
   });
@@ -162,15 +185,30 @@ export async function startServer(
   const ca = () => readFile(join(opts.certsDir, 'ca.crt'), 'utf8');
   const lines = async (file: string) => {
     const text = await readFile(file, 'utf8').catch(() => '');
-    return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
   };
-  if (opts.ready ?? true) await waitFor(`${opts.name} /readyz`, async () => (await httpsGet(`${url}/readyz`, { ca: await ca() })).status === 200, { proc, timeoutMs: 60_000 });
+  if (opts.ready ?? true)
+    await waitFor(`${opts.name} /readyz`, async () => (await httpsGet(`${url}/readyz`, { ca: await ca() })).status === 200, { proc, timeoutMs: 60_000 });
   const decisions = (name: string, count: number) =>
     waitFor(`${count} audit lines about ${name}`, async () => {
       const found = (await lines(auditLog)).filter((l) => l.name === name);
       return found.length >= count && found;
     });
-  return { proc, port: opts.port, url, certsDir: opts.certsDir, auditLog, ca, audit: () => lines(auditLog), decisions, logs: () => lines(proc.logFile), stop: () => proc.stop() };
+  return {
+    proc,
+    port: opts.port,
+    url,
+    certsDir: opts.certsDir,
+    auditLog,
+    ca,
+    audit: () => lines(auditLog),
+    decisions,
+    logs: () => lines(proc.logFile),
+    stop: () => proc.stop(),
+  };
 }
 
 /**
@@ -178,7 +216,10 @@ export async function startServer(
  * certificate, then serve runs with it. Returns the running server; `uninstall` removes the
  * webhook configurations again (a failing validating webhook would block every later pod).
  */
-export async function installServer(plane: ControlPlane, opts: { name: string; args: readonly string[]; initArgs?: readonly string[]; podName?: string; ready?: boolean }): Promise<AmlServer & { init: RunResult }> {
+export async function installServer(
+  plane: ControlPlane,
+  opts: { name: string; args: readonly string[]; initArgs?: readonly string[]; podName?: string; ready?: boolean },
+): Promise<AmlServer & { init: RunResult }> {
   const port = await freePort();
   const certsDir = join(plane.dir, `${opts.name}-certs`);
   await mkdir(certsDir, { recursive: true });
@@ -188,5 +229,10 @@ export async function installServer(plane: ControlPlane, opts: { name: string; a
 }
 
 export async function uninstall(plane: ControlPlane): Promise<void> {
-  await plane.kubectlOk(['delete', '--ignore-not-found', `mutatingwebhookconfiguration/${AML.webhookConfig}`, `validatingwebhookconfiguration/${AML.webhookConfig}`]);
+  await plane.kubectlOk([
+    'delete',
+    '--ignore-not-found',
+    `mutatingwebhookconfiguration/${AML.webhookConfig}`,
+    `validatingwebhookconfiguration/${AML.webhookConfig}`,
+  ]);
 }

@@ -97,9 +97,15 @@ export class ControlPlane {
 
     const ca = createCA({ commonName: 'e2e-kubernetes-ca' });
     const serving = issueCertificate(ca, { commonName: 'kube-apiserver', names: ['127.0.0.1', 'localhost', 'kubernetes.default.svc'], usage: 'server' });
-    const sa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const sa = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     const tokens = Object.fromEntries(Object.keys(USERS).map((k) => [k, randomBytes(24).toString('hex')])) as Record<UserKey, string>;
-    const tokenCsv = Object.entries(USERS).map(([k, u]) => `${tokens[k as UserKey]},${u.name},${k},"${u.groups.join(',')}"`).join('\n');
+    const tokenCsv = Object.entries(USERS)
+      .map(([k, u]) => `${tokens[k as UserKey]},${u.name},${k},"${u.groups.join(',')}"`)
+      .join('\n');
     await Promise.all([
       writeFile(pki('ca.crt'), ca.certPem),
       writeFile(pki('apiserver.crt'), serving.certPem),
@@ -257,7 +263,11 @@ export class ControlPlane {
       const core = this.kubeConfig().makeApiClient(CoreV1Api);
       const ns = `cm-probe-${randomBytes(3).toString('hex')}`;
       await core.createNamespace({ body: { metadata: { name: ns } } });
-      await waitFor('the controller manager to create a default ServiceAccount', async () => Boolean(await core.readNamespacedServiceAccount({ name: 'default', namespace: ns })), { proc, timeoutMs: 60_000 });
+      await waitFor(
+        'the controller manager to create a default ServiceAccount',
+        async () => Boolean(await core.readNamespacedServiceAccount({ name: 'default', namespace: ns })),
+        { proc, timeoutMs: 60_000 },
+      );
       await core.deleteNamespace({ name: ns });
     })();
     return this.controllerManagerStarted;

@@ -5,7 +5,11 @@ import { waitFor } from './processes.js';
 export const POLICY_FILE = new URL('../fixtures/policy.yaml', import.meta.url).pathname;
 
 /** A pod of the e2e policy's gpu-compute; `gpus` asks for them itself, `instanceType` by label. */
-export function amlPod(name: string, namespace: string, opts: { instanceType?: string; gpus?: number; compute?: string; labels?: Record<string, string>; schedulerName?: string } = {}): V1Pod {
+export function amlPod(
+  name: string,
+  namespace: string,
+  opts: { instanceType?: string; gpus?: number; compute?: string; labels?: Record<string, string>; schedulerName?: string } = {},
+): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -50,13 +54,28 @@ export async function podExists(plane: ControlPlane, namespace: string, name: st
 }
 
 /** Events about an object, newest last. */
-export async function eventsFor(plane: ControlPlane, namespace: string, kind: string, name: string): Promise<{ type: string; reason: string; message: string }[]> {
+export async function eventsFor(
+  plane: ControlPlane,
+  namespace: string,
+  kind: string,
+  name: string,
+): Promise<{ type: string; reason: string; message: string }[]> {
   const list = await core(plane).listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
   return list.items.map((e) => ({ type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '' }));
 }
 
-export function waitForEvent(plane: ControlPlane, namespace: string, kind: string, name: string, match: (e: { type: string; reason: string; message: string }) => boolean, timeoutMs = 60_000) {
-  return waitFor(`an Event on ${kind} ${namespace}/${name}`, async () => (await eventsFor(plane, namespace, kind, name)).find(match), { timeoutMs, intervalMs: 250 });
+export function waitForEvent(
+  plane: ControlPlane,
+  namespace: string,
+  kind: string,
+  name: string,
+  match: (e: { type: string; reason: string; message: string }) => boolean,
+  timeoutMs = 60_000,
+) {
+  return waitFor(`an Event on ${kind} ${namespace}/${name}`, async () => (await eventsFor(plane, namespace, kind, name)).find(match), {
+    timeoutMs,
+    intervalMs: 250,
+  });
 }
 
 /**
@@ -64,7 +83,11 @@ export function waitForEvent(plane: ControlPlane, namespace: string, kind: strin
  * node-lifecycle controller run here, so the test sets the Ready condition and removes the
  * `node.kubernetes.io/not-ready` taint that TaintNodesByCondition put on it at creation.
  */
-export async function createNode(plane: ControlPlane, name: string, opts: { labels: Record<string, string>; taints?: { key: string; value?: string; effect: string }[]; gpus?: number; ready?: boolean }): Promise<void> {
+export async function createNode(
+  plane: ControlPlane,
+  name: string,
+  opts: { labels: Record<string, string>; taints?: { key: string; value?: string; effect: string }[]; gpus?: number; ready?: boolean },
+): Promise<void> {
   const api = core(plane);
   await api.createNode({ body: { metadata: { name, labels: { 'kubernetes.io/hostname': name, ...opts.labels } }, spec: { taints: opts.taints ?? [] } } });
   const capacity: Record<string, string> = { cpu: '32', memory: '256Gi', pods: '110', ...(opts.gpus ? { 'nvidia.com/gpu': String(opts.gpus) } : {}) };
@@ -73,7 +96,16 @@ export async function createNode(plane: ControlPlane, name: string, opts: { labe
   const status = {
     capacity,
     allocatable: capacity,
-    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'KubeletReady' : 'KubeletNotReady', message: 'set by the e2e test', lastHeartbeatTime: now, lastTransitionTime: now }],
+    conditions: [
+      {
+        type: 'Ready',
+        status: ready ? 'True' : 'False',
+        reason: ready ? 'KubeletReady' : 'KubeletNotReady',
+        message: 'set by the e2e test',
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
+    ],
   };
   await retryConflicts(async () => api.replaceNodeStatus({ name, body: { ...(await api.readNode({ name })), status } }));
   await retryConflicts(async () => {

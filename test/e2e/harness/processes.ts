@@ -119,7 +119,11 @@ export async function tailOf(file: string, lines = 30): Promise<string> {
       const length = Math.min(size, 64 * 1024);
       const buf = Buffer.alloc(length);
       await fh.read(buf, 0, length, size - length);
-      return buf.toString('utf8').split('\n').slice(-lines - 1).join('\n');
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .slice(-lines - 1)
+        .join('\n');
     } finally {
       await fh.close();
     }
@@ -147,7 +151,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails with `what`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, opts: { timeoutMs?: number; intervalMs?: number; proc?: Proc } = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  opts: { timeoutMs?: number; intervalMs?: number; proc?: Proc } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last: unknown;
   for (;;) {
@@ -175,7 +183,11 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (tracked and pdeathsig'd like the long-lived ones). */
-export function run(command: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   hookExit();
   return new Promise((resolve, reject) => {
     const child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', command, ...args], {

@@ -145,15 +145,28 @@ describe('mutation pipeline', () => {
         throw new TypeError("Cannot read properties of undefined (reading 'labels')");
       },
     };
-    const before: MutatingRule = { id: MutatingRuleId.InstanceType, needs: Needs.Pod, run: () => ({ mutations: [set(['metadata', 'labels', 'touched'], 'yes')] }) };
-    const after: MutatingRule = { id: MutatingRuleId.VolcanoScheduler, needs: Needs.Pod, run: () => ({ mutations: [set(['spec', 'priorityClassName'], 'high')] }) };
+    const before: MutatingRule = {
+      id: MutatingRuleId.InstanceType,
+      needs: Needs.Pod,
+      run: () => ({ mutations: [set(['metadata', 'labels', 'touched'], 'yes')] }),
+    };
+    const after: MutatingRule = {
+      id: MutatingRuleId.VolcanoScheduler,
+      needs: Needs.Pod,
+      run: () => ({ mutations: [set(['spec', 'priorityClassName'], 'high')] }),
+    };
 
     it('Failing open, the rule is skipped with a warning naming it, and the others still mutate.', () => {
       const v = runRules(testPolicy(), fixture('deployment-cpu'), [before, boom, after]);
       assert.equal(v.kind, 'patched');
       assert.deepEqual(v.warnings, ['[node-pool] the rule failed internally and was skipped (fail open)']);
       assert.deepEqual(v.auditAnnotations, { 'mutated-by': 'instance-type,volcano-scheduler' });
-      assert.deepEqual(v.outcomes[1], { ruleId: 'node-pool', action: 'mutate', result: 'error', message: "internal error (fail open): Cannot read properties of undefined (reading 'labels')" });
+      assert.deepEqual(v.outcomes[1], {
+        ruleId: 'node-pool',
+        action: 'mutate',
+        result: 'error',
+        message: "internal error (fail open): Cannot read properties of undefined (reading 'labels')",
+      });
     });
 
     it('Failing closed, the pod is refused with a message naming the rule and no internal detail.', () => {
@@ -161,8 +174,15 @@ describe('mutation pipeline', () => {
       const v = runRules(policy, fixture('deployment-cpu'), [before, boom, after]);
       assert.equal(v.kind, 'errored');
       if (v.kind !== 'errored') return;
-      assert.equal(v.message, '[node-pool] the rule failed internally, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1');
-      assert.deepEqual(v.outcomes.map((o) => o.result), ['mutated', 'error', 'mutated'], 'the other rules still report');
+      assert.equal(
+        v.message,
+        '[node-pool] the rule failed internally, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1',
+      );
+      assert.deepEqual(
+        v.outcomes.map((o) => o.result),
+        ['mutated', 'error', 'mutated'],
+        'the other rules still report',
+      );
     });
 
     it('Failing closed on a patch that does not fit, the message says where.', () => {
@@ -170,7 +190,11 @@ describe('mutation pipeline', () => {
       const policy = policyWith((d) => (d.rules = { 'node-pool': { failureMode: 'closed' } }));
       const v = runRules(policy, fixture('deployment-cpu'), [misfit]);
       assert.equal(v.kind, 'errored');
-      if (v.kind === 'errored') assert.equal(v.message, '[node-pool] the rule failed internally: /spec/containers is not a map, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1');
+      if (v.kind === 'errored')
+        assert.equal(
+          v.message,
+          '[node-pool] the rule failed internally: /spec/containers is not a map, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1',
+        );
     });
   });
 });

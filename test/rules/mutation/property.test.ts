@@ -45,7 +45,9 @@ const nodeSelector = maybe(
 );
 const affinity = maybe(
   fc.constantFrom('agentpool', 'kubernetes.azure.com/agentpool', 'topology.kubernetes.io/zone').map((key) => ({
-    nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key, operator: 'In', values: ['gpupool', '1'] }] }] } },
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key, operator: 'In', values: ['gpupool', '1'] }] }] },
+    },
   })),
 );
 const mount = fc.record(
@@ -98,27 +100,25 @@ const pod: fc.Arbitrary<Pod> = fc
     if (g.blobfuse !== undefined) annotations['ml.azure.com/blobfuse-mounts'] = g.blobfuse;
     if (g.podGroup) annotations['scheduling.k8s.io/group-name'] = g.podGroup;
     // Through JSON, as a pod arrives on the wire (fast-check's records have no prototype).
-    return JSON.parse(JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'p', namespace: 'azureml', labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
-      spec: {
-        containers: g.containers,
-        ...(g.initContainers ? { initContainers: g.initContainers } : {}),
-        ...(g.tolerations ? { tolerations: g.tolerations } : {}),
-        ...(g.nodeSelector ? { nodeSelector: g.nodeSelector } : {}),
-        ...(g.affinity ? { affinity: g.affinity } : {}),
-        ...(g.schedulerName ? { schedulerName: g.schedulerName } : {}),
-        ...(g.volumes ? { volumes: g.volumes } : {}),
-      },
-    })) as Pod;
+    return JSON.parse(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: 'azureml', labels, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+        spec: {
+          containers: g.containers,
+          ...(g.initContainers ? { initContainers: g.initContainers } : {}),
+          ...(g.tolerations ? { tolerations: g.tolerations } : {}),
+          ...(g.nodeSelector ? { nodeSelector: g.nodeSelector } : {}),
+          ...(g.affinity ? { affinity: g.affinity } : {}),
+          ...(g.schedulerName ? { schedulerName: g.schedulerName } : {}),
+          ...(g.volumes ? { volumes: g.volumes } : {}),
+        },
+      }),
+    ) as Pod;
   });
 
-const policies = [
-  testPolicy(),
-  builtinPolicy(),
-  policyWith((d) => (d.rules = { 'instance-type': { enabled: false }, 'gpu-tolerations': { enabled: false } })),
-];
+const policies = [testPolicy(), builtinPolicy(), policyWith((d) => (d.rules = { 'instance-type': { enabled: false }, 'gpu-tolerations': { enabled: false } }))];
 const policy = fc.constantFrom(...policies.keys());
 
 /** The values the pod set itself survive the patch unchanged (nothing removed, nothing overwritten). */
@@ -132,10 +132,15 @@ function assertKeeps(original: Pod, result: Pod): void {
   assert.deepEqual(r.affinity, o.affinity);
   if (o.schedulerName !== undefined && o.schedulerName !== 'default-scheduler') assert.equal(r.schedulerName, o.schedulerName);
   o.containers.forEach((c, i) => {
-    if (c.resources) for (const kind of ['requests', 'limits'] as const) assert.deepEqual({ ...r.containers[i]!.resources?.[kind], ...c.resources[kind] }, r.containers[i]!.resources?.[kind] ?? {});
+    if (c.resources)
+      for (const kind of ['requests', 'limits'] as const)
+        assert.deepEqual({ ...r.containers[i]!.resources?.[kind], ...c.resources[kind] }, r.containers[i]!.resources?.[kind] ?? {});
     assert.deepEqual(r.containers[i]!.volumeMounts?.slice(0, c.volumeMounts?.length ?? 0) ?? [], c.volumeMounts ?? []);
   });
-  assert.deepEqual(r.initContainers?.map((c) => c.resources), o.initContainers?.map((c) => c.resources));
+  assert.deepEqual(
+    r.initContainers?.map((c) => c.resources),
+    o.initContainers?.map((c) => c.resources),
+  );
 }
 
 describe('mutation properties over random pods', () => {

@@ -43,7 +43,9 @@ interface Case {
 /** Required affinity naming a pool, and a preference beside it. */
 const affinity = {
   nodeAffinity: {
-    requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.azure.com/agentpool', operator: 'In', values: ['gpupool'] }] }] },
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.azure.com/agentpool', operator: 'In', values: ['gpupool'] }] }],
+    },
     preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'zone', operator: 'In', values: ['1'] }] } }],
   },
 };
@@ -134,7 +136,14 @@ const cases: Case[] = [
               options: { container: 'datasets', tmppath: '/tmp/blobfuse', mountoptions: '-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120' },
             },
           },
-          { name: 'outputs', flexVolume: { driver: 'azure/blobfuse', secretRef: { name: 'blob-outputs' }, options: { container: 'outputs', tmppath: '/tmp/blobfuse', mountoptions: '-o allow_other' } } },
+          {
+            name: 'outputs',
+            flexVolume: {
+              driver: 'azure/blobfuse',
+              secretRef: { name: 'blob-outputs' },
+              options: { container: 'outputs', tmppath: '/tmp/blobfuse', mountoptions: '-o allow_other' },
+            },
+          },
         );
         p.spec.containers[0].volumeMounts.push(
           { name: 'training-data', mountPath: '/mnt/azureml/data', readOnly: true },
@@ -152,11 +161,13 @@ const cases: Case[] = [
   },
   {
     name: 'A pod whose only GPU is in an init container, with no tolerations at all, gets the GPU tolerations as a new list.',
-    given: { pod: withEdit('deployment-gpu', (p) => {
-      delete p.spec.tolerations;
-      p.spec.initContainers = [{ name: 'warmup', image: 'nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04', resources: { limits: { 'amd.com/gpu': '1' } } }];
-      p.spec.containers[0].resources = {};
-    }) },
+    given: {
+      pod: withEdit('deployment-gpu', (p) => {
+        delete p.spec.tolerations;
+        p.spec.initContainers = [{ name: 'warmup', image: 'nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04', resources: { limits: { 'amd.com/gpu': '1' } } }];
+        p.spec.containers[0].resources = {};
+      }),
+    },
     want: { edit: (p) => (p.spec.tolerations = GPU), mutatedBy: 'gpu-tolerations' },
   },
   { name: 'A CPU pod that is not an AML pod is left exactly as it is.', given: { pod: fixture('deployment-cpu') }, want: {} },
@@ -202,10 +213,12 @@ const cases: Case[] = [
   },
   {
     name: 'A pod that set its own pool keeps it with a warning, and keeps its other nodeSelector keys and annotations.',
-    given: { pod: withEdit('tfjob-worker-cpu', (p) => {
-      p.spec.nodeSelector = { agentpool: 'gpupool', 'kubernetes.io/os': 'linux' };
-      p.metadata.annotations = { 'sidecar.istio.io/inject': 'false' };
-    }) },
+    given: {
+      pod: withEdit('tfjob-worker-cpu', (p) => {
+        p.spec.nodeSelector = { agentpool: 'gpupool', 'kubernetes.io/os': 'linux' };
+        p.metadata.annotations = { 'sidecar.istio.io/inject': 'false' };
+      }),
+    },
     want: {
       edit: (p) => {
         p.spec.containers[0].resources = CPU_SMALL;
@@ -220,20 +233,40 @@ const cases: Case[] = [
   },
   {
     name: 'On a compute with gang scheduling off and custom pool labels, a job pod gets the pool labels and the compute blobfuse settings but no scheduler.',
-    given: { pod: withEdit('aml-command-job', (p) => {
-      p.metadata.labels['ml.azure.com/compute'] = 'arc-compute';
-      delete p.metadata.labels['ml.azure.com/instance-type'];
-      p.metadata.labels['volcano.sh/job-name'] = 'sweet-mango';
-    }) },
+    given: {
+      pod: withEdit('aml-command-job', (p) => {
+        p.metadata.labels['ml.azure.com/compute'] = 'arc-compute';
+        delete p.metadata.labels['ml.azure.com/instance-type'];
+        p.metadata.labels['volcano.sh/job-name'] = 'sweet-mango';
+      }),
+    },
     want: {
       edit: (p) => {
         p.spec.nodeSelector = { 'kubernetes.azure.com/agentpool': 'pool-a', tier: 'batch' };
         p.spec.tolerations.push(...STATIC, ...own('arc-compute'));
         p.spec.volumes.push(
-          { name: 'training-data', flexVolume: { driver: 'azure/blobfuse-arc', secretRef: { name: 'blob-datasets' }, readOnly: true, options: { container: 'datasets', tmppath: '/mnt/blobfuse' } } },
-          { name: 'outputs', flexVolume: { driver: 'azure/blobfuse-arc', secretRef: { name: 'blob-outputs' }, options: { container: 'outputs', tmppath: '/mnt/blobfuse', mountoptions: '-o allow_other' } } },
+          {
+            name: 'training-data',
+            flexVolume: {
+              driver: 'azure/blobfuse-arc',
+              secretRef: { name: 'blob-datasets' },
+              readOnly: true,
+              options: { container: 'datasets', tmppath: '/mnt/blobfuse' },
+            },
+          },
+          {
+            name: 'outputs',
+            flexVolume: {
+              driver: 'azure/blobfuse-arc',
+              secretRef: { name: 'blob-outputs' },
+              options: { container: 'outputs', tmppath: '/mnt/blobfuse', mountoptions: '-o allow_other' },
+            },
+          },
         );
-        p.spec.containers[0].volumeMounts.push({ name: 'training-data', mountPath: '/mnt/azureml/data', readOnly: true }, { name: 'outputs', mountPath: '/mnt/azureml/outputs' });
+        p.spec.containers[0].volumeMounts.push(
+          { name: 'training-data', mountPath: '/mnt/azureml/data', readOnly: true },
+          { name: 'outputs', mountPath: '/mnt/azureml/outputs' },
+        );
         p.spec.containers[1].volumeMounts.push({ name: 'training-data', mountPath: '/mnt/azureml/data', readOnly: true });
       },
       mutatedBy: 'aml-tolerations,node-pool,blobfuse-volumes',
@@ -241,14 +274,16 @@ const cases: Case[] = [
   },
   {
     name: 'A mount naming a missing container or a taken mount path is skipped for that container with a warning, and the rest is applied.',
-    given: { pod: withEdit('aml-command-job', (p) => {
-      p.metadata.annotations['ml.azure.com/blobfuse-mounts'] = JSON.stringify([
-        { name: 'training-data', container: 'datasets', mountPath: '/mnt/azureml/data', secretName: 'blob-datasets', containers: ['main', 'trainer'] },
-        { name: 'checkpoints', container: 'ckpt', mountPath: '/mnt/azureml/cr/j/code', secretName: 'blob-ckpt', containers: ['main'] },
-      ]);
-      p.spec.containers[0].volumeMounts.push({ name: 'code', mountPath: '/mnt/azureml/cr/j/code' });
-      p.spec.volumes.push({ name: 'code', emptyDir: {} });
-    }) },
+    given: {
+      pod: withEdit('aml-command-job', (p) => {
+        p.metadata.annotations['ml.azure.com/blobfuse-mounts'] = JSON.stringify([
+          { name: 'training-data', container: 'datasets', mountPath: '/mnt/azureml/data', secretName: 'blob-datasets', containers: ['main', 'trainer'] },
+          { name: 'checkpoints', container: 'ckpt', mountPath: '/mnt/azureml/cr/j/code', secretName: 'blob-ckpt', containers: ['main'] },
+        ]);
+        p.spec.containers[0].volumeMounts.push({ name: 'code', mountPath: '/mnt/azureml/cr/j/code' });
+        p.spec.volumes.push({ name: 'code', emptyDir: {} });
+      }),
+    },
     want: {
       edit: (p) => {
         p.spec.nodeSelector = { agentpool: 'cpupool' };
@@ -256,13 +291,19 @@ const cases: Case[] = [
         p.spec.tolerations.push(...AML_GPU_CLUSTER);
         const options = { tmppath: '/tmp/blobfuse', mountoptions: '-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120' };
         p.spec.volumes.push(
-          { name: 'training-data', flexVolume: { driver: 'azure/blobfuse', secretRef: { name: 'blob-datasets' }, options: { container: 'datasets', ...options } } },
+          {
+            name: 'training-data',
+            flexVolume: { driver: 'azure/blobfuse', secretRef: { name: 'blob-datasets' }, options: { container: 'datasets', ...options } },
+          },
           { name: 'checkpoints', flexVolume: { driver: 'azure/blobfuse', secretRef: { name: 'blob-ckpt' }, options: { container: 'ckpt', ...options } } },
         );
         p.spec.containers[0].volumeMounts.push({ name: 'training-data', mountPath: '/mnt/azureml/data' });
       },
       mutatedBy: 'instance-type,aml-tolerations,blobfuse-volumes',
-      warnings: ['[blobfuse-volumes] mount "training-data" names no container "trainer"', '[blobfuse-volumes] container "main" already mounts /mnt/azureml/cr/j/code; "checkpoints" not mounted'],
+      warnings: [
+        '[blobfuse-volumes] mount "training-data" names no container "trainer"',
+        '[blobfuse-volumes] container "main" already mounts /mnt/azureml/cr/j/code; "checkpoints" not mounted',
+      ],
     },
   },
   {
@@ -291,10 +332,13 @@ const cases: Case[] = [
   },
   {
     name: 'A GPU pod with no pool targeting goes to a GPU pool even when the default pool is a CPU pool.',
-    given: { pod: fixture('mpijob-worker-gpu'), policy: policyWith((d) => {
-      d.computes['gpu-cluster'].instanceTypes['gpu-4x'].nodeSelector = { 'node.kubernetes.io/instance-type': 'Standard_ND96asr_v4' };
-      d.computes['gpu-cluster'].defaultNodePool = 'cpupool';
-    }) },
+    given: {
+      pod: fixture('mpijob-worker-gpu'),
+      policy: policyWith((d) => {
+        d.computes['gpu-cluster'].instanceTypes['gpu-4x'].nodeSelector = { 'node.kubernetes.io/instance-type': 'Standard_ND96asr_v4' };
+        d.computes['gpu-cluster'].defaultNodePool = 'cpupool';
+      }),
+    },
     want: {
       edit: (p) => {
         p.spec.nodeSelector = { 'node.kubernetes.io/instance-type': 'Standard_ND96asr_v4', agentpool: 'gpupool' };
@@ -320,11 +364,13 @@ const cases: Case[] = [
   },
   {
     name: 'With two containers that set no resources, only the first gets the instance type’s GPUs; both get its CPU and memory.',
-    given: { pod: withEdit('pytorchjob-master-gpu', (p) => {
-      p.metadata.labels['ml.azure.com/instance-type'] = 'gpu-4x';
-      delete p.spec.containers[0].resources;
-      p.spec.containers.push({ name: 'log-shipper', image: 'fluent/fluent-bit:3.1' });
-    }) },
+    given: {
+      pod: withEdit('pytorchjob-master-gpu', (p) => {
+        p.metadata.labels['ml.azure.com/instance-type'] = 'gpu-4x';
+        delete p.spec.containers[0].resources;
+        p.spec.containers.push({ name: 'log-shipper', image: 'fluent/fluent-bit:3.1' });
+      }),
+    },
     want: {
       edit: (p) => {
         p.spec.nodeSelector = { agentpool: 'gpupool' };

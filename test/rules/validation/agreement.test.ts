@@ -36,20 +36,29 @@ describe('mutation and validation agree', () => {
 
   it('Allows any AML pod that takes its resources and placement from its instance type.', () => {
     fc.assert(
-      fc.property(fc.option(fc.constantFrom(...instanceTypes), { nil: undefined }), fc.integer({ min: 1, max: 3 }), fc.boolean(), (type, containers, jobLabel) => {
-        const pod = {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: 'p',
-            namespace: 'azureml',
-            labels: { 'ml.azure.com/compute': 'gpu-compute', ...(type ? { 'ml.azure.com/instance-type': type } : {}), ...(jobLabel ? { 'training.kubeflow.org/job-name': 'j' } : {}) },
-          },
-          spec: { containers: Array.from({ length: containers }, (_, i) => ({ name: `c${i}`, image: 'busybox' })) },
-        } as Pod;
-        const v = admit(policy, pod);
-        assert.equal(v.kind, 'allowed', reasons(v));
-      }),
+      fc.property(
+        fc.option(fc.constantFrom(...instanceTypes), { nil: undefined }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.boolean(),
+        (type, containers, jobLabel) => {
+          const pod = {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              name: 'p',
+              namespace: 'azureml',
+              labels: {
+                'ml.azure.com/compute': 'gpu-compute',
+                ...(type ? { 'ml.azure.com/instance-type': type } : {}),
+                ...(jobLabel ? { 'training.kubeflow.org/job-name': 'j' } : {}),
+              },
+            },
+            spec: { containers: Array.from({ length: containers }, (_, i) => ({ name: `c${i}`, image: 'busybox' })) },
+          } as Pod;
+          const v = admit(policy, pod);
+          assert.equal(v.kind, 'allowed', reasons(v));
+        },
+      ),
       { numRuns: 60 },
     );
   });

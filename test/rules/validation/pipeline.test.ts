@@ -6,7 +6,13 @@ import { VALIDATING_RULES } from '../../../src/rules/validate.js';
 import { amlTolerations, GPU_TOLERATIONS, pod, podRequest, testPolicy, validatePod } from './helpers.js';
 
 const ALL_RULES = Object.values(ValidatingRuleId);
-const goodPod = pod({ compute: 'gpu-compute', instanceType: 'gpu-1', gpus: '1', nodeSelector: { agentpool: 'gpupool' }, tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')] });
+const goodPod = pod({
+  compute: 'gpu-compute',
+  instanceType: 'gpu-1',
+  gpus: '1',
+  nodeSelector: { agentpool: 'gpupool' },
+  tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')],
+});
 /** Fails two rules: identity-claims (requester) and node-pool-targeting (GPU pod on a CPU pool). */
 const badPod = pod({ compute: 'gpu-compute', gpus: '1', nodeSelector: { agentpool: 'cpupool' } });
 const badRequest = podRequest(badPod, { username: 'mallory' });
@@ -87,8 +93,14 @@ describe('validation pipeline: enforcement actions', () => {
 
   it('Records an outcome for every validating rule, in SPEC order, with the action in force.', () => {
     const v = validatePod(testPolicy({ 'reserved-pools': { enforcementAction: 'audit' } }), podRequest(goodPod));
-    assert.deepEqual(v.outcomes.map((o) => o.ruleId), ALL_RULES);
-    assert.deepEqual(v.outcomes.map((o) => o.result), ['pass', 'pass', 'pass', 'pass', 'pass']);
+    assert.deepEqual(
+      v.outcomes.map((o) => o.ruleId),
+      ALL_RULES,
+    );
+    assert.deepEqual(
+      v.outcomes.map((o) => o.result),
+      ['pass', 'pass', 'pass', 'pass', 'pass'],
+    );
     assert.equal(outcome(v, 'reserved-pools')?.action, 'audit');
   });
 
@@ -111,7 +123,6 @@ describe('validation pipeline: enforcement actions', () => {
     assert.equal(v.kind, 'allowed');
     assert.deepEqual(outcome(v, 'identity-claims'), { ruleId: 'identity-claims', action: 'deny', result: 'skipped', message: 'disabled in the policy' });
   });
-
 });
 
 describe('validation pipeline: existing pods with no known requester', () => {
@@ -120,7 +131,8 @@ describe('validation pipeline: existing pods with no known requester', () => {
     assert.equal(allowedNs.kind, 'allowed');
     const wrongNs = validatePod(testPolicy(), podRequest(goodPod, { username: 'mallory', namespace: 'default' }), { requesterUnknown: true });
     assert.equal(wrongNs.kind, 'denied');
-    if (wrongNs.kind === 'denied') assert.equal(wrongNs.message, '[identity-claims] namespace default may not use compute gpu-compute (allowed: azureml, team-a)');
+    if (wrongNs.kind === 'denied')
+      assert.equal(wrongNs.message, '[identity-claims] namespace default may not use compute gpu-compute (allowed: azureml, team-a)');
   });
 });
 
@@ -139,8 +151,16 @@ describe('validation pipeline: a rule that throws', () => {
     assert.equal(v.kind, 'denied');
     if (v.kind !== 'denied') return;
     assert.equal(v.code, 403);
-    assert.equal(v.message, '[resource-claims] the rule failed internally, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1');
-    assert.deepEqual(outcome(v, 'resource-claims'), { ruleId: 'resource-claims', action: 'deny', result: 'error', message: 'internal error (fail closed): boom' });
+    assert.equal(
+      v.message,
+      '[resource-claims] the rule failed internally, so the pod is refused (fail closed); see the aml-admission audit log for uid test-uid-1',
+    );
+    assert.deepEqual(outcome(v, 'resource-claims'), {
+      ruleId: 'resource-claims',
+      action: 'deny',
+      result: 'error',
+      message: 'internal error (fail closed): boom',
+    });
   });
 
   it('Fails closed even when the rule’s action is warn (an unknown result is not a finding).', () => {
@@ -167,14 +187,23 @@ describe('validation pipeline: dryRun and UPDATE', () => {
 
   it('Judges a label change that moves a pod into another compute.', () => {
     const before = goodPod;
-    const after = { ...before, metadata: { ...before.metadata, labels: { ...before.metadata!.labels, 'ml.azure.com/compute': 'cpu-compute', 'ml.azure.com/instance-type': 'small' } } };
+    const after = {
+      ...before,
+      metadata: { ...before.metadata, labels: { ...before.metadata!.labels, 'ml.azure.com/compute': 'cpu-compute', 'ml.azure.com/instance-type': 'small' } },
+    };
     const v = validatePod(testPolicy(), podRequest(after, { operation: 'UPDATE', oldObject: before }));
     assert.equal(v.kind, 'denied');
     if (v.kind === 'denied') assert.match(v.message, /\[node-pool-targeting\] nodeSelector can place the pod outside compute cpu-compute's pools/);
   });
 
   it('Judges a label change that takes the compute label away from a pod on a reserved pool.', () => {
-    const before = pod({ compute: 'gpu-compute', instanceType: 'a100-8', gpus: '8', nodeSelector: { agentpool: 'a100' }, tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')] });
+    const before = pod({
+      compute: 'gpu-compute',
+      instanceType: 'a100-8',
+      gpus: '8',
+      nodeSelector: { agentpool: 'a100' },
+      tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')],
+    });
     const after = { ...before, metadata: { ...before.metadata, labels: {} } };
     const v = validatePod(testPolicy(), podRequest(after, { operation: 'UPDATE', oldObject: before }));
     assert.equal(v.kind, 'denied');

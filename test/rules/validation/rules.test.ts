@@ -5,9 +5,21 @@ import { amlTolerations, GPU_TOLERATIONS, pod, podRequest, testPolicy, type Requ
 const policy = testPolicy();
 
 const gpuPod = (extra: Parameters<typeof pod>[0] = {}) =>
-  pod({ compute: 'gpu-compute', instanceType: 'gpu-1', gpus: '1', nodeSelector: { agentpool: 'gpupool' }, tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')], ...extra });
+  pod({
+    compute: 'gpu-compute',
+    instanceType: 'gpu-1',
+    gpus: '1',
+    nodeSelector: { agentpool: 'gpupool' },
+    tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')],
+    ...extra,
+  });
 const cpuPod = (extra: Parameters<typeof pod>[0] = {}) =>
-  pod({ compute: 'cpu-compute', nodeSelector: { agentpool: 'cpu2' }, tolerations: [...amlTolerations('cpu-compute'), { key: 'dedicated', operator: 'Equal', value: 'cpu-compute', effect: 'NoSchedule' }], ...extra });
+  pod({
+    compute: 'cpu-compute',
+    nodeSelector: { agentpool: 'cpu2' },
+    tolerations: [...amlTolerations('cpu-compute'), { key: 'dedicated', operator: 'Equal', value: 'cpu-compute', effect: 'NoSchedule' }],
+    ...extra,
+  });
 const plainPod = (extra: Parameters<typeof pod>[0] = {}) => pod(extra);
 const term = (key: string, operator: string, values?: string[]) => ({ matchExpressions: [{ key, operator, ...(values ? { values } : {}) }] });
 
@@ -23,7 +35,18 @@ const cases: Case[] = [
   { name: 'A GPU pod of a GPU instance type on its GPU pool is allowed.', given: { pod: gpuPod() }, want: { fails: {} } },
   {
     name: 'A pod that narrows its targeting with extra affinity inside the compute’s pools is allowed.',
-    given: { pod: gpuPod({ terms: [{ matchExpressions: [{ key: 'agentpool', operator: 'In', values: ['gpupool', 'a100'] }, { key: 'zone', operator: 'In', values: ['1'] }] }] }) },
+    given: {
+      pod: gpuPod({
+        terms: [
+          {
+            matchExpressions: [
+              { key: 'agentpool', operator: 'In', values: ['gpupool', 'a100'] },
+              { key: 'zone', operator: 'In', values: ['1'] },
+            ],
+          },
+        ],
+      }),
+    },
     want: { fails: {} },
   },
   {
@@ -56,13 +79,21 @@ const cases: Case[] = [
     given: { pod: pod({ compute: 'gpu-compute', nodeSelector: { agentpool: 'cpupool' }, terms: [term('agentpool', 'In', ['gpupool'])] }) },
     want: { fails: { 'node-pool-targeting': /admit no node at all/ } },
   },
-  { name: 'A CPU pod may run on a GPU pool of its compute.', given: { pod: pod({ compute: 'gpu-compute', nodeSelector: { agentpool: 'gpupool' } }) }, want: { fails: {} } },
+  {
+    name: 'A CPU pod may run on a GPU pool of its compute.',
+    given: { pod: pod({ compute: 'gpu-compute', nodeSelector: { agentpool: 'gpupool' } }) },
+    want: { fails: {} },
+  },
 
   // reserved-pools
   {
     name: 'A non-AML pod tolerating a reserved pool’s own taint is denied.',
     given: { pod: plainPod({ tolerations: [{ key: 'ml.azure.com/compute', operator: 'Equal', value: 'gpu-compute', effect: 'NoSchedule' }] }) },
-    want: { fails: { 'reserved-pools': /^a non-AML pod may not tolerate ml\.azure\.com\/compute=gpu-compute:NoSchedule of reserved pool a100 of compute gpu-compute$/ } },
+    want: {
+      fails: {
+        'reserved-pools': /^a non-AML pod may not tolerate ml\.azure\.com\/compute=gpu-compute:NoSchedule of reserved pool a100 of compute gpu-compute$/,
+      },
+    },
   },
   {
     name: 'A non-AML pod targeting a reserved pool by nodeSelector is denied.',
@@ -96,7 +127,10 @@ const cases: Case[] = [
   },
   {
     name: 'An AML pod of another compute tolerating the reserved pool’s compute taint is denied.',
-    given: { pod: cpuPod({ tolerations: [...amlTolerations('cpu-compute'), { key: 'ml.azure.com/compute', operator: 'Exists', effect: 'NoSchedule' }] }), policy: testPolicy({ 'resource-claims': { enabled: false } }) },
+    given: {
+      pod: cpuPod({ tolerations: [...amlTolerations('cpu-compute'), { key: 'ml.azure.com/compute', operator: 'Exists', effect: 'NoSchedule' }] }),
+      policy: testPolicy({ 'resource-claims': { enabled: false } }),
+    },
     want: { fails: { 'reserved-pools': /^a pod of compute cpu-compute may not tolerate ml\.azure\.com\/compute=gpu-compute:NoSchedule/ } },
   },
   { name: 'An AML pod of another compute with only its own AML tolerations is allowed.', given: { pod: cpuPod() }, want: { fails: {} } },
@@ -108,15 +142,31 @@ const cases: Case[] = [
     given: { pod: gpuPod(), req: { username: 'mallory@contoso.com', groups: ['system:authenticated'] } },
     want: { fails: { 'identity-claims': /^mallory@contoso\.com is not allowed to create pods for compute gpu-compute$/ }, code: 403 },
   },
-  { name: 'A requester in a claimed group is allowed.', given: { pod: gpuPod(), req: { username: 'bob', groups: ['system:authenticated', 'ml-engineers'] } }, want: { fails: {} } },
-  { name: 'A claimed service account (namespace/name) is allowed.', given: { pod: gpuPod(), req: { username: 'system:serviceaccount:kubeflow:training-operator' } }, want: { fails: {} } },
-  { name: 'Any service account of a claimed namespace (namespace/*) is allowed.', given: { pod: gpuPod(), req: { username: 'system:serviceaccount:azureml:runner' } }, want: { fails: {} } },
+  {
+    name: 'A requester in a claimed group is allowed.',
+    given: { pod: gpuPod(), req: { username: 'bob', groups: ['system:authenticated', 'ml-engineers'] } },
+    want: { fails: {} },
+  },
+  {
+    name: 'A claimed service account (namespace/name) is allowed.',
+    given: { pod: gpuPod(), req: { username: 'system:serviceaccount:kubeflow:training-operator' } },
+    want: { fails: {} },
+  },
+  {
+    name: 'Any service account of a claimed namespace (namespace/*) is allowed.',
+    given: { pod: gpuPod(), req: { username: 'system:serviceaccount:azureml:runner' } },
+    want: { fails: {} },
+  },
   {
     name: 'A service account of the same name in another namespace is denied.',
     given: { pod: gpuPod(), req: { username: 'system:serviceaccount:default:training-operator' } },
     want: { fails: { 'identity-claims': /system:serviceaccount:default:training-operator is not allowed/ } },
   },
-  { name: 'A requester whose userInfo.extra carries a claimed value is allowed.', given: { pod: gpuPod(), req: { username: 'carol', extra: { 'ml.azure.com/tenant': ['tenant-1'] } } }, want: { fails: {} } },
+  {
+    name: 'A requester whose userInfo.extra carries a claimed value is allowed.',
+    given: { pod: gpuPod(), req: { username: 'carol', extra: { 'ml.azure.com/tenant': ['tenant-1'] } } },
+    want: { fails: {} },
+  },
   {
     name: 'A requester whose extra value is not claimed is denied.',
     given: { pod: gpuPod(), req: { username: 'carol', extra: { 'ml.azure.com/tenant': ['tenant-2'] } } },
@@ -127,7 +177,11 @@ const cases: Case[] = [
     given: { pod: gpuPod(), req: { namespace: 'default' } },
     want: { fails: { 'identity-claims': /^namespace default may not use compute gpu-compute \(allowed: azureml, team-a\)$/ } },
   },
-  { name: 'A compute with no identity claims lets anyone in any namespace create pods.', given: { pod: cpuPod(), req: { username: 'anyone', namespace: 'elsewhere' } }, want: { fails: {} } },
+  {
+    name: 'A compute with no identity claims lets anyone in any namespace create pods.',
+    given: { pod: cpuPod(), req: { username: 'anyone', namespace: 'elsewhere' } },
+    want: { fails: {} },
+  },
 
   // resource-claims
   {
@@ -157,23 +211,44 @@ const cases: Case[] = [
   },
   {
     name: 'A PVC outside the allowed claims is denied.',
-    given: { pod: gpuPod({ volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'datasets' } }, { name: 'x', persistentVolumeClaim: { claimName: 'secrets-pvc' } }] }) },
+    given: {
+      pod: gpuPod({
+        volumes: [
+          { name: 'd', persistentVolumeClaim: { claimName: 'datasets' } },
+          { name: 'x', persistentVolumeClaim: { claimName: 'secrets-pvc' } },
+        ],
+      }),
+    },
     want: { fails: { 'resource-claims': /^PVC secrets-pvc not allowed \(allowed: datasets, checkpoints\)$/ } },
   },
-  { name: 'Allowed PVCs are allowed.', given: { pod: gpuPod({ volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'checkpoints' } }] }) }, want: { fails: {} } },
+  {
+    name: 'Allowed PVCs are allowed.',
+    given: { pod: gpuPod({ volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'checkpoints' } }] }) },
+    want: { fails: {} },
+  },
   {
     name: 'A blobfuse mount naming a secret outside the allowed ones is denied.',
-    given: { pod: gpuPod({ annotations: { 'ml.azure.com/blobfuse-mounts': JSON.stringify([{ name: 'data', container: 'c', mountPath: '/data', secretName: 'other-creds' }]) } }) },
+    given: {
+      pod: gpuPod({
+        annotations: { 'ml.azure.com/blobfuse-mounts': JSON.stringify([{ name: 'data', container: 'c', mountPath: '/data', secretName: 'other-creds' }]) },
+      }),
+    },
     want: { fails: { 'resource-claims': /^blobfuse secret other-creds not allowed \(allowed: blob-creds\)$/ } },
   },
   {
     name: 'A blobfuse flexVolume naming a secret outside the allowed ones is denied.',
-    given: { pod: gpuPod({ volumes: [{ name: 'data', flexVolume: { driver: 'azure/blobfuse', secretRef: { name: 'stolen' }, options: { container: 'c' } } }] }) },
+    given: {
+      pod: gpuPod({ volumes: [{ name: 'data', flexVolume: { driver: 'azure/blobfuse', secretRef: { name: 'stolen' }, options: { container: 'c' } } }] }),
+    },
     want: { fails: { 'resource-claims': /blobfuse secret stolen not allowed/ } },
   },
   {
     name: 'A blobfuse mount naming an allowed secret is allowed.',
-    given: { pod: gpuPod({ annotations: { 'ml.azure.com/blobfuse-mounts': JSON.stringify([{ name: 'data', container: 'c', mountPath: '/data', secretName: 'blob-creds' }]) } }) },
+    given: {
+      pod: gpuPod({
+        annotations: { 'ml.azure.com/blobfuse-mounts': JSON.stringify([{ name: 'data', container: 'c', mountPath: '/data', secretName: 'blob-creds' }]) },
+      }),
+    },
     want: { fails: {} },
   },
   {
