@@ -5,9 +5,18 @@ import type { V1NodeSelectorRequirement, V1NodeSelectorTerm } from '@kubernetes/
 export type NodeSelectorRequirement = V1NodeSelectorRequirement;
 export type NodeSelectorTerm = V1NodeSelectorTerm;
 
-/** The integer a Gt/Lt requirement compares (a label value or the requirement's one value). */
-export function intOf(s: string | undefined): number | undefined {
-  return s !== undefined && /^-?\d+$/.test(s) ? Number(s) : undefined;
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The integer a Gt/Lt requirement compares (a label value or the requirement's one value), read as
+ * the scheduler reads it: Go's strconv.ParseInt(s, 10, 64), so `+5` and `007` count, and anything
+ * outside int64 is not an integer at all.
+ */
+export function intOf(s: string | undefined): bigint | undefined {
+  if (s === undefined || !/^[+-]?\d+$/.test(s)) return undefined;
+  const n = BigInt(s);
+  return n < INT64_MIN || n > INT64_MAX ? undefined : n;
 }
 
 /** One requirement against node labels (In, NotIn, Exists, DoesNotExist, Gt, Lt). */

@@ -1,4 +1,4 @@
-import { intOf, requirementMatches, type NodeSelectorRequirement } from './affinity.js';
+import { INT64_MAX, INT64_MIN, intOf, requirementMatches, type NodeSelectorRequirement } from './affinity.js';
 import { deepFreeze } from './json.js';
 import type { PodView } from './pod.js';
 
@@ -69,24 +69,24 @@ function conjunctsOf(pod: PodView): { unrestricted: boolean; conjuncts: Conjunct
 type Value = string | null;
 
 /** An integer inside every Gt/Lt bound on the key, if the bounds leave room for one. */
-function integerInRange(reqs: readonly NodeSelectorRequirement[]): number | undefined {
-  let lo: number | undefined;
-  let hi: number | undefined;
+function integerInRange(reqs: readonly NodeSelectorRequirement[]): bigint | undefined {
+  let lo: bigint | undefined;
+  let hi: bigint | undefined;
   for (const r of reqs) {
     if (r.operator !== 'Gt' && r.operator !== 'Lt') continue;
     const n = r.values?.length === 1 ? intOf(r.values[0]) : undefined;
     if (n === undefined) return undefined; // a malformed bound matches nothing anyway
-    if (r.operator === 'Gt') lo = lo === undefined ? n : Math.max(lo, n);
-    else hi = hi === undefined ? n : Math.min(hi, n);
+    if (r.operator === 'Gt') lo = lo === undefined || n > lo ? n : lo;
+    else hi = hi === undefined || n < hi ? n : hi;
   }
   if (lo === undefined && hi === undefined) return undefined;
-  const n = lo !== undefined ? lo + 1 : hi! - 1;
-  return hi !== undefined && n >= hi ? undefined : n;
+  const n = lo !== undefined ? lo + 1n : hi! - 1n;
+  return (hi !== undefined && n >= hi) || n < INT64_MIN || n > INT64_MAX ? undefined : n;
 }
 
 /** A spelling of `n` that is not among `taken` (leading zeros keep the integer value). */
-function unnamedSpelling(n: number, taken: ReadonlySet<string>): string {
-  const digits = String(Math.abs(n));
+function unnamedSpelling(n: bigint, taken: ReadonlySet<string>): string {
+  const digits = String(n < 0n ? -n : n);
   const sign = n < 0 ? '-' : '';
   let zeros = '0';
   while (taken.has(`${sign}${zeros}${digits}`)) zeros += '0';

@@ -23,21 +23,32 @@ export const DEFAULT_TOLERATIONS: readonly Toleration[] = [
   { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
 ];
 
+/** Operators as ToleratesTaint reads them: empty means Equal; any other operator tolerates nothing. */
+function operatorOf(t: Toleration): 'Exists' | 'Equal' | undefined {
+  const op: string = t.operator ?? '';
+  return op === 'Exists' ? 'Exists' : op === '' || op === 'Equal' ? 'Equal' : undefined;
+}
+
 export function tolerates(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;
   if (t.key !== undefined && t.key !== '' && t.key !== taint.key) return false;
+  const op = operatorOf(t);
   // An empty key with operator Exists matches every taint.
-  if (t.operator === 'Exists') return true;
-  return (t.value ?? '') === (taint.value ?? '');
+  if (op === 'Exists') return true;
+  return op === 'Equal' && (t.value ?? '') === (taint.value ?? '');
 }
 
 /** True when `broad` tolerates every taint `narrow` tolerates (so `narrow` grants nothing new). */
 export function subsumes(broad: Toleration, narrow: Toleration): boolean {
+  const narrowOp = operatorOf(narrow);
+  if (narrowOp === undefined) return true; // tolerates nothing, so anything covers it
+  const broadOp = operatorOf(broad);
+  if (broadOp === undefined) return false;
   if (broad.effect && broad.effect !== narrow.effect) return false;
-  if (broad.key === undefined || broad.key === '') return broad.operator === 'Exists';
+  if (broad.key === undefined || broad.key === '') return broadOp === 'Exists';
   if (narrow.key !== broad.key) return false;
-  if (broad.operator === 'Exists') return true;
-  return narrow.operator !== 'Exists' && (narrow.value ?? '') === (broad.value ?? '');
+  if (broadOp === 'Exists') return true;
+  return narrowOp === 'Equal' && (narrow.value ?? '') === (broad.value ?? '');
 }
 
 /** `subsumes`, and no shorter: a bounded tolerationSeconds (NoExecute) is weaker than what `want` asks for. */

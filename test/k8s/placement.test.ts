@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { fitsLabels, type NodeSelectorTerm } from '../../src/k8s/affinity.js';
+import { fitsLabels, intOf, requirementMatches, type NodeSelectorTerm } from '../../src/k8s/affinity.js';
 import { viewPod, type PodView } from '../../src/k8s/pod.js';
 import { fitPlacement, PlacementMemo, type PoolLabels } from '../../src/k8s/placement.js';
 
@@ -141,6 +141,21 @@ const cases: { name: string; given: { pod: PodView; pools: PoolLabels }; want: W
     want: { conjuncts: [[true, false, [], []]] },
   },
   {
+    name: 'A signed bound (+1) is an integer, as Go reads it, and narrows like 1.',
+    given: { pod: pod(undefined, [term({ key: 'tier', operator: 'In', values: ['1', '2'] }, { key: 'tier', operator: 'Gt', values: ['+1'] })]), pools: tiers },
+    want: { conjuncts: [[true, true, ['t2'], ['t2']]] },
+  },
+  {
+    name: 'Gt at the int64 maximum leaves no integer above it and admits no node.',
+    given: { pod: pod(undefined, [term({ key: 'tier', operator: 'Gt', values: ['9223372036854775807'] })]), pools: tiers },
+    want: { conjuncts: [[true, false, [], []]] },
+  },
+  {
+    name: 'A bound outside int64 is not an integer and admits no node.',
+    given: { pod: pod(undefined, [term({ key: 'tier', operator: 'Lt', values: ['9223372036854775808'] })]), pools: tiers },
+    want: { conjuncts: [[true, false, [], []]] },
+  },
+  {
     name: 'Gt with two values is malformed and admits no node.',
     given: { pod: pod(undefined, [term({ key: 'tier', operator: 'Gt', values: ['1', '2'] })]), pools: tiers },
     want: { conjuncts: [[true, false, [], []]] },
@@ -220,7 +235,7 @@ describe('placement: fitting a pod’s nodeSelector and required affinity to nod
     const named = ['1', '2', '3', '9'];
     // Every named integer also gets a second spelling (leading zero): NotIn [2] with 1 < x < 3
     // still admits a node labelled "02".
-    const universe: (string | null)[] = [null, ...named, ...named.map((n) => `0${n}`), '5', '10', '-4', 'q'];
+    const universe: (string | null)[] = [null, ...named, ...named.map((n) => `0${n}`), ...named.map((n) => `+${n}`), '5', '10', '-4', 'q'];
     const poolArb = fc.dictionary(fc.constantFrom('a', 'b'), fc.constantFrom('1', '2', '3'), { minKeys: 1 });
     const reqArb = fc
       .record({
@@ -280,5 +295,22 @@ describe('placement: fitting a pod’s nodeSelector and required affinity to nod
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('Gt and Lt as the scheduler reads them (strconv.ParseInt, base 10, 64 bits)', () => {
+  it('reads signs, leading zeros and the int64 bounds, and nothing else, as integers.', () => {
+    assert.equal(intOf('+5'), 5n);
+    assert.equal(intOf('-007'), -7n);
+    assert.equal(intOf('9223372036854775807'), 2n ** 63n - 1n);
+    assert.equal(intOf('-9223372036854775808'), -(2n ** 63n));
+    for (const bad of ['9223372036854775808', '-9223372036854775809', '', '+', '1.0', '1e3', ' 1', '0x10']) assert.equal(intOf(bad), undefined, bad);
+  });
+
+  it('compares as 64-bit integers, beyond the doubles that would round them together.', () => {
+    const labels = { n: '9007199254740993' };
+    assert.equal(requirementMatches(labels, { key: 'n', operator: 'Gt', values: ['9007199254740992'] }), true);
+    assert.equal(requirementMatches({ n: '5' }, { key: 'n', operator: 'Gt', values: ['+4'] }), true);
+    assert.equal(requirementMatches({ n: '5' }, { key: 'n', operator: 'Lt', values: ['+5'] }), false);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { covers, missingTolerations, type Toleration } from '../../src/k8s/tolerations.js';
+import { covers, missingTolerations, tolerates, type Toleration } from '../../src/k8s/tolerations.js';
 
 const skuGpu: Toleration = { key: 'sku', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' };
 const gpuExists: Toleration = { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' };
@@ -31,5 +31,21 @@ describe('toleration coverage (what a pod already tolerates)', () => {
   it('Adds only the wanted tolerations not yet covered, each once, in order.', () => {
     const got = missingTolerations([{ key: 'sku', operator: 'Exists' }], [skuGpu, gpuExists, { ...gpuExists }]);
     assert.deepEqual(got, [gpuExists]);
+  });
+});
+
+describe('toleration matching (ToleratesTaint)', () => {
+  const taint = { key: 'sku', value: 'gpu', effect: 'NoSchedule' } as const;
+  it('Treats an empty operator as Equal.', () => {
+    assert.equal(tolerates({ key: 'sku', value: 'gpu', operator: '' as never }, taint), true);
+    assert.equal(tolerates({ key: 'sku', value: 'cpu', operator: '' as never }, taint), false);
+  });
+  it('Matches nothing with an unknown operator, even with an empty key.', () => {
+    assert.equal(tolerates({ key: 'sku', value: 'gpu', operator: 'Equals' as never }, taint), false);
+    assert.equal(tolerates({ operator: 'exists' as never }, taint), false);
+  });
+  it('Lets an unknown-operator toleration cover nothing, and be covered by anything.', () => {
+    assert.equal(covers({ operator: 'exists' as never }, skuGpu), false);
+    assert.equal(covers({ key: 'other', operator: 'Exists' }, { key: 'sku', operator: 'Like' as never }), true);
   });
 });
