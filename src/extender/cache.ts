@@ -60,7 +60,7 @@ function heldPod(raw: unknown): { key: string; held: HeldPod | undefined } | und
   if (pod.nodeName === undefined || TERMINATED.has(phase)) return { key, held: undefined };
   const extended: Record<string, number> = {};
   for (const name of extendedResources(pod)) {
-    const n = podAmount(pod, [name]); // max(sum of containers, largest init container), as the scheduler counts
+    const n = podAmount(pod, [name]); // as the scheduler counts, sidecars included
     if (Number.isFinite(n) && n > 0) extended[name] = n;
   }
   return { key, held: { namespace, nodeName: pod.nodeName, labels: { ...pod.labels }, extended } };

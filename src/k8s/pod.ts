@@ -212,13 +212,27 @@ export function containerAmount(c: Container, names: readonly string[]): number 
   return total;
 }
 
-/** The pod's amount as the scheduler counts it: max(sum of containers, largest init container). */
+/**
+ * The pod's amount as the scheduler counts it (PodRequests, KEP-753): app containers plus sidecars
+ * (init containers with restartPolicy Always, which run for the pod's whole life), or, if larger,
+ * an ordinary init container together with the sidecars started before it.
+ */
 export function podAmount(pod: PodView, names: readonly string[]): number {
-  let sum = 0;
-  for (const c of pod.containers) sum += containerAmount(c, names);
+  let running = 0;
+  for (const c of pod.containers) running += containerAmount(c, names);
+  let sidecars = 0;
   let init = 0;
-  for (const c of pod.initContainers) init = Math.max(init, containerAmount(c, names));
-  return Math.max(sum, init);
+  for (const c of pod.initContainers) {
+    const amount = containerAmount(c, names);
+    if (c.restartPolicy === 'Always') {
+      sidecars += amount;
+      running += amount;
+      init = Math.max(init, sidecars);
+    } else {
+      init = Math.max(init, amount + sidecars);
+    }
+  }
+  return Math.max(running, init);
 }
 
 /** Names of the extended resources (those with a `/`, e.g. nvidia.com/gpu) any container or init container asks for. */

@@ -21,13 +21,19 @@ function gpuNode(name: string, gpus: number, extra: Record<string, unknown> = {}
   };
 }
 
-function gpuPod(name: string, opts: { node?: string; gpus?: number; phase?: string; job?: string; namespace?: string; init?: number } = {}): object {
+function gpuPod(
+  name: string,
+  opts: { node?: string; gpus?: number; phase?: string; job?: string; namespace?: string; init?: number; sidecar?: number } = {},
+): object {
   return {
     metadata: { name, namespace: opts.namespace ?? 'azureml', ...(opts.job ? { labels: { 'volcano.sh/job-name': opts.job } } : {}) },
     spec: {
       ...(opts.node ? { nodeName: opts.node } : {}),
       containers: [{ name: 'main', resources: { limits: { cpu: '4', 'nvidia.com/gpu': String(opts.gpus ?? 1) } } }],
-      ...(opts.init ? { initContainers: [{ name: 'init', resources: { limits: { 'nvidia.com/gpu': String(opts.init) } } }] } : {}),
+      initContainers: [
+        ...(opts.sidecar ? [{ name: 'sidecar', restartPolicy: 'Always', resources: { limits: { 'nvidia.com/gpu': String(opts.sidecar) } } }] : []),
+        ...(opts.init ? [{ name: 'init', resources: { limits: { 'nvidia.com/gpu': String(opts.init) } } }] : []),
+      ],
     },
     status: { phase: opts.phase ?? 'Running' },
   };
@@ -121,6 +127,12 @@ describe('MemoryNodeCache', () => {
       want: 5,
     },
     { name: 'the largest init container counts when it exceeds the containers', given: [gpuPod('a', { node: 'n1', gpus: 1, init: 4 })], want: 4 },
+    { name: 'a sidecar (restartable init container) runs beside the containers', given: [gpuPod('a', { node: 'n1', gpus: 3, sidecar: 1 })], want: 4 },
+    {
+      name: 'an init container after a sidecar runs beside it',
+      given: [gpuPod('a', { node: 'n1', gpus: 1, sidecar: 1, init: 3 })],
+      want: 4,
+    },
     {
       name: 'a quantity that is not a whole number counts as zero',
       given: [{ metadata: { name: 'x' }, spec: { nodeName: 'n1', containers: [{ resources: { limits: { 'nvidia.com/gpu': '0.5' } } }] } }],

@@ -213,4 +213,21 @@ describe('extender filter', () => {
     );
     assert.deepEqual(result.FailedNodes, { [N.gpu6Used]: 'fewer than 4 nvidia.com/gpu free on the node' });
   });
+
+  it('counts a sidecar’s GPUs for the pod’s whole life, and an init container’s beside the sidecars before it (KEP-753)', () => {
+    const withSidecar = pod({ compute: 'gpu-cluster', gpus: 2, tolerateGpu: true });
+    withSidecar.spec.initContainers = [{ name: 'proxy', restartPolicy: 'Always', resources: { limits: { 'nvidia.com/gpu': '1' } } }];
+    const initAfterSidecar = pod({ compute: 'gpu-cluster', gpus: 1, tolerateGpu: true });
+    initAfterSidecar.spec.initContainers = [
+      { name: 'proxy', restartPolicy: 'Always', resources: { limits: { 'nvidia.com/gpu': '1' } } },
+      { name: 'warmup', resources: { limits: { 'nvidia.com/gpu': '2' } } },
+    ];
+    // Both need 3 GPUs; gpu6Used has 2 free, gpu4Used 4.
+    for (const p of [withSidecar, initAfterSidecar]) {
+      const body = JSON.parse(JSON.stringify({ Pod: p, NodeNames: [N.gpu6Used, N.gpu4Used] }));
+      const result = JSON.parse(filter(body, { snapshot, view: cache.view() }).payload);
+      assert.deepEqual(result.NodeNames, [N.gpu4Used]);
+      assert.deepEqual(result.FailedNodes, { [N.gpu6Used]: 'fewer than 3 nvidia.com/gpu free on the node' });
+    }
+  });
 });

@@ -78,4 +78,21 @@ describe('decodePod: one shape check for untrusted pod JSON', () => {
     assert.ok(Number.isNaN(gpus(-1)));
     assert.ok(Number.isNaN(gpus('500m')));
   });
+
+  describe('GPU count with sidecars (KEP-753: restartable init containers run for the whole pod)', () => {
+    const gpu = (n: number, restartPolicy?: string) => ({
+      name: `c${n}`,
+      ...(restartPolicy ? { restartPolicy } : {}),
+      resources: { limits: { 'nvidia.com/gpu': String(n) } },
+    });
+    const count = (containers: object[], initContainers: object[]) => podAmount(viewPod(withSpec({ containers, initContainers }) as never), ['nvidia.com/gpu']);
+    const cases: { name: string; given: [object[], object[]]; want: number }[] = [
+      { name: 'ordinary init containers run alone: the largest one counts', given: [[gpu(1)], [gpu(3), gpu(2)]], want: 3 },
+      { name: 'a sidecar adds to the app containers', given: [[gpu(3)], [gpu(1, 'Always')]], want: 4 },
+      { name: 'an init container runs beside the sidecars declared before it', given: [[gpu(1)], [gpu(1, 'Always'), gpu(3)]], want: 4 },
+      { name: 'but not beside those declared after it', given: [[gpu(1)], [gpu(3), gpu(1, 'Always')]], want: 3 },
+      { name: 'a restartPolicy other than Always is an ordinary init container', given: [[gpu(3)], [gpu(1, 'OnFailure')]], want: 3 },
+    ];
+    for (const t of cases) it(`${t.name}.`, () => assert.equal(count(...t.given), t.want));
+  });
 });

@@ -21,6 +21,11 @@ const cpuPod = (extra: Parameters<typeof pod>[0] = {}) =>
     ...extra,
   });
 const plainPod = (extra: Parameters<typeof pod>[0] = {}) => pod(extra);
+/** The pod with a sidecar (a restartable init container) limiting `gpus` GPUs. */
+const withSidecar = (p: ReturnType<typeof pod>, gpus: string) => ({
+  ...p,
+  spec: { ...p.spec!, initContainers: [{ name: 'proxy', image: 'busybox', restartPolicy: 'Always', resources: { limits: { 'nvidia.com/gpu': gpus } } }] },
+});
 const term = (key: string, operator: string, values?: string[]) => ({ matchExpressions: [{ key, operator, ...(values ? { values } : {}) }] });
 
 interface Case {
@@ -202,6 +207,11 @@ const cases: Case[] = [
   {
     name: 'More GPUs than the compute allows per pod is denied.',
     given: { pod: gpuPod({ instanceType: 'a100-8', gpus: '9', nodeSelector: { agentpool: 'a100' } }) },
+    want: { fails: { 'resource-claims': /pod requests 9 GPUs; compute gpu-compute allows at most 8 per pod/ } },
+  },
+  {
+    name: 'A sidecar’s GPUs count with the containers’ (KEP-753), so 8 + 1 is over the limit of 8.',
+    given: { pod: withSidecar(gpuPod({ instanceType: 'a100-8', gpus: '8', nodeSelector: { agentpool: 'a100' } }), '1') },
     want: { fails: { 'resource-claims': /pod requests 9 GPUs; compute gpu-compute allows at most 8 per pod/ } },
   },
   {
