@@ -1,15 +1,12 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import { deepFreeze, escapeToken as esc } from '../k8s/json.js';
-import { wholeNumber } from '../k8s/quantity.js';
+import { deepFreeze } from '../k8s/json.js';
+import { QUANTITY_PATTERN } from '../k8s/quantity.js';
+import { policyErrors, type PolicyError } from './checks.js';
 import { policySchema } from './schema.js';
 import type { Compute, Policy } from './types.js';
 
-export interface PolicyError {
-  /** JSON Pointer into the document, e.g. `/computes/gpu/defaultInstanceType` ("" for the root). */
-  readonly path: string;
-  readonly message: string;
-}
+export type { PolicyError };
 
 export type LoadResult = { readonly ok: true; readonly policy: Policy } | { readonly ok: false; readonly errors: readonly PolicyError[] };
 
@@ -24,37 +21,13 @@ function fromAjv(e: ErrorObject): PolicyError {
   if (e.keyword === 'propertyNames') return { path: e.instancePath, message: `name "${String(params.propertyName)}" is not a valid name` };
   if (e.keyword === 'enum')
     return { path: e.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+  if (e.keyword === 'pattern' && params.pattern === QUANTITY_PATTERN)
+    return {
+      path: e.instancePath,
+      message: 'is not a resource quantity the API server accepts (e.g. 500m, 4Gi, 2; suffixes Ki Mi Gi Ti Pi Ei, m k M G T P E)',
+    };
   if (e.keyword === 'const') return { path: e.instancePath, message: `must be ${JSON.stringify(params.allowedValue)}` };
   return { path: e.instancePath, message: e.message ?? e.keyword };
-}
-
-/** Cross-field checks the schema cannot express. */
-function semanticErrors(policy: Policy): PolicyError[] {
-  const errors: PolicyError[] = [];
-  const gpuNames = new Set(policy.gpu.resourceNames);
-  for (const [name, c] of Object.entries(policy.computes)) {
-    const at = `/computes/${esc(name)}`;
-    if (!(c.defaultInstanceType in c.instanceTypes)) {
-      errors.push({ path: `${at}/defaultInstanceType`, message: `instance type "${c.defaultInstanceType}" is not defined in instanceTypes` });
-    }
-    if (c.defaultNodePool !== undefined && !(c.defaultNodePool in c.nodePools)) {
-      errors.push({ path: `${at}/defaultNodePool`, message: `node pool "${c.defaultNodePool}" is not defined in nodePools` });
-    }
-    for (const t of c.claims.resources.instanceTypes) {
-      if (!(t in c.instanceTypes))
-        errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
-    }
-    for (const [tname, t] of Object.entries(c.instanceTypes)) {
-      for (const kind of ['requests', 'limits'] as const) {
-        for (const [res, q] of Object.entries(t.resources[kind])) {
-          if (gpuNames.has(res) && wholeNumber(q) === undefined) {
-            errors.push({ path: `${at}/instanceTypes/${esc(tname)}/resources/${kind}/${esc(res)}`, message: `GPU count must be a whole number, got "${q}"` });
-          }
-        }
-      }
-    }
-  }
-  return errors;
 }
 
 /** Fills defaults that depend on other fields: a pool's labels default to `{ <first pool label>: <pool name> }`. */
@@ -73,9 +46,9 @@ function normalize(policy: Policy): Policy {
 export function loadPolicyObject(doc: unknown): LoadResult {
   const copy: unknown = structuredClone(doc);
   if (!validateSchema(copy)) return { ok: false, errors: (validateSchema.errors ?? []).map(fromAjv) };
-  const policy = copy as unknown as Policy;
-  const errors = semanticErrors(policy);
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, policy: deepFreeze(normalize(policy)) };
+  const policy = normalize(copy as unknown as Policy);
+  const errors = policyErrors(policy);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, policy: deepFreeze(policy) };
 }
 
 /** Parses YAML (or JSON) text into a checked Policy, reporting every error with its path. */

@@ -1,3 +1,4 @@
+import { QUANTITY_PATTERN } from '../k8s/quantity.js';
 import { MutatingRuleId, POLICY_API_VERSION, POLICY_KIND, RULE_IDS, type RuleId } from './types.js';
 
 /**
@@ -8,8 +9,8 @@ import { MutatingRuleId, POLICY_API_VERSION, POLICY_KIND, RULE_IDS, type RuleId 
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 }, default: [] } as const;
 const stringMap = { type: 'object', additionalProperties: { type: 'string' }, default: {} } as const;
-/** A Kubernetes resource quantity (e.g. 500m, 4Gi, 1). */
-const quantity = { type: 'string', pattern: '^[+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+|[numkKMGTPE]i?)?$' } as const;
+/** A Kubernetes resource quantity (e.g. 500m, 4Gi, 1), in apimachinery's grammar (quantity.ts). */
+const quantity = { type: 'string', pattern: QUANTITY_PATTERN } as const;
 const quantityMap = { type: 'object', additionalProperties: quantity, default: {} } as const;
 /** Names that appear as label values (computes, pools, instance types). */
 const NAME = '^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';

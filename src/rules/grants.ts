@@ -1,8 +1,9 @@
 import type { PoolLabels } from '../k8s/placement.js';
-import { DEFAULT_TOLERATIONS, isHardTaint, subsumes, tolerates, type Taint, type Toleration } from '../k8s/tolerations.js';
+import { DEFAULT_TOLERATIONS, subsumes, tolerates, type Taint, type Toleration } from '../k8s/tolerations.js';
 import type { AmlFacts } from '../policy/aml.js';
+import { reservationTaints } from '../policy/reservation.js';
 import { fact } from '../policy/snapshot.js';
-import type { Compute, NodePool, Policy } from '../policy/types.js';
+import type { Compute, InstanceType, NodePool, Policy } from '../policy/types.js';
 import type { Subject } from './subject.js';
 
 /**
@@ -66,9 +67,26 @@ export function defaultPoolFor(compute: Compute, gpu: boolean): NodePool {
   return Object.values(pools).find((p) => p.gpu) ?? fallback;
 }
 
+/**
+ * instance-type: the type's nodeSelector, unless the pod asks for GPUs itself, names no type, and
+ * the (default) type has none: a CPU type's selector would pin a GPU pod to a CPU pool, so
+ * node-pool sends it to a GPU pool instead.
+ */
+export function typeSelector(s: Subject): Readonly<Record<string, string>> {
+  const aml = s.aml;
+  const type = aml?.instanceType;
+  if (type === undefined) return {};
+  return aml!.instanceTypeExplicit || typeHasGpus(type, s.policy) || !s.requestsGpu ? type.nodeSelector : {};
+}
+
+/** The instance type gives the pod GPUs. */
+export function typeHasGpus(type: InstanceType, policy: Policy): boolean {
+  return policy.gpu.resourceNames.some((n) => Object.hasOwn(type.resources.limits, n) || Object.hasOwn(type.resources.requests, n));
+}
+
 /** nodeSelector entries the mutating webhook writes: the default pool's labels and the instance type's selector. */
 export function grantedSelector(s: Subject, compute: Compute): Record<string, string> {
-  return { ...defaultPoolFor(compute, s.requestsGpu).labels, ...s.aml?.instanceType?.nodeSelector };
+  return { ...defaultPoolFor(compute, s.requestsGpu).labels, ...typeSelector(s) };
 }
 
 export interface ReservedPool {
@@ -84,19 +102,6 @@ export interface ReservedPool {
 export interface ReservedPools {
   readonly pools: readonly ReservedPool[];
   readonly labels: PoolLabels;
-}
-
-/**
- * The taints that set a reserved pool apart: its hard taints that no generic grant covers. Generic
- * are the tolerations this webhook hands to pods that do not own the pool: GPU tolerations, the
- * static AML tolerations, other computes' extra tolerations, and the resource group and workspace
- * keys (any pod may carry those labels). A pool tainted only `sku=gpu` is protected by targeting alone.
- */
-function reservationTaints(policy: Policy, owner: string, pool: NodePool): Taint[] {
-  const generic: Toleration[] = [...policy.gpu.tolerations, ...policy.amlTaints.static];
-  for (const [name, c] of Object.entries(policy.computes)) if (name !== owner) generic.push(...c.tolerations);
-  const userKeys = new Set([policy.amlTaints.resourceGroupKey, policy.amlTaints.workspaceKey]);
-  return pool.taints.filter((taint) => isHardTaint(taint) && !userKeys.has(taint.key) && !generic.some((t) => tolerates(t, taint)));
 }
 
 /**

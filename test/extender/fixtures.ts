@@ -73,6 +73,8 @@ export function pod(s: PodSpec = {}): Record<string, any> {
           { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
         ]
       : []),
+    // aml-tolerations gives an AML pod its own compute's taint (the reserved pool's).
+    ...(s.compute ? [{ key: 'ml.azure.com/compute', operator: 'Equal', value: s.compute, effect: 'NoSchedule' }] : []),
     ...(s.tolerations ?? []),
   ];
   return {

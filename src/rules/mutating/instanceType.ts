@@ -1,6 +1,7 @@
 import { set, type Mutation } from '../../admission/patch.js';
 import { containerAmount, type Container } from '../../k8s/pod.js';
-import { MutatingRuleId, type ResourceList } from '../../policy/types.js';
+import { MutatingRuleId } from '../../policy/types.js';
+import { typeSelector } from '../grants.js';
 import { Needs, type MutatingRule } from '../rule.js';
 
 const hasEntries = (v: object | undefined | null): boolean => v != null && Object.keys(v).length > 0;
@@ -8,11 +9,6 @@ const hasEntries = (v: object | undefined | null): boolean => v != null && Objec
 /** A container "sets no resources" when it has neither requests nor limits. */
 function setsNoResources(c: Container): boolean {
   return !hasEntries(c.resources?.requests) && !hasEntries(c.resources?.limits);
-}
-
-/** True when the instance type gives any GPU resource. */
-function hasGpus(resources: ResourceList, gpuNames: readonly string[]): boolean {
-  return gpuNames.some((n) => Object.hasOwn(resources.limits, n) || Object.hasOwn(resources.requests, n));
 }
 
 /**
@@ -39,11 +35,9 @@ export const instanceType: MutatingRule = {
     const mutations: Mutation[] = [];
     const warnings: string[] = [];
     const selector = pod.nodeSelector;
-    if (aml.instanceTypeExplicit || hasGpus(type.resources, gpuNames) || !s.requestsGpu) {
-      for (const [key, value] of Object.entries(type.nodeSelector)) {
-        if (!Object.hasOwn(selector, key)) mutations.push(set(['spec', 'nodeSelector', key], value));
-        else if (selector[key] !== value) warnings.push(`nodeSelector ${key}=${selector[key]} kept; instance type wants ${value}`);
-      }
+    for (const [key, value] of Object.entries(typeSelector(s))) {
+      if (!Object.hasOwn(selector, key)) mutations.push(set(['spec', 'nodeSelector', key], value));
+      else if (selector[key] !== value) warnings.push(`nodeSelector ${key}=${selector[key]} kept; instance type wants ${value}`);
     }
     const { requests, limits } = type.resources;
     if (hasEntries(requests) || hasEntries(limits)) {

@@ -4,9 +4,9 @@ import fc from 'fast-check';
 import fastJsonPatch from 'fast-json-patch';
 import type { Pod } from '../../../src/k8s/pod.js';
 import type { Policy } from '../../../src/policy/types.js';
-import { mutatePod, podRequest, validatePod } from '../../helpers/admission.js';
+import { mutatePod, podRequest, policyFrom, validatePod } from '../../helpers/admission.js';
 import { fixture, testPolicy as mutationTestPolicy } from '../mutation/helpers.js';
-import { testPolicy } from './helpers.js';
+import { POLICY_YAML, testPolicy } from './helpers.js';
 
 /**
  * The two webhooks agree (SPEC §3): no pod is denied for a change the mutating webhook made.
@@ -76,6 +76,33 @@ describe('mutation and validation agree', () => {
         assert.equal(v.kind, 'allowed', reasons(v));
       }),
       { numRuns: 30 },
+    );
+  });
+
+  // With allowNodeSelector: false every selector entry must be one the webhook granted, so
+  // anything node-pool or instance-type writes has to count as granted (issue 13 point 6).
+  const strict = policyFrom(POLICY_YAML, (doc: any) => {
+    doc.computes['gpu-compute'].claims.resources = { ...doc.computes['gpu-compute'].claims.resources, allowNodeSelector: false };
+  });
+  it('Allows an AML pod, GPU or not, typed or not, under allowNodeSelector: false.', () => {
+    fc.assert(
+      fc.property(fc.option(fc.constantFrom(...instanceTypes), { nil: undefined }), fc.integer({ min: 0, max: 2 }), (type, gpus) => {
+        const pod = {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: 'p',
+            namespace: 'azureml',
+            labels: { 'ml.azure.com/compute': 'gpu-compute', ...(type ? { 'ml.azure.com/instance-type': type } : {}) },
+          },
+          spec: { containers: [{ name: 'c', image: 'busybox', ...(gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': String(gpus) } } } : {}) }] },
+        } as Pod;
+        const v = admit(strict, pod);
+        // A GPU pod of a CPU-only instance type it named itself is a real contradiction.
+        const cpuTypeNamed = type !== undefined && gpus > 0 && !('nvidia.com/gpu' in strict.computes['gpu-compute']!.instanceTypes[type]!.resources.limits);
+        if (!cpuTypeNamed) assert.equal(v.kind, 'allowed', `${type ?? '(default type)'} with ${gpus} GPUs: ${reasons(v)}`);
+      }),
+      { numRuns: 60 },
     );
   });
 });
