@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { NodeCache } from './extender/cache.js';
+import { nodeLookup, type NodeCache } from './extender/cache.js';
 import { startExtender } from './extender/component.js';
 import type { ClusterOptions } from './kube/cluster.js';
 import { createApp } from './http/app.js';
@@ -45,7 +45,10 @@ export interface ServeOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly observers?: readonly ReviewObserver[];
-  /** Extender: a node cache fed by informers, or a Node/Pod list file (see src/extender/stateFile.ts). */
+  /**
+   * A node cache fed by informers (nodes for both components, pods for the extender), or for the
+   * extender a Node/Pod list file (see src/extender/stateFile.ts).
+   */
   readonly nodeCache?: NodeCache;
   readonly extenderState?: string;
   /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` (src/kube/cluster.ts). */
@@ -94,12 +97,6 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   metrics.certExpiry.set({ certificate: 'serving' }, notAfter(material.cert).getTime() / 1000);
 
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const fastRoutes: Record<string, RawHandler> = {};
-  if (opts.components.includes(Component.Admission)) {
-    for (const webhook of admissionWebhooks(() => opts.policy.current())) {
-      fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
-    }
-  }
   const extender = opts.components.includes(Component.Extender)
     ? await startExtender({
         policy: opts.policy,
@@ -111,7 +108,16 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         stateFile: opts.extenderState,
       })
     : undefined;
-  Object.assign(fastRoutes, extender?.routes);
+  const fastRoutes: Record<string, RawHandler> = { ...extender?.routes };
+  if (opts.components.includes(Component.Admission)) {
+    // Pods naming their node are judged against the nodes the server knows: the informer's
+    // cache, else the extender's state file; with neither, every named node is unknown.
+    const known = opts.nodeCache ?? extender;
+    const nodes = known ? () => nodeLookup(known.view()) : undefined;
+    for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes)) {
+      fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
+    }
+  }
   const app = createApp({ logger, metrics, readiness });
   const server = new HttpsServer({
     host: opts.host,
@@ -142,10 +148,18 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   );
   await certPoller.start();
 
-  const feed = opts.components.includes(Component.Extender) ? opts.nodeCache : undefined;
+  const feed = opts.nodeCache;
   // Loaded only when asked for: client-node alone is most of the process's memory.
   const cluster = opts.cluster
-    ? (await import('./kube/cluster.js')).startClusterSources({ ...opts.cluster, store: opts.policy, feed, readiness, logger, metrics })
+    ? (await import('./kube/cluster.js')).startClusterSources({
+        ...opts.cluster,
+        store: opts.policy,
+        feed,
+        feedPods: opts.components.includes(Component.Extender),
+        readiness,
+        logger,
+        metrics,
+      })
     : undefined;
 
   const address = await server.listen();

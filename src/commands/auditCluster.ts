@@ -35,7 +35,7 @@ export function readsCluster(o: ClusterAuditOptions): boolean {
  */
 export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
   const source = o.allNamespaces ? 'cluster (all namespaces)' : `cluster (namespace ${o.namespace})`;
-  const out: Inputs = { inputs: [], problems: [], skipped: [] };
+  const out: Inputs = { inputs: [], problems: [], skipped: [], nodes: new Map() };
   try {
     const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
     const { core } = kubeClients(loadKubeConfig(o.kubeconfig));

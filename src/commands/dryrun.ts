@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliIO } from './io.js';
 import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { evaluate, requestFor, type Evaluation } from './evaluate.js';
+import { loadPodSchemaCheck } from './podSchema.js';
 import { evaluationReport, OutputFormat, renderEvaluation, renderFooter, renderProblems, serialize } from './render.js';
 
 export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
@@ -12,7 +13,8 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
   }
   const { snapshot, read } = loaded;
   const as = requesterOf(o);
-  const results: Evaluation[] = read.inputs.map((input) => evaluate(snapshot, input, requestFor(input, as, 'dry-run')));
+  const context = { nodes: { labels: (name: string) => read.nodes.get(name) }, podSchema: await loadPodSchemaCheck() };
+  const results: Evaluation[] = read.inputs.map((input) => evaluate(snapshot, input, requestFor(input, as, 'dry-run'), context));
   const denied = results.filter((r) => !r.allowed).length;
   if (read.inputs.length === 0 && read.problems.length === 0) {
     read.problems.push({ where: { file: o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });

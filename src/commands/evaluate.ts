@@ -4,9 +4,11 @@ import { errored, type RuleOutcome, type Verdict } from '../admission/verdict.js
 import { decide, type ReviewFacts } from '../admission/webhook.js';
 import { isObject } from '../k8s/json.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
+import { NO_NODES, type NodeLookup } from '../rules/subject.js';
 import { admissionWebhooks } from '../rules/webhooks.js';
 import { DEFAULT_REQUESTER } from './commonOptions.js';
 import { whereText, type Input } from './inputs.js';
+import type { PodSchemaCheck } from './podSchema.js';
 
 /**
  * One offline admission, as the API server would run it: the mutating webhook, its patch
@@ -23,7 +25,17 @@ export interface Evaluation {
   readonly mutated: unknown;
   /** Absent when mutation refused the object (the API server stops there). */
   readonly validation?: VerdictSummary;
+  /** Why the API server's own Pod validation would refuse the mutated object (empty: it would not). */
+  readonly schemaErrors: readonly string[];
   readonly allowed: boolean;
+}
+
+/** What an evaluation knows beyond the policy. */
+export interface EvaluationContext {
+  /** The nodes known to the run (Node documents among the inputs), for pods that name one. */
+  readonly nodes?: NodeLookup;
+  /** The Pod schema check, when the caller loaded it (podSchema.ts). */
+  readonly podSchema?: PodSchemaCheck;
 }
 
 export interface VerdictSummary {
@@ -70,8 +82,12 @@ function applyPatch(object: unknown, ops: readonly PatchOperation[]): unknown {
   return fastJsonPatch.applyPatch(structuredClone(object), structuredClone([...ops]), true, true).newDocument;
 }
 
-export function evaluate(snapshot: PolicySnapshot, input: Input, request: AdmissionRequest): Evaluation {
-  const [mutate, validate] = admissionWebhooks(() => snapshot);
+export function evaluate(snapshot: PolicySnapshot, input: Input, request: AdmissionRequest, context: EvaluationContext = {}): Evaluation {
+  const nodes = context.nodes ?? NO_NODES;
+  const [mutate, validate] = admissionWebhooks(
+    () => snapshot,
+    () => nodes,
+  );
   const mutation = decide(mutate!, request);
   let verdict = mutation.verdict;
   const ops = verdict.kind === 'patched' ? verdict.ops : [];
@@ -83,6 +99,7 @@ export function evaluate(snapshot: PolicySnapshot, input: Input, request: Admiss
   }
   const refused = verdict.kind === 'denied' || verdict.kind === 'errored';
   const validation = refused ? undefined : decide(validate!, { ...request, object: mutated });
+  const schemaErrors = !refused && context.podSchema && request.kind.kind === 'Pod' ? context.podSchema(mutated) : [];
   return {
     where: whereText(input.where),
     origin: input.origin,
@@ -91,6 +108,7 @@ export function evaluate(snapshot: PolicySnapshot, input: Input, request: Admiss
     mutation: { ...summary(verdict), patch: ops },
     mutated,
     ...(validation ? { validation: summary(validation.verdict) } : {}),
-    allowed: validation !== undefined && (validation.verdict.kind === 'allowed' || validation.verdict.kind === 'patched'),
+    schemaErrors,
+    allowed: validation !== undefined && (validation.verdict.kind === 'allowed' || validation.verdict.kind === 'patched') && schemaErrors.length === 0,
   };
 }

@@ -51,6 +51,8 @@ export interface Inputs {
   readonly problems: Problem[];
   /** Documents of kinds that hold no pod (Service, ConfigMap, ...): listed, not judged. */
   readonly skipped: { readonly where: Where; readonly what: string }[];
+  /** Node name → labels, from the Node documents: what dry-run knows of the nodes pods may name. */
+  readonly nodes: Map<string, Readonly<Record<string, string>>>;
 }
 
 function serviceAccount(ns: string, name: string): UserInfo {
@@ -146,6 +148,11 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
     }
     return;
   }
+  if (kind === 'Node' && typeof meta.name === 'string' && meta.name !== '') {
+    const labels = isObject(meta.labels) ? meta.labels : {};
+    out.nodes.set(meta.name, Object.fromEntries(Object.entries(labels).filter(([, v]) => typeof v === 'string')) as Record<string, string>);
+    return;
+  }
   if (kind === 'List' || kind.endsWith('List')) {
     if (!Array.isArray(doc.items)) out.problems.push({ where, message: `${kind} has no items list` });
     else for (const item of doc.items) collect(item, where, defaultNamespace, out);
@@ -167,7 +174,7 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
 
 /** Reads every document of every file; never throws (problems are returned). */
 export function readInputs(files: readonly { readonly file: string; readonly text: string }[], opts: { readonly namespace: string }): Inputs {
-  const out: Inputs = { inputs: [], problems: [], skipped: [] };
+  const out: Inputs = { inputs: [], problems: [], skipped: [], nodes: new Map() };
   for (const { file, text } of files) {
     const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true });
     // parseAllDocuments returns an EmptyStream (not an array) for an empty file.

@@ -91,6 +91,7 @@ export function renderEvaluation(e: Evaluation): string {
   }
   const answer = e.validation && (e.mutation.decision === 'allowed' || e.mutation.decision === 'patched') ? e.validation : e.mutation;
   if (answer.message !== undefined) lines.push(`  ${answer.decision} (${answer.code ?? ''}): ${answer.message}`);
+  for (const err of e.schemaErrors) lines.push(`  the API server would refuse the mutated pod: ${err}`);
   const warnings = [...e.mutation.warnings, ...(e.validation?.warnings ?? [])];
   for (const w of warnings) lines.push(`  warning: ${w}`);
   lines.push('  mutated object (env values hidden; -o yaml shows them):');
@@ -124,6 +125,7 @@ export function evaluationReport(e: Evaluation): Record<string, unknown> {
     ...e.facts,
     mutation: e.mutation,
     ...(e.validation ? { validation: e.validation } : {}),
+    ...(e.schemaErrors.length > 0 ? { schemaErrors: e.schemaErrors } : {}),
     mutated: e.mutated,
   };
 }

@@ -24,15 +24,16 @@ export interface ClusterFlags {
 
 /**
  * The cluster part of `serve`: a connection is made only when --kubeconfig or --policy-configmap
- * asks for one (plain `serve` needs no cluster). With it, the extender's cache is fed by informers,
- * unless a --extender-state file was given.
+ * asks for one (plain `serve` needs no cluster). With it, informers feed a node cache: the
+ * admission webhooks judge pods that name their node by it, and the extender schedules by it
+ * (unless a --extender-state file was given, which then serves both).
  */
 export async function clusterServeOptions(flags: ClusterFlags, env: NodeJS.ProcessEnv): Promise<Pick<ServeOptions, 'cluster' | 'nodeCache'>> {
   if (flags.kubeconfig === undefined && flags.policyConfigmap === undefined) return {};
   const { loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
   const kc = loadKubeConfig(flags.kubeconfig);
   const ref = flags.policyConfigmap && flags.policyKey ? { ...flags.policyConfigmap, key: flags.policyKey } : flags.policyConfigmap;
-  const informed = flags.components.includes(Component.Extender) && flags.extenderState === undefined;
+  const informed = flags.extenderState === undefined || !flags.components.includes(Component.Extender);
   return {
     // In a pod the hostname is the pod name; POD_NAME (downward API) wins when set.
     cluster: { kc, instance: env.POD_NAME ?? hostname(), ...(ref ? { policyConfigMap: ref } : {}) },

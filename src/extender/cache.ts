@@ -19,6 +19,11 @@ export interface ClusterView {
   jobPeers(namespace: string, jobName: string, jobLabels: readonly string[]): ReadonlyMap<string, number> | undefined;
 }
 
+/** The view's nodes as the admission rules ask about them (a pod's spec.nodeName). */
+export function nodeLookup(view: ClusterView): { labels(name: string): Readonly<Record<string, string>> | undefined } {
+  return { labels: (name) => view.node(name)?.labels };
+}
+
 /**
  * The extender's picture of the cluster, fed by informers (src/kube) or a state file. Every
  * method takes the raw v1 JSON object and never throws on malformed input: what cannot be

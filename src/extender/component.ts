@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PolicyStore } from '../policy/store.js';
 import { FilePoller } from '../util/watch.js';
-import { MemoryNodeCache, type NodeCache } from './cache.js';
+import { MemoryNodeCache, type ClusterView, type NodeCache } from './cache.js';
 import { extenderRoutes } from './route.js';
 import { loadStateText } from './stateFile.js';
 
@@ -23,6 +23,8 @@ export interface ExtenderOptions {
 export interface ExtenderComponent {
   /** `/scheduler/filter` and `/scheduler/prioritize`, for the server's fast routes. */
   readonly routes: Record<string, RawHandler>;
+  /** The cluster as the extender sees it now (the state file's, after a reload the new one). */
+  view(): ClusterView;
   stop(): void;
 }
 
@@ -60,5 +62,5 @@ export async function startExtender(opts: ExtenderOptions): Promise<ExtenderComp
     bodyLimit: opts.bodyLimit,
     context: () => ({ snapshot: opts.policy.current(), view: cache.view() }),
   });
-  return { routes, stop: () => poller?.stop() };
+  return { routes, view: () => cache.view(), stop: () => poller?.stop() };
 }

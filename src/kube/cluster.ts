@@ -34,8 +34,9 @@ export interface ClusterSources {
 export function startClusterSources(
   opts: ClusterOptions & {
     readonly store: PolicyStore;
-    /** Feed node and pod informers into this cache (the extender's), when the extender is served. */
+    /** Feed node informers (and pod informers with `feedPods`, for the extender) into this cache. */
     readonly feed?: ClusterFeed | undefined;
+    readonly feedPods?: boolean;
     readonly readiness: Readiness;
     readonly logger: Logger;
     readonly metrics?: Metrics;
@@ -65,11 +66,11 @@ export function startClusterSources(
 
   if (opts.feed) {
     readiness.set(ClusterCondition.Informers, false);
-    const informers = new ClusterInformers({ kc, core, feed: opts.feed, logger, ...backoff });
+    const informers = new ClusterInformers({ kc, core, feed: opts.feed, pods: opts.feedPods ?? true, logger, ...backoff });
     informers.start();
     void informers.synced.then(() => {
       readiness.set(ClusterCondition.Informers, true);
-      logger.info('node and pod caches synced');
+      logger.info(opts.feedPods === false ? 'node cache synced' : 'node and pod caches synced');
     });
     stops.push(() => informers.stop());
   }

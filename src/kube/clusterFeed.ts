@@ -27,6 +27,8 @@ export interface ClusterInformersOptions {
   readonly kc: KubeConfig;
   readonly core: CoreV1Api;
   readonly feed: ClusterFeed;
+  /** Watch pods too (the extender counts the GPUs they hold); default true. */
+  readonly pods?: boolean;
   readonly logger: Logger;
   /** Page size of the initial lists (large clusters have tens of thousands of pods). */
   readonly pageSize?: number;
@@ -35,11 +37,11 @@ export interface ClusterInformersOptions {
 
 const DEFAULT_PAGE_SIZE = 500;
 
-/** Node and pod informers feeding the extender's cache; `synced` resolves when both first lists are in. */
+/** Node (and pod) informers feeding the cache; `synced` resolves when every first list is in. */
 export class ClusterInformers {
   readonly synced: Promise<void>;
   private readonly nodes: Informer<V1Node>;
-  private readonly pods: Informer<V1Pod>;
+  private readonly pods: Informer<V1Pod> | undefined;
 
   constructor(opts: ClusterInformersOptions) {
     const { core, feed, logger } = opts;
@@ -61,29 +63,32 @@ export class ClusterInformers {
       },
       { upsert: (n) => feed.upsertNode(n), remove: (n) => feed.deleteNode(n.metadata?.name ?? '') },
     );
-    this.pods = new Informer<V1Pod>(
-      {
-        ...common('pods'),
-        path: '/api/v1/pods',
-        fieldSelector: ACTIVE_BOUND_PODS,
-        list: async () => {
-          const { items, resourceVersion } = await listAllPages((token) =>
-            core.listPodForAllNamespaces({ limit, fieldSelector: ACTIVE_BOUND_PODS, ...(token ? { _continue: token } : {}) }),
+    this.pods =
+      opts.pods === false
+        ? undefined
+        : new Informer<V1Pod>(
+            {
+              ...common('pods'),
+              path: '/api/v1/pods',
+              fieldSelector: ACTIVE_BOUND_PODS,
+              list: async () => {
+                const { items, resourceVersion } = await listAllPages((token) =>
+                  core.listPodForAllNamespaces({ limit, fieldSelector: ACTIVE_BOUND_PODS, ...(token ? { _continue: token } : {}) }),
+                );
+                return { metadata: { resourceVersion }, items };
+              },
+            },
+            { upsert: (p) => feed.upsertPod(p), remove: (p) => feed.deletePod(p.metadata?.namespace ?? '', p.metadata?.name ?? '') },
           );
-          return { metadata: { resourceVersion }, items };
-        },
-      },
-      { upsert: (p) => feed.upsertPod(p), remove: (p) => feed.deletePod(p.metadata?.namespace ?? '', p.metadata?.name ?? '') },
-    );
-    this.synced = Promise.all([this.nodes.synced, this.pods.synced]).then(() => undefined);
+    this.synced = Promise.all([this.nodes.synced, this.pods?.synced]).then(() => undefined);
   }
 
   start(): void {
     this.nodes.start();
-    this.pods.start();
+    this.pods?.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.nodes.stop(), this.pods.stop()]);
+    await Promise.all([this.nodes.stop(), this.pods?.stop()]);
   }
 }

@@ -9,6 +9,21 @@ import type { Policy } from '../policy/types.js';
 const NO_POD = viewPod(Object.freeze({}));
 
 /**
+ * What the webhook knows about nodes (from its node informer or the extender's state file), for
+ * pods that name one in spec.nodeName and so skip the scheduler. `labels` is undefined for a node
+ * it has not seen.
+ */
+export interface NodeLookup {
+  labels(name: string): Readonly<Record<string, string>> | undefined;
+}
+
+/** The node a pod names, and its labels when the webhook knows the node. */
+export interface NamedNode {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+}
+
+/**
  * The object under review with what the rules need, resolved once per request from one policy
  * snapshot. Today it is a Pod; a pod template inside a workload is the same subject with `at`
  * naming where the template sits, judged with the workload's requester.
@@ -31,6 +46,12 @@ export class Subject {
     readonly invalid?: string,
     /** Where the pod sits in the object under review: '' for a Pod itself. */
     readonly at = '',
+    /**
+     * Node knowledge, for judging spec.nodeName as placement (admission, dry-run); a lookup that
+     * knows no node makes every named node unknown. Undefined: nodeName is not judged (`audit`,
+     * whose pods were bound by the scheduler).
+     */
+    readonly nodes?: NodeLookup,
   ) {}
 
   get policy(): Policy {
@@ -61,7 +82,7 @@ export class Subject {
 
   /** The same subject with the pod as the mutating rules have left it so far. */
   withPod(pod: PodView): Subject {
-    return new Subject(this.snapshot, this.request, pod, this.aml, this.requester, this.invalid, this.at);
+    return new Subject(this.snapshot, this.request, pod, this.aml, this.requester, this.invalid, this.at, this.nodes);
   }
 
   /** How the pod's placement fits its compute's pools; undefined unless it is an AML pod of a known compute. */
@@ -73,11 +94,26 @@ export class Subject {
     return this.fit ?? undefined;
   }
 
-  /** The compute's pools some of the pod's placements reach, each once. */
+  /** The node the pod names in spec.nodeName (bypassing the scheduler), when nodeName is judged. */
+  get namedNode(): NamedNode | undefined {
+    const name = this.pod.nodeName;
+    return name === undefined || this.nodes === undefined ? undefined : { name, labels: this.nodes.labels(name) };
+  }
+
+  /**
+   * The compute's pools the pod can reach, each once: those some of its placements reach, or, for
+   * a pod that names its node, the pools that node belongs to (none when the node is unknown).
+   */
   get reachablePools(): readonly string[] {
     if (this.reachable === undefined) {
       const pools: string[] = [];
-      for (const c of this.placement?.conjuncts ?? []) for (const p of c.reachable) if (!pools.includes(p)) pools.push(p);
+      const node = this.namedNode;
+      if (node !== undefined) {
+        const labels = this.aml === undefined ? undefined : this.snapshot.poolLabels(this.aml.computeName);
+        for (const [p, want] of Object.entries(labels ?? {})) if (node.labels !== undefined && inPool(node.labels, want)) pools.push(p);
+      } else {
+        for (const c of this.placement?.conjuncts ?? []) for (const p of c.reachable) if (!pools.includes(p)) pools.push(p);
+      }
       this.reachable = pools;
     }
     return this.reachable;
@@ -92,9 +128,18 @@ export class Subject {
   }
 }
 
+/** Node knowledge of a webhook that has none: every named node is unknown. */
+export const NO_NODES: NodeLookup = { labels: () => undefined };
+
+/** A node with these labels belongs to the pool identified by `pool`'s labels. */
+export function inPool(node: Readonly<Record<string, string>>, pool: Readonly<Record<string, string>>): boolean {
+  for (const k in pool) if (node[k] !== pool[k]) return false;
+  return true;
+}
+
 /** The subject for an object under review; an object that is not a valid Pod gives a subject that says why. */
-export function subjectOf(snapshot: PolicySnapshot, request: AdmissionRequest, object: unknown, requester: UserInfo | undefined): Subject {
+export function subjectOf(snapshot: PolicySnapshot, request: AdmissionRequest, object: unknown, requester: UserInfo | undefined, nodes?: NodeLookup): Subject {
   const decoded = decodePod(object);
-  if (!decoded.ok) return new Subject(snapshot, request, NO_POD, undefined, requester, decoded.error);
-  return new Subject(snapshot, request, decoded.pod, amlFacts(snapshot.policy, decoded.pod), requester);
+  if (!decoded.ok) return new Subject(snapshot, request, NO_POD, undefined, requester, decoded.error, '', nodes);
+  return new Subject(snapshot, request, decoded.pod, amlFacts(snapshot.policy, decoded.pod), requester, undefined, '', nodes);
 }

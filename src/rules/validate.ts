@@ -5,7 +5,7 @@ import type { PolicySnapshot } from '../policy/snapshot.js';
 import { EnforcementAction, ValidatingRuleId, type RuleId } from '../policy/types.js';
 import { isSkip, type Rule, type Skip, type ValidatingRule } from './rule.js';
 import { conclude, runRules } from './runner.js';
-import { subjectOf, type Subject } from './subject.js';
+import { subjectOf, type NodeLookup, type Subject } from './subject.js';
 import { identityClaims } from './validating/identityClaims.js';
 import { nodePoolTargeting } from './validating/nodePoolTargeting.js';
 import { policyInput } from './validating/policyInput.js';
@@ -20,6 +20,8 @@ export interface ValidateOptions {
   readonly rules?: readonly ValidatingRule[];
   /** No requester is known (existing pods): identity claims judge the namespace only. */
   readonly requesterUnknown?: boolean;
+  /** What is known about nodes, for pods that name one (spec.nodeName); undefined: nodeName is not judged (see Subject). */
+  readonly nodes?: NodeLookup | undefined;
 }
 
 /**
@@ -54,8 +56,8 @@ function newOnUpdate(
  */
 export function validate(snapshot: PolicySnapshot, request: AdmissionRequest, options: ValidateOptions = {}): Decision & { verdict: ValidationVerdict } {
   const requester = options.requesterUnknown === true ? undefined : request.userInfo;
-  const subject = subjectOf(snapshot, request, request.object, requester);
-  const oldObject = request.operation === Operation.Update ? subjectOf(snapshot, request, request.oldObject, requester) : undefined;
+  const subject = subjectOf(snapshot, request, request.object, requester, options.nodes);
+  const oldObject = request.operation === Operation.Update ? subjectOf(snapshot, request, request.oldObject, requester, options.nodes) : undefined;
   const old = oldObject?.invalid === undefined ? oldObject : undefined;
   const denials: string[] = [];
   let malformedInput = false;

@@ -2,6 +2,7 @@ import { Operation } from '../admission/request.js';
 import { FailurePolicy, WebhookName, type Webhook, type WebhookSpec } from '../admission/webhook.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { mutate } from './mutate.js';
+import { NO_NODES, type NodeLookup } from './subject.js';
 import { validate } from './validate.js';
 
 const PODS = { group: '', kind: 'Pod', resource: 'pods' } as const;
@@ -26,10 +27,14 @@ export const VALIDATING_WEBHOOK: WebhookSpec = {
   failurePolicy: FailurePolicy.Fail,
 };
 
-/** Both webhooks, each deciding with the snapshot `current()` returns at the time of the request. */
-export function admissionWebhooks(current: () => PolicySnapshot): Webhook[] {
+/**
+ * Both webhooks, each deciding with the snapshot `current()` returns at the time of the request.
+ * `nodes()` is what the server knows about nodes then (its informer or state file); without it
+ * every node a pod names in spec.nodeName is unknown, and such pods fail closed where it matters.
+ */
+export function admissionWebhooks(current: () => PolicySnapshot, nodes: () => NodeLookup = () => NO_NODES): Webhook[] {
   return [
     { spec: MUTATING_WEBHOOK, decide: (request) => mutate(current(), request) },
-    { spec: VALIDATING_WEBHOOK, decide: (request) => validate(current(), request) },
+    { spec: VALIDATING_WEBHOOK, decide: (request) => validate(current(), request, { nodes: nodes() }) },
   ];
 }

@@ -153,6 +153,34 @@ const cases: { name: string; given: string[]; want: Want }[] = [
       ],
     },
   },
+  {
+    name: 'Node documents tell dry-run where pods that name their node run: reserved and unknown nodes are denied.',
+    given: ['-f', fixturePath('nodename.yaml'), '--policy', policyFile],
+    want: {
+      code: 1,
+      pods: [
+        ['default/squatter', 'Pod', false],
+        ['default/on-cpu-node', 'Pod', true],
+        ['default/on-unknown-node', 'Pod', false],
+      ],
+      check: (r) => {
+        assert.match(r.results[0].validation.message, /may not run on node aks-a100-0 \(spec\.nodeName\) of reserved pool a100/);
+        assert.match(r.results[2].validation.message, /spec\.nodeName aks-new-0 is a node the webhook does not know/);
+      },
+    },
+  },
+  {
+    name: 'A mutated pod the API server’s Pod validation would refuse is denied, with the field and the reason.',
+    given: ['-f', fixturePath('pod-schema.yaml'), '--policy', policyFile],
+    want: {
+      code: 1,
+      pods: [['default/bad-toleration', 'Pod', false]],
+      check: (r) => {
+        assert.equal(r.results[0].validation.decision, 'allowed');
+        assert.deepEqual(r.results[0].schemaErrors, ['spec.tolerations[0].operator must be equal to one of the allowed values']);
+      },
+    },
+  },
   { name: 'Invalid YAML is bad input: exit 2.', given: ['-f', fixturePath('invalid.yaml')], want: { code: 2, pods: [], problem: /not valid YAML or JSON/ } },
   {
     name: 'A malformed AdmissionReview is bad input: exit 2.',

@@ -146,6 +146,28 @@ describe('node and pod informers feeding the scheduler extender', () => {
     }
   });
 
+  it('watches nodes only when asked not to feed pods (the admission webhooks alone)', async () => {
+    fake.apply('nodes', gpuNode('gpu-a', 4));
+    fake.apply('pods', boundPod('busy', 'gpu-a', 4));
+    const informers = new ClusterInformers({
+      kc: fake.kubeConfig(),
+      core: kubeClients(fake.kubeConfig()).core,
+      feed: cache,
+      pods: false,
+      logger: createLogger({ destination: new LogCapture() }),
+      backoff: FAST_BACKOFF,
+    });
+    informers.start();
+    try {
+      await informers.synced;
+      assert.ok(cache.node('gpu-a'), 'nodes are fed');
+      assert.equal(cache.used('gpu-a', 'nvidia.com/gpu'), 0, 'pods are not');
+      assert.equal(fake.requestsFor('list', 'pods').length, 0, 'pods are never listed');
+    } finally {
+      await informers.stop();
+    }
+  });
+
   // Fake: the test holds the list open while it stops the informer, and counts open watches.
   it('opens no watch when it is stopped while its list is in flight', async () => {
     fake.apply('nodes', gpuNode('gpu-a', 4));

@@ -38,9 +38,9 @@ describe('serve: when to use a cluster', () => {
     },
     { name: 'feeds the extender cache with --kubeconfig alone', given: { kubeconfig: true, components: both }, want: { cluster: true, nodeCache: true } },
     {
-      name: 'runs no informers when the extender is not served',
+      name: 'feeds a node cache for the admission webhooks alone (pods that name their node)',
       given: { kubeconfig: true, components: [Component.Admission] },
-      want: { cluster: true, nodeCache: false },
+      want: { cluster: true, nodeCache: true },
     },
     {
       name: 'runs no informers when an --extender-state file feeds the extender',

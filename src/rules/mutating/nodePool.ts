@@ -5,11 +5,13 @@ import { defaultPoolFor } from '../grants.js';
 import { Needs, nothing, type MutatingRule } from '../rule.js';
 
 /**
- * Whether the pod already says which pool it wants: a node-pool label key in its nodeSelector,
- * a nodeSelector that includes all labels of one of the compute's pools, or a required node
- * affinity term that mentions a node-pool label key.
+ * Whether the pod already says which pool it wants: a node it names (spec.nodeName: a pool
+ * selector could only contradict it), a node-pool label key in its nodeSelector, a nodeSelector
+ * that includes all labels of one of the compute's pools, or a required node affinity term that
+ * mentions a node-pool label key.
  */
 export function targetsPool(pod: PodView, policy: Policy, compute: Compute): boolean {
+  if (pod.nodeName !== undefined) return true;
   const poolKeys = new Set(policy.keys.nodePoolLabels);
   const selector = pod.nodeSelector;
   if (Object.keys(selector).some((k) => poolKeys.has(k))) return true;

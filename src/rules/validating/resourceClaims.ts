@@ -39,6 +39,8 @@ function selfSetPlacement(s: Subject, compute: Compute): string[] {
     const granted = grantedSelector(s, compute);
     const own = Object.entries(s.pod.nodeSelector).filter(([k, v]) => granted[k] !== v);
     if (own.length > 0) findings.push(`${of} set their own nodeSelector (${listOf(own.map(([k]) => k))})`);
+    // Naming the node is the strongest placement of all; the webhook never grants it.
+    if (s.namedNode !== undefined) findings.push(`${of} set spec.nodeName`);
   }
   if (!claims.allowAffinity && s.pod.hasNodeAffinity) findings.push(`${of} set node affinity`);
   if (!claims.allowTolerations) {

@@ -363,6 +363,23 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'A pod that names its node (spec.nodeName) gets no default pool: a pool selector could only contradict the node.',
+    given: {
+      pod: withEdit('pytorchjob-master-gpu', (p) => {
+        delete p.metadata.labels['ml.azure.com/instance-type'];
+        p.spec.nodeName = 'aks-gpupool-23456789-vmss000000';
+      }),
+    },
+    want: {
+      edit: (p) => {
+        p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
+        p.spec.schedulerName = 'volcano';
+        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+      },
+      mutatedBy: 'gpu-tolerations,aml-tolerations,volcano-scheduler',
+    },
+  },
+  {
     name: 'With two containers that set no resources, only the first gets the instance type’s GPUs; both get its CPU and memory.',
     given: {
       pod: withEdit('pytorchjob-master-gpu', (p) => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Policy, ValidatingRuleId } from '../../../src/policy/types.js';
+import type { NodeLookup } from '../../../src/rules/subject.js';
 import { amlTolerations, GPU_TOLERATIONS, pod, podRequest, testPolicy, type RequestOpts, validatePod } from './helpers.js';
 
 const policy = testPolicy();
@@ -26,11 +27,23 @@ const withSidecar = (p: ReturnType<typeof pod>, gpus: string) => ({
   ...p,
   spec: { ...p.spec!, initContainers: [{ name: 'proxy', image: 'busybox', restartPolicy: 'Always', resources: { limits: { 'nvidia.com/gpu': gpus } } }] },
 });
+/** The pod naming its node, as a pod that skips the scheduler does. */
+const onNode = (p: ReturnType<typeof pod>, nodeName: string) => ({ ...p, spec: { ...p.spec!, nodeName } });
+/** The nodes the webhook knows (its informer's cache). */
+const NODES: Record<string, Record<string, string>> = {
+  'aks-cpupool-0': { agentpool: 'cpupool' },
+  'aks-gpupool-0': { agentpool: 'gpupool', 'kubernetes.io/os': 'linux' },
+  'aks-a100-0': { agentpool: 'a100' },
+  'aks-cpu2-0': { agentpool: 'cpu2' },
+  'aks-other-0': { agentpool: 'other' },
+};
+const nodes: NodeLookup = { labels: (name) => NODES[name] };
 const term = (key: string, operator: string, values?: string[]) => ({ matchExpressions: [{ key, operator, ...(values ? { values } : {}) }] });
 
 interface Case {
   name: string;
-  given: { pod: unknown; req?: RequestOpts; policy?: Policy };
+  /** `nodes: null`: judged without node knowledge, as `audit` judges pods the scheduler bound. */
+  given: { pod: unknown; req?: RequestOpts; policy?: Policy; nodes?: null };
   /** Rules expected to fail (exactly these), each with a pattern its message must match. */
   want: { fails: Partial<Record<ValidatingRuleId, RegExp>>; code?: number };
 }
@@ -139,6 +152,60 @@ const cases: Case[] = [
     want: { fails: { 'reserved-pools': /^a pod of compute cpu-compute may not tolerate ml\.azure\.com\/compute=gpu-compute:NoSchedule/ } },
   },
   { name: 'An AML pod of another compute with only its own AML tolerations is allowed.', given: { pod: cpuPod() }, want: { fails: {} } },
+
+  // spec.nodeName: the kubelet runs the pod on that node, whatever its NoSchedule taints say
+  { name: 'An AML GPU pod naming a node of its GPU pool is allowed.', given: { pod: onNode(gpuPod(), 'aks-gpupool-0') }, want: { fails: {} } },
+  {
+    name: 'An AML pod naming a node outside its compute’s pools is denied.',
+    given: { pod: onNode(gpuPod(), 'aks-other-0') },
+    want: { fails: { 'node-pool-targeting': /^spec\.nodeName aks-other-0 is not a node of compute gpu-compute's pools/ } },
+  },
+  {
+    name: 'An AML GPU pod naming a CPU node of its compute is denied.',
+    given: { pod: onNode(gpuPod(), 'aks-cpupool-0') },
+    want: { fails: { 'node-pool-targeting': /^pod requests 1 GPU but can be placed on CPU pool cpupool/ } },
+  },
+  {
+    name: 'An AML pod naming a node the webhook does not know is denied (fail closed).',
+    given: { pod: onNode(gpuPod(), 'aks-new-0') },
+    want: { fails: { 'node-pool-targeting': /^spec\.nodeName aks-new-0 is a node the webhook does not know/ } },
+  },
+  {
+    name: 'A non-AML pod naming a node of a reserved pool is denied, though it targets and tolerates nothing.',
+    given: { pod: onNode(plainPod(), 'aks-a100-0') },
+    want: { fails: { 'reserved-pools': /^a non-AML pod may not run on node aks-a100-0 \(spec\.nodeName\) of reserved pool a100 of compute gpu-compute$/ } },
+  },
+  {
+    name: 'An AML pod of another compute naming a node of a reserved pool is denied.',
+    given: { pod: onNode(cpuPod(), 'aks-a100-0'), policy: testPolicy({ 'resource-claims': { enabled: false } }) },
+    want: {
+      fails: {
+        'node-pool-targeting': /^spec\.nodeName aks-a100-0 is not a node of compute cpu-compute's pools/,
+        'reserved-pools': /^a pod of compute cpu-compute may not run on node aks-a100-0/,
+      },
+    },
+  },
+  { name: 'A non-AML pod naming a node outside reserved pools is allowed.', given: { pod: onNode(plainPod(), 'aks-cpupool-0') }, want: { fails: {} } },
+  {
+    name: 'A non-AML pod naming an unknown node is denied while the policy has reserved pools (fail closed).',
+    given: { pod: onNode(plainPod(), 'aks-new-0') },
+    want: { fails: { 'reserved-pools': /^spec\.nodeName aks-new-0 is a node the webhook does not know/ } },
+  },
+  {
+    name: 'A kubelet’s mirror pod on its own reserved node is allowed (NodeRestriction binds it there).',
+    given: { pod: onNode(plainPod(), 'aks-a100-0'), req: { username: 'system:node:aks-a100-0', groups: ['system:nodes'] } },
+    want: { fails: {} },
+  },
+  {
+    name: 'Without node knowledge (audit of bound pods), spec.nodeName is not judged.',
+    given: { pod: onNode(plainPod(), 'aks-new-0'), nodes: null },
+    want: { fails: {} },
+  },
+  {
+    name: 'Under allowNodeSelector: false, naming the node is self-set placement.',
+    given: { pod: onNode(cpuPod(), 'aks-cpu2-0') },
+    want: { fails: { 'resource-claims': /^pods of compute cpu-compute may not set spec\.nodeName$/ } },
+  },
 
   // identity-claims
   { name: 'A requester named in users is allowed.', given: { pod: gpuPod(), req: { username: 'alice@contoso.com' } }, want: { fails: {} } },
@@ -330,7 +397,7 @@ function failedRules(outcomes: readonly { ruleId: string; result: string; messag
 describe('validating rules', () => {
   for (const t of cases) {
     it(t.name, () => {
-      const verdict = validatePod(t.given.policy ?? policy, podRequest(t.given.pod, t.given.req));
+      const verdict = validatePod(t.given.policy ?? policy, podRequest(t.given.pod, t.given.req), t.given.nodes === null ? {} : { nodes });
       const failed = failedRules(verdict.outcomes);
       assert.deepEqual(Object.keys(failed).sort(), Object.keys(t.want.fails).sort(), `failed rules: ${JSON.stringify(failed)}`);
       for (const [rule, pattern] of Object.entries(t.want.fails)) assert.match(failed[rule]!, pattern!);
