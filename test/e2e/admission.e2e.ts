@@ -4,7 +4,8 @@ import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { createServingCertificate } from '../../src/tls/certs.js';
 import { AML, createNamespace, installServer, uninstall, type AmlServer } from './harness/aml.js';
-import { amlPod, podExists, POLICY_FILE, readPod } from './harness/objects.js';
+import { amlPod, createNode, podExists, POLICY_FILE, readPod } from './harness/objects.js';
+import { waitFor } from './harness/processes.js';
 import { cluster } from './harness/suite.js';
 
 const NS = 'e2e-admission';
@@ -224,5 +225,60 @@ describe('admission through a real API server', () => {
       [],
       'no admission decision',
     );
+  });
+
+  describe('pods that name their node (spec.nodeName), which the kubelet runs whatever the taints say', () => {
+    const plainPod = (name: string, nodeName: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: NS },
+      spec: { nodeName, containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    /** kubectl's answer to alice creating `pod`: 'created' or the denial message. */
+    const create = async (pod: object) => {
+      const run = await cluster().kubectl(['create', '-f', '-', '-o', 'name'], { user: 'alice', input: json(pod) });
+      return run.code === 0 ? 'created' : run.err.trim();
+    };
+
+    before(async () => {
+      const plane = cluster();
+      await createNode(plane, 'e2e-reserved-0', { labels: { agentpool: 'reservedpool' }, gpus: 8 });
+      await createNode(plane, 'e2e-gpu-0', { labels: { agentpool: 'gpupool' }, gpus: 4 });
+      await createNode(plane, 'e2e-elsewhere-0', { labels: { agentpool: 'batchpool' } });
+    });
+    // The other suites schedule onto the nodes they create: leave them none of these.
+    after(async () => {
+      await cluster().kubectlOk(['delete', 'pods', '--all', '-n', NS, '--wait=false']);
+      await cluster().kubectlOk(['delete', 'node', 'e2e-reserved-0', 'e2e-gpu-0', 'e2e-elsewhere-0', '--ignore-not-found']);
+    });
+
+    it('denies a non-AML pod on a node of a reserved pool, once the node informer has seen the node', async () => {
+      let answer = '';
+      await waitFor('the webhook to know the node', async () => !/does not know/.test((answer = await create(plainPod('squatter', 'e2e-reserved-0')))));
+      assert.match(
+        answer,
+        /denied the request: \[reserved-pools\] a non-AML pod may not run on node e2e-reserved-0 \(spec\.nodeName\) of reserved pool reservedpool of compute gpu-cluster$/,
+      );
+      assert.equal(await podExists(cluster(), NS, 'squatter'), false);
+    });
+
+    it('denies a pod naming a node the API server does not have (fail closed) and creates one on an ordinary node', async () => {
+      assert.match(await create(plainPod('nowhere', 'e2e-missing-0')), /\[reserved-pools\] spec\.nodeName e2e-missing-0 is a node the webhook does not know/);
+      await waitFor('the webhook to know the node', async () => (await create(plainPod('on-batch', 'e2e-elsewhere-0'))) === 'created');
+    });
+
+    it('judges an AML pod by the pool of the node it names', async () => {
+      const onNode = (name: string, nodeName: string) => {
+        const pod = amlPod(name, NS, { gpus: 1 });
+        return { ...pod, spec: { ...pod.spec, nodeName } };
+      };
+      assert.match(
+        await create(onNode('aml-elsewhere', 'e2e-elsewhere-0')),
+        /\[node-pool-targeting\] spec\.nodeName e2e-elsewhere-0 is not a node of compute gpu-compute's pools/,
+      );
+      await waitFor('the webhook to know the node', async () => (await create(onNode('aml-on-gpu', 'e2e-gpu-0'))) === 'created');
+      const stored = await readPod(cluster(), NS, 'aml-on-gpu');
+      assert.equal(stored.spec?.nodeSelector, undefined, 'no default pool selector beside the named node');
+    });
   });
 });
