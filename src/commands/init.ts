@@ -15,6 +15,16 @@ function webhookUrlArg(value: string): URL {
   }
 }
 
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `--exclude-namespace a,b --exclude-namespace c`: every namespace name, checked. */
+function namespacesArg(value: string, previous: readonly string[] = []): string[] {
+  const names = value.split(',').map((n) => n.trim());
+  const bad = names.find((n) => !NAMESPACE_NAME.test(n));
+  if (bad !== undefined) throw new InvalidArgumentError(`"${bad}" is not a namespace name (lowercase letters, digits and '-', at most 63 characters)`);
+  return [...previous, ...names];
+}
+
 /** `aml-admission init`: the certificate Secret and the webhook configurations, idempotently. */
 export function registerInit(program: Command, io: CliIO): void {
   program
@@ -34,6 +44,11 @@ export function registerInit(program: Command, io: CliIO): void {
       '--certs-dir <dir>',
       "also write the Secret's ca.crt, tls.crt and tls.key to this folder, for a serve outside the cluster (--tls-cert DIR/tls.crt --tls-key DIR/tls.key)",
     )
+    .option(
+      '--exclude-namespace <ns>',
+      'a namespace neither webhook is called for, beside kube-system and --namespace (repeatable, or comma-separated); the only opt-out from validation',
+      namespacesArg,
+    )
     .option('--days <n>', 'validity of a newly issued certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
     .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', intArg('--attempts', 1, 100), 8)
     .action(
@@ -45,6 +60,7 @@ export function registerInit(program: Command, io: CliIO): void {
         webhookConfig: string;
         webhookUrl?: URL;
         certsDir?: string;
+        excludeNamespace?: string[];
         days: number;
         attempts: number;
       }) => {
@@ -57,6 +73,7 @@ export function registerInit(program: Command, io: CliIO): void {
           templatesDir: o.webhookConfig,
           ...(o.webhookUrl ? { url: o.webhookUrl } : {}),
           ...(o.certsDir ? { certsDir: o.certsDir } : {}),
+          ...(o.excludeNamespace ? { excludeNamespaces: o.excludeNamespace } : {}),
           days: o.days,
           retry: {
             attempts: o.attempts,

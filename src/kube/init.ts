@@ -19,6 +19,8 @@ export interface InitOptions {
   readonly url?: URL;
   /** Also write the Secret's ca.crt, tls.crt and tls.key here, for a `serve` that runs outside the cluster. */
   readonly certsDir?: string;
+  /** Namespaces no webhook is called for, beside kube-system and `namespace` (an admin's list). */
+  readonly excludeNamespaces?: readonly string[];
   readonly days?: number;
   readonly now?: Date;
   readonly retry: RetryOptions;
@@ -56,6 +58,7 @@ export async function runInit(clients: Pick<KubeClients, 'core' | 'admission'>, 
       service: opts.service,
       caBundle: bundle,
       ...(opts.url ? { url: opts.url } : {}),
+      ...(opts.excludeNamespaces ? { excludeNamespaces: opts.excludeNamespaces } : {}),
     });
     const action = await applyWebhookConfig(clients.admission, desired, opts.retry);
     const url = desired.webhooks?.[0]?.clientConfig.url;

@@ -67,6 +67,8 @@ export interface RenderOptions {
    * `parseWebhookUrl`.
    */
   readonly url?: URL;
+  /** More namespaces no webhook is called for (an admin's list; `init --exclude-namespace`). */
+  readonly excludeNamespaces?: readonly string[];
 }
 
 /**
@@ -97,7 +99,8 @@ function webhookUrl(base: URL, path: string | undefined): string {
 
 /**
  * The template made concrete: every webhook points at `service` in `namespace` (or at `url`) with
- * `caBundle`, and a namespace exclusion that named the template's own namespace now names the real one.
+ * `caBundle`, and its namespace-name exclusion names the real namespace instead of the template's,
+ * plus `excludeNamespaces`.
  */
 export function renderWebhookConfig(template: WebhookConfiguration, opts: RenderOptions): WebhookConfiguration {
   const config = structuredClone(template);
@@ -113,7 +116,7 @@ export function renderWebhookConfig(template: WebhookConfiguration, opts: Render
     webhook.clientConfig.caBundle = opts.caBundle;
     for (const expr of webhook.namespaceSelector?.matchExpressions ?? []) {
       if (expr.key !== NAMESPACE_NAME_LABEL || !expr.values) continue;
-      expr.values = [...new Set(expr.values.map((v) => (v === templateNamespace ? opts.namespace : v)))];
+      expr.values = [...new Set([...expr.values.map((v) => (v === templateNamespace ? opts.namespace : v)), ...(opts.excludeNamespaces ?? [])])];
     }
   }
   return config;

@@ -227,6 +227,22 @@ describe('admission through a real API server', () => {
     );
   });
 
+  it('still validates pods in a namespace labelled with the old opt-out label (only mutation honours it)', async () => {
+    const plane = cluster();
+    const ns = await createNamespace(plane, 'e2e-optout', { 'aml-admission.azure.com/webhooks': 'disabled' });
+    const run = await plane.kubectl(['create', '-f', '-'], { user: 'bob', input: json(amlPod('bob-optout', ns, { instanceType: 'gpu-1' })) });
+
+    assert.equal(run.code, 1);
+    // Unmutated (no pool selector) and validated: denied on every count.
+    assert.match(run.err, /"validate\.aml-admission\.ml\.azure\.com" denied the request: \[node-pool-targeting\] pod sets no node pool targeting.*\[identity-claims\] bob@contoso\.com is not allowed/);
+    const decisions = await server.decisions('bob-optout', 1);
+    assert.deepEqual(
+      decisions.map((l) => l.endpoint),
+      ['/validate'],
+      'the mutating webhook skipped the namespace',
+    );
+  });
+
   describe('pods that name their node (spec.nodeName), which the kubelet runs whatever the taints say', () => {
     const plainPod = (name: string, nodeName: string) => ({
       apiVersion: 'v1',

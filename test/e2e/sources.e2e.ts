@@ -63,6 +63,7 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
       args: ['--policy-configmap', `${AML.namespace}/${AML.policyConfigMap}`],
       podName: 'aml-admission-7d9f-x2',
       ready: false,
+      initArgs: ['--exclude-namespace', 'e2e-audit'],
     });
     await createNamespace(plane, NS);
   });
@@ -234,8 +235,8 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
 
   it('audit judges the pods of a live namespace and exits 1 on a deny-level violation', async () => {
     const plane = cluster();
-    // A namespace the webhooks skip (the opt-out label), so pods that break the policy exist.
-    const ns = await createNamespace(plane, 'e2e-audit', { 'aml-admission.azure.com/webhooks': 'disabled' });
+    // A namespace the webhooks skip (init --exclude-namespace), so pods that break the policy exist.
+    const ns = await createNamespace(plane, 'e2e-audit');
     await plane.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(amlPod('wrong-namespace', ns, { instanceType: 'gpu-1' })) });
     await plane.kubectlOk(['create', '-f', '-'], {
       input: JSON.stringify({

@@ -24,6 +24,22 @@ describe('webhook configuration templates', () => {
     assert.deepEqual(template, frozen, 'the template itself is not modified');
   });
 
+  it('adds the admin’s excluded namespaces to both webhooks, and opts out of validation by no label anyone could set', async () => {
+    const rendered = (await loadWebhookTemplates('webhook-config')).map((t) =>
+      renderWebhookConfig(t, { namespace: 'azureml', service: 'aml-hooks', caBundle: 'Q0E=', excludeNamespaces: ['gpu-operator', 'azureml'] }),
+    );
+    for (const config of rendered) {
+      const byName = config.webhooks![0]!.namespaceSelector!.matchExpressions!.find((e) => e.key === 'kubernetes.io/metadata.name');
+      assert.deepEqual(byName?.values, ['kube-system', 'azureml', 'gpu-operator'], config.kind);
+    }
+    const validating = rendered.find((c) => c.kind === 'ValidatingWebhookConfiguration')!;
+    assert.deepEqual(
+      validating.webhooks![0]!.namespaceSelector!.matchExpressions!.map((e) => e.key),
+      ['kubernetes.io/metadata.name'],
+      'only the name the API server sets decides which namespaces validation skips',
+    );
+  });
+
   it('registers every webhook by URL (base URL + the template path) for a server outside the cluster, keeping the namespace exclusion', async () => {
     const templates = await loadWebhookTemplates('webhook-config');
     const urls = ['https://192.168.49.1:8443', 'https://dev.example.com:9443/aml/'];
