@@ -6,9 +6,16 @@ import { Needs, nothing, unknownCompute, type MutatingRule } from '../rule.js';
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 
 /**
- * AML pods of a distributed job (gang) go to the gang scheduler: `schedulerName` (a scheduler
- * the pod chose itself is kept, with a warning), the PodGroup annotation (the job name, as the
- * training operator names its PodGroups) and the queue annotation. Existing values are kept.
+ * AML pods of a distributed job go to Volcano: `schedulerName` (a scheduler the pod chose itself
+ * is kept, with a warning) and, where Volcano reads it, the compute's queue. Volcano's contract:
+ * - A pod that names no PodGroup (the training operator without its gang mode): Volcano's PodGroup
+ *   controller creates one for the pod's owner and takes its queue from the pod's queue
+ *   annotation, so that is where the queue goes.
+ * - A pod that names a PodGroup (the operator's gang mode, a Volcano Job): its creator made that
+ *   PodGroup, with the queue of the job (`runPolicy.schedulingPolicy.queue`, Volcano's
+ *   `spec.queue`); a pod annotation would change nothing, so none is written.
+ * The PodGroup annotation itself is never written: Volcano would skip the pod while waiting for a
+ * PodGroup nobody creates (1.5's pod admission refuses it outright).
  */
 export const volcanoScheduler: MutatingRule = {
   id: MutatingRuleId.VolcanoScheduler,
@@ -24,8 +31,8 @@ export const volcanoScheduler: MutatingRule = {
     if (current === undefined || current === '' || current === DEFAULT_SCHEDULER) mutations.push(set(['spec', 'schedulerName'], scheduler.name));
     else if (current !== scheduler.name) warnings.push(`schedulerName "${current}" kept; gang scheduling needs "${scheduler.name}"`);
     const { podGroupAnnotation, queueAnnotation } = policy.keys;
-    if (!Object.hasOwn(pod.annotations, podGroupAnnotation)) mutations.push(set(['metadata', 'annotations', podGroupAnnotation], aml!.jobName));
-    if (!Object.hasOwn(pod.annotations, queueAnnotation)) mutations.push(set(['metadata', 'annotations', queueAnnotation], scheduler.queue));
+    const ownPodGroup = !Object.hasOwn(pod.annotations, podGroupAnnotation);
+    if (ownPodGroup && !Object.hasOwn(pod.annotations, queueAnnotation)) mutations.push(set(['metadata', 'annotations', queueAnnotation], scheduler.queue));
     return { mutations, warnings };
   },
 };

@@ -158,4 +158,18 @@ describe('mutation properties over random pods', () => {
       { numRuns: 400 },
     );
   });
+
+  it('Never names a PodGroup for a pod, and writes the queue only where Volcano reads it (a pod with no PodGroup).', () => {
+    fc.assert(
+      fc.property(pod, policy, (p, which) => {
+        const keys = policies[which]!.keys;
+        const before = p.metadata?.annotations ?? {};
+        const after = mutate(policies[which]!, p).pod.metadata?.annotations ?? {};
+        assert.equal(after[keys.podGroupAnnotation], before[keys.podGroupAnnotation], 'the PodGroup annotation is the creator’s alone');
+        if (before[keys.podGroupAnnotation] !== undefined)
+          assert.equal(after[keys.queueAnnotation], before[keys.queueAnnotation], 'no queue beside a PodGroup');
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -59,7 +59,7 @@ const cases: Case[] = [
         p.spec.nodeSelector = { agentpool: 'gpupool' };
         p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'instance-type,gpu-tolerations,aml-tolerations,volcano-scheduler',
     },
@@ -73,7 +73,7 @@ const cases: Case[] = [
         p.spec.containers[0].resources = { limits: { 'nvidia.com/gpu': '1' } };
         p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'instance-type,gpu-tolerations,aml-tolerations,node-pool,volcano-scheduler',
     },
@@ -87,7 +87,7 @@ const cases: Case[] = [
         p.spec.containers[0].resources = CPU_SMALL;
         p.spec.tolerations.push(...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'mnist-dist', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'instance-type,aml-tolerations,volcano-scheduler',
     },
@@ -100,20 +100,19 @@ const cases: Case[] = [
         p.spec.nodeSelector = { agentpool: 'cpupool' };
         p.spec.tolerations.push(...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'resnet-mpi', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'instance-type,aml-tolerations,volcano-scheduler',
     },
   },
   {
-    name: 'An MPIJob GPU worker keeps its own GPU toleration and PodGroup annotation, and gets only what is missing.',
+    name: 'An MPIJob GPU worker of the operator’s gang mode keeps its own GPU toleration and PodGroup, gets only what is missing, and no queue annotation (its PodGroup holds the queue).',
     given: { pod: fixture('mpijob-worker-gpu') },
     want: {
       edit: (p) => {
         p.spec.nodeSelector = { agentpool: 'gpupool' };
         p.spec.tolerations.push(SKU_GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations['scheduling.volcano.sh/queue-name'] = 'vision';
       },
       mutatedBy: 'instance-type,gpu-tolerations,aml-tolerations,volcano-scheduler',
     },
@@ -178,7 +177,7 @@ const cases: Case[] = [
       edit: (p) => {
         p.spec.nodeSelector = { agentpool: 'gpupool' };
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'instance-type,volcano-scheduler',
     },
@@ -191,7 +190,7 @@ const cases: Case[] = [
         p.spec.nodeSelector = { agentpool: 'cpupool' };
         p.spec.containers[0].resources = CPU_SMALL;
         p.spec.tolerations.push(...AML_GPU_CLUSTER);
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'mnist-dist', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'instance-type,aml-tolerations,volcano-scheduler',
       warnings: ['[volcano-scheduler] schedulerName "kai-scheduler" kept; gang scheduling needs "volcano"'],
@@ -206,7 +205,7 @@ const cases: Case[] = [
         p.spec.containers[0].resources = { limits: { 'nvidia.com/gpu': '1' } };
         p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'instance-type,gpu-tolerations,aml-tolerations,volcano-scheduler',
     },
@@ -224,7 +223,6 @@ const cases: Case[] = [
         p.spec.containers[0].resources = CPU_SMALL;
         p.spec.tolerations.push(...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations['scheduling.k8s.io/group-name'] = 'mnist-dist';
         p.metadata.annotations['scheduling.volcano.sh/queue-name'] = 'vision';
       },
       mutatedBy: 'instance-type,aml-tolerations,volcano-scheduler',
@@ -344,7 +342,6 @@ const cases: Case[] = [
         p.spec.nodeSelector = { 'node.kubernetes.io/instance-type': 'Standard_ND96asr_v4', agentpool: 'gpupool' };
         p.spec.tolerations.push(SKU_GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations['scheduling.volcano.sh/queue-name'] = 'vision';
       },
       mutatedBy: 'instance-type,gpu-tolerations,aml-tolerations,node-pool,volcano-scheduler',
     },
@@ -357,7 +354,7 @@ const cases: Case[] = [
         p.spec.nodeSelector = { agentpool: 'gpupool' };
         p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'gpu-tolerations,aml-tolerations,node-pool,volcano-scheduler',
     },
@@ -374,7 +371,7 @@ const cases: Case[] = [
       edit: (p) => {
         p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'gpu-tolerations,aml-tolerations,volcano-scheduler',
     },
@@ -395,7 +392,7 @@ const cases: Case[] = [
         p.spec.containers[1].resources = { requests: { cpu: '24', memory: '220Gi' }, limits: { cpu: '24', memory: '220Gi' } };
         p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
-        p.metadata.annotations = { 'scheduling.k8s.io/group-name': 'bert-finetune', 'scheduling.volcano.sh/queue-name': 'vision' };
+        p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
       },
       mutatedBy: 'instance-type,gpu-tolerations,aml-tolerations,volcano-scheduler',
     },
