@@ -12,17 +12,18 @@ function setsNoResources(c: Container): boolean {
 }
 
 /**
- * AML pods get their instance type's nodeSelector (keys the pod has not set) and its
- * requests/limits in regular containers that set none. A key the pod set to another value is
- * kept, with a warning; whether it is allowed is for validation to judge.
+ * AML pods get their instance type's nodeSelector (keys the pod has not set) and its resources.
+ * A key the pod set to another value is kept, with a warning; whether it is allowed is for
+ * validation to judge.
  *
- * Two refinements keep the pod schedulable where it belongs:
- * - GPUs go to the first such container only, and to none when a container already has GPUs:
- *   an instance type describes the pod's GPUs, and copying them into a sidecar would multiply
- *   what the pod asks for.
- * - A pod that asks for GPUs itself but names no instance type does not get a CPU-only default
- *   type's nodeSelector (that would pin a GPU pod to a CPU pool, which validation denies);
- *   node-pool then sends it to a GPU pool.
+ * On AML the instance type is the pod's resources, not each container's: they go to the main
+ * container (the first; injected sidecars come after it) when it sets none of its own, GPUs
+ * only when no container has any. Copying them into every container would multiply what the pod
+ * asks for, and a pod asking for twice its node may never fit it.
+ *
+ * A pod that asks for GPUs itself but names no instance type does not get a CPU-only default
+ * type's nodeSelector (that would pin a GPU pod to a CPU pool, which validation denies); node-pool
+ * then sends it to a GPU pool.
  */
 export const instanceType: MutatingRule = {
   id: MutatingRuleId.InstanceType,
@@ -40,16 +41,13 @@ export const instanceType: MutatingRule = {
       else if (selector[key] !== value) warnings.push(`nodeSelector ${key}=${selector[key]} kept; instance type wants ${value}`);
     }
     const { requests, limits } = type.resources;
-    if (hasEntries(requests) || hasEntries(limits)) {
-      // Decided from the pod, not from this loop alone, so a second call adds nothing.
-      let gpusGiven = pod.containers.some((c) => containerAmount(c, gpuNames) !== 0);
-      pod.containers.forEach((c, index) => {
-        if (!setsNoResources(c)) return;
-        const at = ['spec', 'containers', index, 'resources'] as const;
-        for (const [name, q] of Object.entries(requests)) if (!gpusGiven || !gpuNames.includes(name)) mutations.push(set([...at, 'requests', name], q));
-        for (const [name, q] of Object.entries(limits)) if (!gpusGiven || !gpuNames.includes(name)) mutations.push(set([...at, 'limits', name], q));
-        gpusGiven = true;
-      });
+    const main = pod.containers[0];
+    // Decided from the main container, which the first call fills: a second call adds nothing.
+    if ((hasEntries(requests) || hasEntries(limits)) && main !== undefined && setsNoResources(main)) {
+      const gpusGiven = pod.containers.some((c) => containerAmount(c, gpuNames) !== 0);
+      const at = ['spec', 'containers', 0, 'resources'] as const;
+      for (const [name, q] of Object.entries(requests)) if (!gpusGiven || !gpuNames.includes(name)) mutations.push(set([...at, 'requests', name], q));
+      for (const [name, q] of Object.entries(limits)) if (!gpusGiven || !gpuNames.includes(name)) mutations.push(set([...at, 'limits', name], q));
     }
     return { mutations, warnings };
   },

@@ -172,4 +172,15 @@ describe('mutation properties over random pods', () => {
       { numRuns: 300 },
     );
   });
+
+  it('Gives an instance type’s resources to one container at most: the type is the pod’s resources.', () => {
+    fc.assert(
+      fc.property(pod, policy, (p, which) => {
+        const after = mutate(policies[which]!, p).pod;
+        const changed = after.spec!.containers.filter((c, i) => JSON.stringify(c.resources) !== JSON.stringify(p.spec!.containers[i]!.resources));
+        assert.ok(changed.length <= 1, `resources written into ${changed.length} containers`);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

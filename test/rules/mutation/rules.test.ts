@@ -377,7 +377,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'With two containers that set no resources, only the first gets the instance type’s GPUs; both get its CPU and memory.',
+    name: 'With two containers that set no resources, the main (first) one gets all of the instance type’s resources: the pod asks for one type, not two.',
     given: {
       pod: withEdit('pytorchjob-master-gpu', (p) => {
         p.metadata.labels['ml.azure.com/instance-type'] = 'gpu-4x';
@@ -389,7 +389,6 @@ const cases: Case[] = [
       edit: (p) => {
         p.spec.nodeSelector = { agentpool: 'gpupool' };
         p.spec.containers[0].resources = { requests: { cpu: '24', memory: '220Gi' }, limits: { cpu: '24', memory: '220Gi', 'nvidia.com/gpu': '4' } };
-        p.spec.containers[1].resources = { requests: { cpu: '24', memory: '220Gi' }, limits: { cpu: '24', memory: '220Gi' } };
         p.spec.tolerations.push(...GPU, ...AML_GPU_CLUSTER);
         p.spec.schedulerName = 'volcano';
         p.metadata.annotations = { 'scheduling.volcano.sh/queue-name': 'vision' };
