@@ -1,7 +1,8 @@
 /** Taints and tolerations as Kubernetes defines them (k8s.io/api/core/v1 ToleratesTaint). */
 
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-export const TAINT_EFFECTS: ReadonlySet<string> = new Set<TaintEffect>(['NoSchedule', 'PreferNoSchedule', 'NoExecute']);
+export const TAINT_EFFECT_LIST: readonly TaintEffect[] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+export const TAINT_EFFECTS: ReadonlySet<string> = new Set<TaintEffect>(TAINT_EFFECT_LIST);
 
 export interface Toleration {
   key?: string;

@@ -4,7 +4,7 @@ import { deepFreeze } from '../k8s/json.js';
 import { QUANTITY_PATTERN } from '../k8s/quantity.js';
 import { policyErrors, type PolicyError } from './checks.js';
 import { policySchema } from './schema.js';
-import type { Compute, Policy } from './types.js';
+import type { Compute, Policy, TaintEffect } from './types.js';
 
 export type { PolicyError };
 
@@ -32,6 +32,11 @@ function fromAjv(e: ErrorObject): PolicyError {
 
 /** Fills defaults that depend on other fields: a pool's labels default to `{ <first pool label>: <pool name> }`. */
 function normalize(policy: Policy): Policy {
+  const taints = policy.amlTaints as Policy['amlTaints'] & { effect?: TaintEffect };
+  if (taints.effect !== undefined) {
+    taints.effects = [taints.effect]; // the deprecated single effect
+    delete taints.effect;
+  }
   const poolLabel = policy.keys.nodePoolLabels[0]!;
   for (const c of Object.values(policy.computes) as Compute[]) {
     for (const [name, pool] of Object.entries(c.nodePools)) {

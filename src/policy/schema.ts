@@ -197,14 +197,17 @@ export const policySchema = {
           type: 'array',
           items: toleration,
           default: [
-            { key: 'ml.azure.com/amlarc', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
-            { key: 'ml.azure.com/amlarc-workload', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+            // No effect: AML documents NoSchedule, NoExecute and PreferNoSchedule for its taints.
+            { key: 'ml.azure.com/amlarc', operator: 'Equal', value: 'true' },
+            { key: 'ml.azure.com/amlarc-workload', operator: 'Equal', value: 'true' },
           ],
         },
         resourceGroupKey: { type: 'string', minLength: 1, default: 'ml.azure.com/resource-group' },
         workspaceKey: { type: 'string', minLength: 1, default: 'ml.azure.com/workspace' },
         computeKey: { type: 'string', minLength: 1, default: 'ml.azure.com/compute' },
-        effect: { ...effect, default: 'NoSchedule' },
+        effects: { type: 'array', items: effect, minItems: 1, uniqueItems: true, default: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] },
+        /** Deprecated: one effect; `effects: [E]` says the same. */
+        effect,
       },
     },
     rules: {

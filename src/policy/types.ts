@@ -77,8 +77,8 @@ export interface AmlTaints {
   resourceGroupKey: string;
   workspaceKey: string;
   computeKey: string;
-  /** Effect used for the tolerations built from the keys above. */
-  effect: TaintEffect;
+  /** Effects the tolerations built from the keys above tolerate (all three by default). */
+  effects: TaintEffect[];
 }
 
 export interface NodePool {

@@ -1,5 +1,5 @@
 import type { PoolLabels } from '../k8s/placement.js';
-import { DEFAULT_TOLERATIONS, subsumes, tolerates, type Taint, type Toleration } from '../k8s/tolerations.js';
+import { DEFAULT_TOLERATIONS, subsumes, TAINT_EFFECT_LIST, tolerates, type Taint, type TaintEffect, type Toleration } from '../k8s/tolerations.js';
 import type { AmlFacts } from '../policy/aml.js';
 import { reservationTaints } from '../policy/reservation.js';
 import { fact } from '../policy/snapshot.js';
@@ -20,11 +20,13 @@ export function amlTolerations(policy: Policy, aml: AmlFacts): Toleration[] {
     [amlTaints.workspaceKey, aml.workspace],
     [amlTaints.computeKey, aml.computeName],
   ];
+  // Every effect is one toleration without an effect; fewer are one toleration each.
+  const effects: (TaintEffect | undefined)[] = TAINT_EFFECT_LIST.every((e) => amlTaints.effects.includes(e)) ? [undefined] : amlTaints.effects;
   return [
     ...amlTaints.static,
     ...own
       .filter((e): e is [string, string] => e[1] !== undefined)
-      .map(([key, value]): Toleration => ({ key, operator: 'Equal', value, effect: amlTaints.effect })),
+      .flatMap(([key, value]) => effects.map((effect): Toleration => ({ key, operator: 'Equal', value, ...(effect ? { effect } : {}) }))),
     ...(aml.compute?.tolerations ?? []),
   ];
 }

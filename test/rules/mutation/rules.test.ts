@@ -8,14 +8,15 @@ const GPU: Toleration[] = [
   { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
 ];
 const [SKU_GPU] = GPU;
+// No effect: AML taints come as NoSchedule, NoExecute and PreferNoSchedule, and each is tolerated.
 const STATIC: Toleration[] = [
-  { key: 'ml.azure.com/amlarc', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
-  { key: 'ml.azure.com/amlarc-workload', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+  { key: 'ml.azure.com/amlarc', operator: 'Equal', value: 'true' },
+  { key: 'ml.azure.com/amlarc-workload', operator: 'Equal', value: 'true' },
 ];
 const own = (compute: string): Toleration[] => [
-  { key: 'ml.azure.com/resource-group', operator: 'Equal', value: 'rg-ml-prod', effect: 'NoSchedule' },
-  { key: 'ml.azure.com/workspace', operator: 'Equal', value: 'ws-vision', effect: 'NoSchedule' },
-  { key: 'ml.azure.com/compute', operator: 'Equal', value: compute, effect: 'NoSchedule' },
+  { key: 'ml.azure.com/resource-group', operator: 'Equal', value: 'rg-ml-prod' },
+  { key: 'ml.azure.com/workspace', operator: 'Equal', value: 'ws-vision' },
+  { key: 'ml.azure.com/compute', operator: 'Equal', value: compute },
 ];
 const TEAM: Toleration = { key: 'ml.azure.com/team', operator: 'Equal', value: 'vision', effect: 'NoSchedule' };
 /** Every toleration an AML pod of gpu-cluster gets, in the order the rule adds them. */
