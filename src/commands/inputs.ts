@@ -3,6 +3,7 @@ import { decodeReview, type DecodedReview } from '../admission/review.js';
 import type { UserInfo } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
 import type { Pod } from '../k8s/pod.js';
+import { podFromSite, templateSites } from '../k8s/workloads.js';
 
 /**
  * What `dry-run` and `audit` read from files: Pods, AdmissionReviews, Lists of them (`kubectl get
@@ -55,75 +56,6 @@ export interface Inputs {
   readonly nodes: Map<string, Readonly<Record<string, string>>>;
 }
 
-function serviceAccount(ns: string, name: string): UserInfo {
-  return {
-    username: `system:serviceaccount:${ns}:${name}`,
-    groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
-    extra: {},
-  };
-}
-
-/** Controllers that create the pods of each workload kind (kube-controller-manager and Kubeflow defaults). */
-const CREATORS: Readonly<Record<string, UserInfo>> = {
-  Deployment: serviceAccount('kube-system', 'replicaset-controller'),
-  ReplicaSet: serviceAccount('kube-system', 'replicaset-controller'),
-  StatefulSet: serviceAccount('kube-system', 'statefulset-controller'),
-  DaemonSet: serviceAccount('kube-system', 'daemon-set-controller'),
-  Job: serviceAccount('kube-system', 'job-controller'),
-  CronJob: serviceAccount('kube-system', 'job-controller'),
-  PyTorchJob: serviceAccount('kubeflow', 'training-operator'),
-  TFJob: serviceAccount('kubeflow', 'training-operator'),
-  XGBoostJob: serviceAccount('kubeflow', 'training-operator'),
-  PaddleJob: serviceAccount('kubeflow', 'training-operator'),
-  MPIJob: serviceAccount('mpi-operator', 'mpi-operator'),
-};
-
-const TEMPLATE_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job']);
-
-interface Template {
-  readonly suffix: string;
-  readonly role?: string;
-  readonly template: unknown;
-}
-
-/** The pod templates of a workload, or undefined when the kind holds none. */
-function templatesOf(kind: string, spec: Record<string, unknown>): Template[] | undefined {
-  if (TEMPLATE_KINDS.has(kind)) return [{ suffix: kind === 'StatefulSet' ? '-0' : '', template: spec.template }];
-  if (kind === 'CronJob') {
-    const job = isObject(spec.jobTemplate) && isObject(spec.jobTemplate.spec) ? spec.jobTemplate.spec : {};
-    return [{ suffix: '', template: job.template }];
-  }
-  // Kubeflow jobs: spec.pytorchReplicaSpecs / tfReplicaSpecs / mpiReplicaSpecs / ..., role → {replicas, template}.
-  const replicaSpecs = Object.entries(spec).filter(([k]) => k.endsWith('ReplicaSpecs'));
-  if (replicaSpecs.length === 0) return undefined;
-  return replicaSpecs.flatMap(([, roles]) =>
-    isObject(roles)
-      ? Object.entries(roles).map(([role, r]) => ({ suffix: `-${role.toLowerCase()}-0`, role, template: isObject(r) ? r.template : undefined }))
-      : [],
-  );
-}
-
-/** The Pod a controller would create from a template (the labels a Kubeflow operator adds included). */
-function podFromTemplate(meta: Record<string, unknown>, t: Template, defaultNamespace: string): Pod | string {
-  if (!isObject(t.template)) return 'has no pod template';
-  const tmeta = isObject(t.template.metadata) ? t.template.metadata : {};
-  if (!isObject(t.template.spec)) return 'has a pod template without spec';
-  const name = typeof meta.name === 'string' ? meta.name : 'unnamed';
-  const kubeflow = t.role !== undefined;
-  const labels = {
-    ...(isObject(tmeta.labels) ? tmeta.labels : {}),
-    ...(kubeflow ? { 'training.kubeflow.org/job-name': name, 'training.kubeflow.org/replica-type': t.role!.toLowerCase() } : {}),
-  };
-  // Controllers name pods by generateName (Deployments, Jobs) or ordinal (StatefulSets, Kubeflow).
-  const naming = t.suffix === '' ? { generateName: `${name}-` } : { name: `${name}${t.suffix}` };
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { ...tmeta, ...naming, namespace: typeof meta.namespace === 'string' ? meta.namespace : defaultNamespace, labels },
-    spec: t.template.spec,
-  } as unknown as Pod;
-}
-
 function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inputs): void {
   if (!isObject(doc)) {
     if (doc !== null && doc !== undefined) out.problems.push({ where, message: 'document is not an object' });
@@ -158,17 +90,20 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
     else for (const item of doc.items) collect(item, where, defaultNamespace, out);
     return;
   }
-  const templates = isObject(doc.spec) ? templatesOf(kind, doc.spec) : undefined;
-  if (templates === undefined) {
+  const apiVersion = typeof doc.apiVersion === 'string' ? doc.apiVersion : '';
+  const name = typeof meta.name === 'string' ? meta.name : 'unnamed';
+  const sites = isObject(doc.spec) ? templateSites(apiVersion, kind, name, doc.spec) : undefined;
+  if (sites === undefined) {
     out.skipped.push({ where, what: label });
     return;
   }
-  if (templates.length === 0) out.problems.push({ where, message: `${label} has no replica specs` });
-  for (const t of templates) {
-    const pod = podFromTemplate(meta, t, defaultNamespace);
-    const origin = t.role ? `${label} (${t.role})` : label;
-    if (typeof pod === 'string') out.problems.push({ where, message: `${origin} ${pod}` });
-    else out.inputs.push({ type: 'pod', where, origin, pod, ...(CREATORS[kind] ? { creator: CREATORS[kind] } : {}) });
+  if (sites.length === 0) out.problems.push({ where, message: `${label} has no pod templates` });
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : defaultNamespace;
+  for (const site of sites) {
+    const pod = podFromSite(site, namespace);
+    const origin = site.role ? `${label} (${site.role})` : label;
+    if (typeof pod === 'string') out.problems.push({ where, message: `${origin} ${pod} at ${site.at}` });
+    else out.inputs.push({ type: 'pod', where, origin, pod, creator: site.creator });
   }
 }
 

@@ -131,16 +131,46 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     },
   },
   {
-    name: 'An MPIJob yields a launcher and a worker pod.',
+    name: 'An mpi-operator MPIJob (v2beta1) yields a worker created by mpi-operator and a launcher created by the Job controller from its launcher Job.',
     given: ['-f', fixturePath('mpijob.yaml')],
     want: {
       code: 0,
       pods: [
-        ['azureml/horovod-launcher-0', 'MPIJob/horovod (Launcher)', true],
+        ['azureml/horovod-launcher-…', 'MPIJob/horovod (Launcher)', true],
         ['azureml/horovod-worker-0', 'MPIJob/horovod (Worker)', true],
       ],
-      requester: sa('mpi-operator', 'mpi-operator'),
+      check: (r) => {
+        assert.deepEqual(
+          r.results.map((e: any) => e.request.userInfo.username),
+          [sa('kube-system', 'job-controller'), sa('mpi-operator', 'mpi-operator')],
+        );
+        assert.deepEqual(r.results[1].mutated.metadata.labels['training.kubeflow.org/job-role'], 'worker');
+        assert.equal(r.results[1].mutated.metadata.labels['training.kubeflow.org/operator-name'], 'mpi-operator');
+      },
     },
+  },
+  {
+    name: 'A Volcano Job is read as Volcano’s, not as a batch/v1 Job: one pod per task, created by Volcano’s job controller in the job’s PodGroup.',
+    given: ['-f', fixturePath('volcano-job.yaml')],
+    want: {
+      code: 0,
+      pods: [
+        ['azureml/dist-master-0', 'Job/dist (master)', true],
+        ['azureml/dist-worker-0', 'Job/dist (worker)', true],
+      ],
+      requester: sa('volcano-system', 'volcano-controllers'),
+      check: (r) => {
+        const worker = r.results[1].mutated;
+        assert.equal(worker.metadata.annotations['scheduling.k8s.io/group-name'], 'dist');
+        assert.equal(worker.metadata.annotations['scheduling.volcano.sh/queue-name'], undefined, 'its PodGroup holds the queue');
+        assert.equal(worker.spec.schedulerName, 'volcano');
+      },
+    },
+  },
+  {
+    name: 'A Job of a group we do not know is skipped, not misread as a batch/v1 Job.',
+    given: ['-f', fixturePath('volcano-job.yaml'), '-f', fixturePath('other-job.yaml')],
+    want: { code: 0, skipped: ['Job/other'] },
   },
   {
     name: 'Several -f files are judged together.',
