@@ -17,6 +17,8 @@ import type { PodSchemaCheck } from './podSchema.js';
 export interface Evaluation {
   readonly where: string;
   readonly origin: string;
+  /** For a workload's pod: the controller that creates it (trusted to act for the submitter). */
+  readonly createdBy?: string;
   readonly request: AdmissionRequest;
   /** What the deciding webhook resolved (compute, instance type, pools). */
   readonly facts: ReviewFacts;
@@ -57,8 +59,8 @@ function summary(v: Verdict): VerdictSummary {
 
 /**
  * The request the API server would send for an input: a review as it is, a pod from a file as a
- * CREATE (with an empty name for a generateName pod, as the API server sends it). `as` (--as)
- * replaces the requester, who is otherwise the workload's controller or a default user.
+ * CREATE (with an empty name for a generateName pod, as the API server sends it). The requester
+ * is `as` (--as), else a default user; for a workload's pods that is the workload's submitter.
  */
 export function requestFor(input: Input, as: UserInfo | undefined, uidPrefix: string): AdmissionRequest {
   if (input.type === 'review') return as ? { ...input.review.request, userInfo: as } : input.review.request;
@@ -70,7 +72,9 @@ export function requestFor(input: Input, as: UserInfo | undefined, uidPrefix: st
     operation: 'CREATE',
     namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
     name: typeof meta.name === 'string' ? meta.name : '',
-    userInfo: as ?? input.creator ?? DEFAULT_REQUESTER,
+    // A workload's pods are judged as its submitter, as the validating webhook judges the
+    // workload (the controller that creates them is trusted to act for it).
+    userInfo: as ?? DEFAULT_REQUESTER,
     object: input.pod,
     oldObject: null,
     dryRun: true,
@@ -103,6 +107,7 @@ export function evaluate(snapshot: PolicySnapshot, input: Input, request: Admiss
   return {
     where: whereText(input.where),
     origin: input.origin,
+    ...(input.type === 'pod' && input.creator ? { createdBy: input.creator.username } : {}),
     request,
     facts: validation?.facts ?? mutation.facts,
     mutation: { ...summary(verdict), patch: ops },

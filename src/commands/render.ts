@@ -73,6 +73,7 @@ export function renderEvaluation(e: Evaluation): string {
   const status = e.allowed ? 'ALLOWED' : 'DENIED';
   const lines = [`${status}  ${e.request.kind.kind} ${podName(e.request.object, e.request.namespace)}  (${e.origin}, ${e.where})`];
   const head: string[][] = [['requester', requesterText(e.request.userInfo)]];
+  if (e.createdBy !== undefined) head.push(['created by', e.createdBy]);
   if (e.request.operation !== 'CREATE') head.push(['operation', e.request.operation]);
   const { compute, instanceType, pools } = e.facts;
   if (compute !== undefined)
@@ -119,6 +120,7 @@ export function evaluationReport(e: Evaluation): Record<string, unknown> {
   return {
     where: e.where,
     origin: e.origin,
+    ...(e.createdBy !== undefined ? { createdBy: e.createdBy } : {}),
     pod: podName(e.request.object, e.request.namespace),
     allowed: e.allowed,
     request,

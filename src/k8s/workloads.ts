@@ -114,37 +114,56 @@ function volcanoTasks(at: string, name: string, spec: Record<string, unknown>): 
 
 const mpiV2Creator = (role: string) => (role === 'Launcher' ? JOB_CONTROLLER : MPI_OPERATOR);
 
-/** `group/kind` (group '' for the core API) → the kind's templates. */
-const KINDS: Readonly<Record<string, Sites>> = {
-  'apps/Deployment': single(REPLICASET_CONTROLLER),
-  'apps/ReplicaSet': single(REPLICASET_CONTROLLER),
-  'apps/StatefulSet': single(serviceAccount('kube-system', 'statefulset-controller'), true),
-  'apps/DaemonSet': single(serviceAccount('kube-system', 'daemon-set-controller')),
-  'batch/Job': single(JOB_CONTROLLER),
+interface KindInfo {
+  /** The plural resource name, as webhook rules name it. */
+  readonly resource: string;
+  readonly sites: Sites;
+}
+
+/** `group/kind` → the kind's resource and templates. MPIJob's depend on the version (below). */
+const KINDS: Readonly<Record<string, KindInfo>> = {
+  'apps/Deployment': { resource: 'deployments', sites: single(REPLICASET_CONTROLLER) },
+  'apps/ReplicaSet': { resource: 'replicasets', sites: single(REPLICASET_CONTROLLER) },
+  'apps/StatefulSet': { resource: 'statefulsets', sites: single(serviceAccount('kube-system', 'statefulset-controller'), true) },
+  'apps/DaemonSet': { resource: 'daemonsets', sites: single(serviceAccount('kube-system', 'daemon-set-controller')) },
+  'batch/Job': { resource: 'jobs', sites: single(JOB_CONTROLLER) },
   // The CronJob controller creates Jobs; their pods come from the Job controller.
-  'batch/CronJob': ({ name, spec }) => [
-    site('spec.jobTemplate.spec.template', obj(obj(spec.jobTemplate).spec).template, JOB_CONTROLLER, { generateName: `${name}-` }),
-  ],
-  'kubeflow.org/PyTorchJob': kubeflow('pytorchReplicaSpecs', 'pytorchjob-controller'),
-  'kubeflow.org/TFJob': kubeflow('tfReplicaSpecs', 'tfjob-controller'),
-  'kubeflow.org/XGBoostJob': kubeflow('xgbReplicaSpecs', 'xgboostjob-controller'),
-  'kubeflow.org/PaddleJob': kubeflow('paddleReplicaSpecs', 'paddlejob-controller'),
-  'kubeflow.org/JAXJob': kubeflow('jaxReplicaSpecs', 'jaxjob-controller'),
-  'batch.volcano.sh/Job': ({ name, spec }) => volcanoTasks('spec', name, spec),
-  'batch.volcano.sh/CronJob': ({ name, spec }) => volcanoTasks('spec.jobTemplate.spec', name, obj(obj(spec.jobTemplate).spec)),
+  'batch/CronJob': {
+    resource: 'cronjobs',
+    sites: ({ name, spec }) => [site('spec.jobTemplate.spec.template', obj(obj(spec.jobTemplate).spec).template, JOB_CONTROLLER, { generateName: `${name}-` })],
+  },
+  'kubeflow.org/PyTorchJob': { resource: 'pytorchjobs', sites: kubeflow('pytorchReplicaSpecs', 'pytorchjob-controller') },
+  'kubeflow.org/TFJob': { resource: 'tfjobs', sites: kubeflow('tfReplicaSpecs', 'tfjob-controller') },
+  'kubeflow.org/XGBoostJob': { resource: 'xgboostjobs', sites: kubeflow('xgbReplicaSpecs', 'xgboostjob-controller') },
+  'kubeflow.org/PaddleJob': { resource: 'paddlejobs', sites: kubeflow('paddleReplicaSpecs', 'paddlejob-controller') },
+  'kubeflow.org/JAXJob': { resource: 'jaxjobs', sites: kubeflow('jaxReplicaSpecs', 'jaxjob-controller') },
+  'kubeflow.org/MPIJob': { resource: 'mpijobs', sites: kubeflow('mpiReplicaSpecs', 'mpijob-controller') },
+  'batch.volcano.sh/Job': { resource: 'jobs', sites: ({ name, spec }) => volcanoTasks('spec', name, spec) },
+  'batch.volcano.sh/CronJob': { resource: 'cronjobs', sites: ({ name, spec }) => volcanoTasks('spec.jobTemplate.spec', name, obj(obj(spec.jobTemplate).spec)) },
 };
 
-/** MPIJob differs by version: kubeflow.org/v1 is the training operator's, v2beta1 mpi-operator's. */
-const MPIJOB: Readonly<Record<string, Sites>> = {
-  v1: kubeflow('mpiReplicaSpecs', 'mpijob-controller'),
-  v2beta1: kubeflow('mpiReplicaSpecs', 'mpi-operator', mpiV2Creator),
-};
+/** kubeflow.org/v1 MPIJob is the training operator's; v2beta1 is mpi-operator's. */
+const MPIJOB_V2: Sites = kubeflow('mpiReplicaSpecs', 'mpi-operator', mpiV2Creator);
+
+function groupOf(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+/** The workload kinds the validating webhook judges, as webhook rules and `inScope` name them. */
+export const WORKLOAD_RESOURCES: readonly { readonly group: string; readonly kind: string; readonly resource: string }[] = Object.entries(KINDS).map(
+  ([key, info]) => ({ group: key.slice(0, key.indexOf('/')), kind: key.slice(key.indexOf('/') + 1), resource: info.resource }),
+);
+
+/** Is `apiVersion`/`kind` (e.g. of an owner reference) a workload kind the webhook judges? */
+export function isWorkloadKind(apiVersion: string, kind: string): boolean {
+  return Object.hasOwn(KINDS, `${groupOf(apiVersion).group}/${kind}`);
+}
 
 /** The template sites of a workload object, or undefined when its kind holds no pod template we know. */
 export function templateSites(apiVersion: string, kind: string, name: string, spec: Record<string, unknown>): TemplateSite[] | undefined {
-  const slash = apiVersion.indexOf('/');
-  const [group, version] = slash < 0 ? ['', apiVersion] : [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
-  const sites = group === 'kubeflow.org' && kind === 'MPIJob' ? MPIJOB[version] : KINDS[`${group}/${kind}`];
+  const { group, version } = groupOf(apiVersion);
+  const sites = group === 'kubeflow.org' && kind === 'MPIJob' && version === 'v2beta1' ? MPIJOB_V2 : KINDS[`${group}/${kind}`]?.sites;
   return sites?.({ name, spec });
 }
 

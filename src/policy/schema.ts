@@ -12,6 +12,9 @@ const stringMap = { type: 'object', additionalProperties: { type: 'string' }, de
 /** A Kubernetes resource quantity (e.g. 500m, 4Gi, 1), in apimachinery's grammar (quantity.ts). */
 const quantity = { type: 'string', pattern: QUANTITY_PATTERN } as const;
 const quantityMap = { type: 'object', additionalProperties: quantity, default: {} } as const;
+/** `namespace/name` of a service account; in claims `namespace/*` stands for all of a namespace's. */
+const SERVICE_ACCOUNT = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
+const SERVICE_ACCOUNT_CLAIM = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\\*)$';
 /** Names that appear as label values (computes, pools, instance types). */
 const NAME = '^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
 const effect = { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] } as const;
@@ -121,7 +124,7 @@ const compute = {
             groups: stringList,
             serviceAccounts: {
               type: 'array',
-              items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\\*)$' },
+              items: { type: 'string', pattern: SERVICE_ACCOUNT_CLAIM },
               default: [],
             },
             extra: { type: 'object', additionalProperties: stringList, default: {} },
@@ -170,6 +173,29 @@ export const policySchema = {
         podGroupAnnotation: { type: 'string', minLength: 1, default: 'scheduling.k8s.io/group-name' },
         queueAnnotation: { type: 'string', minLength: 1, default: 'scheduling.volcano.sh/queue-name' },
         nodePoolLabels: { ...stringList, minItems: 1, default: ['agentpool', 'kubernetes.azure.com/agentpool'] },
+      },
+    },
+    trustedControllers: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        serviceAccounts: {
+          type: 'array',
+          items: { type: 'string', pattern: SERVICE_ACCOUNT },
+          default: [
+            'kube-system/replicaset-controller',
+            'kube-system/deployment-controller',
+            'kube-system/statefulset-controller',
+            'kube-system/daemon-set-controller',
+            'kube-system/job-controller',
+            'kube-system/cronjob-controller',
+            'kubeflow/training-operator',
+            'mpi-operator/mpi-operator',
+            'volcano-system/volcano-controllers',
+          ],
+        },
+        users: { ...stringList, default: ['system:kube-controller-manager'] },
       },
     },
     gpu: {

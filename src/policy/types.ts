@@ -163,10 +163,23 @@ export interface Compute {
   claims: Claims;
 }
 
+/**
+ * The controllers that create pods (and workloads) for the people who submitted their owners. A
+ * pod or workload one of them creates for a controlling owner the validating webhook judges is
+ * judged on every rule except the requester's identity: that was judged on the owner.
+ */
+export interface TrustedControllers {
+  /** `namespace/name` of their service accounts. */
+  serviceAccounts: string[];
+  /** Usernames (e.g. `system:kube-controller-manager` without --use-service-account-credentials). */
+  users: string[];
+}
+
 export interface Policy {
   apiVersion: typeof POLICY_API_VERSION;
   kind: typeof POLICY_KIND;
   keys: PolicyKeys;
+  trustedControllers: TrustedControllers;
   gpu: GpuSettings;
   amlTaints: AmlTaints;
   rules: Record<RuleId, RuleSettings>;

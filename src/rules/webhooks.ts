@@ -1,18 +1,23 @@
-import { Operation } from '../admission/request.js';
+import { Operation, type AdmissionRequest } from '../admission/request.js';
+import { WORKLOAD_RESOURCES } from '../k8s/workloads.js';
 import { FailurePolicy, WebhookName, type Webhook, type WebhookSpec } from '../admission/webhook.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { mutate } from './mutate.js';
 import { NO_NODES, type NodeLookup } from './subject.js';
 import { validate } from './validate.js';
+import { validateWorkload } from './validateWorkload.js';
 
 const PODS = { group: '', kind: 'Pod', resource: 'pods' } as const;
+const isPod = (request: AdmissionRequest) => request.kind.group === '' && request.kind.kind === 'Pod';
 
 /**
  * The two webhooks as webhook-config/ registers them (a test holds the YAML to these).
  * Mutation: Pod specs are immutable after creation, so only CREATE is worth patching; it fails
  * open because it only adds conveniences and validation still judges an unmutated pod.
  * Validation: UPDATE too (a label change can move a pod into a compute); it fails closed because
- * failing open would let anyone bypass reserved pools and claims by causing an outage.
+ * failing open would let anyone bypass reserved pools and claims by causing an outage. It judges
+ * the workloads whose controllers create pods as well, with their submitter's identity
+ * (validateWorkload.ts), so a bad job fails at `kubectl apply`, not in a controller's log.
  */
 export const MUTATING_WEBHOOK: WebhookSpec = {
   name: WebhookName.Mutate,
@@ -23,7 +28,7 @@ export const MUTATING_WEBHOOK: WebhookSpec = {
 export const VALIDATING_WEBHOOK: WebhookSpec = {
   name: WebhookName.Validate,
   operations: [Operation.Create, Operation.Update],
-  resources: [PODS],
+  resources: [PODS, ...WORKLOAD_RESOURCES],
   failurePolicy: FailurePolicy.Fail,
 };
 
@@ -35,6 +40,9 @@ export const VALIDATING_WEBHOOK: WebhookSpec = {
 export function admissionWebhooks(current: () => PolicySnapshot, nodes: () => NodeLookup = () => NO_NODES): Webhook[] {
   return [
     { spec: MUTATING_WEBHOOK, decide: (request) => mutate(current(), request) },
-    { spec: VALIDATING_WEBHOOK, decide: (request) => validate(current(), request, { nodes: nodes() }) },
+    {
+      spec: VALIDATING_WEBHOOK,
+      decide: (request) => (isPod(request) ? validate(current(), request, { nodes: nodes() }) : validateWorkload(current(), request, { nodes: nodes() })),
+    },
   ];
 }

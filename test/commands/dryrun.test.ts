@@ -12,6 +12,8 @@ interface Want {
   /** Per evaluated pod: [pod name, origin, allowed]. */
   pods?: [string, string, boolean][];
   requester?: string;
+  /** For a workload's pods: the controller that creates them. */
+  createdBy?: string;
   skipped?: string[];
   problem?: RegExp;
   check?: (report: any) => void;
@@ -86,17 +88,22 @@ const cases: { name: string; given: string[]; want: Want }[] = [
   {
     name: 'A Deployment’s pod template is judged as the ReplicaSet controller would create it.',
     given: ['-f', fixturePath('deployment.yaml')],
-    want: { code: 0, pods: [['azureml/infer-…', 'Deployment/infer', true]], requester: sa('kube-system', 'replicaset-controller') },
+    want: { code: 0, pods: [['azureml/infer-…', 'Deployment/infer', true]], requester: 'dry-run-user', createdBy: sa('kube-system', 'replicaset-controller') },
   },
   {
     name: 'A StatefulSet’s pod template is judged as its first ordinal pod.',
     given: ['-f', fixturePath('statefulset.yaml')],
-    want: { code: 0, pods: [['azureml/store-0', 'StatefulSet/store', true]], requester: sa('kube-system', 'statefulset-controller') },
+    want: {
+      code: 0,
+      pods: [['azureml/store-0', 'StatefulSet/store', true]],
+      requester: 'dry-run-user',
+      createdBy: sa('kube-system', 'statefulset-controller'),
+    },
   },
   {
     name: 'A Job’s pod template is judged.',
     given: ['-f', fixturePath('job.yaml')],
-    want: { code: 0, pods: [['azureml/prep-…', 'Job/prep', true]], requester: sa('kube-system', 'job-controller') },
+    want: { code: 0, pods: [['azureml/prep-…', 'Job/prep', true]], requester: 'dry-run-user', createdBy: sa('kube-system', 'job-controller') },
   },
   {
     name: 'A CronJob’s job template’s pod template is judged.',
@@ -112,7 +119,8 @@ const cases: { name: string; given: string[]; want: Want }[] = [
         ['azureml/bert-master-0', 'PyTorchJob/bert (Master)', true],
         ['azureml/bert-worker-0', 'PyTorchJob/bert (Worker)', true],
       ],
-      requester: sa('kubeflow', 'training-operator'),
+      requester: 'dry-run-user',
+      createdBy: sa('kubeflow', 'training-operator'),
       check: (r) => {
         assert.equal(r.results[1].mutated.metadata.labels['training.kubeflow.org/job-name'], 'bert');
         assert.equal(r.results[1].mutated.spec.schedulerName, 'volcano', 'gang pods get the Volcano scheduler');
@@ -141,8 +149,11 @@ const cases: { name: string; given: string[]; want: Want }[] = [
       ],
       check: (r) => {
         assert.deepEqual(
-          r.results.map((e: any) => e.request.userInfo.username),
-          [sa('kube-system', 'job-controller'), sa('mpi-operator', 'mpi-operator')],
+          r.results.map((e: any) => [e.request.userInfo.username, e.createdBy]),
+          [
+            ['dry-run-user', sa('kube-system', 'job-controller')],
+            ['dry-run-user', sa('mpi-operator', 'mpi-operator')],
+          ],
         );
         assert.deepEqual(r.results[1].mutated.metadata.labels['training.kubeflow.org/job-role'], 'worker');
         assert.equal(r.results[1].mutated.metadata.labels['training.kubeflow.org/operator-name'], 'mpi-operator');
@@ -158,7 +169,8 @@ const cases: { name: string; given: string[]; want: Want }[] = [
         ['azureml/dist-master-0', 'Job/dist (master)', true],
         ['azureml/dist-worker-0', 'Job/dist (worker)', true],
       ],
-      requester: sa('volcano-system', 'volcano-controllers'),
+      requester: 'dry-run-user',
+      createdBy: sa('volcano-system', 'volcano-controllers'),
       check: (r) => {
         const worker = r.results[1].mutated;
         assert.equal(worker.metadata.annotations['scheduling.k8s.io/group-name'], 'dist');
@@ -279,6 +291,7 @@ describe('dry-run command', () => {
           t.want.pods,
         );
       if (t.want.requester) for (const r of report.results) assert.equal(r.request.userInfo.username, t.want.requester);
+      if (t.want.createdBy) for (const r of report.results) assert.equal(r.createdBy, t.want.createdBy);
       if (t.want.skipped)
         assert.deepEqual(
           report.skipped.map((s: any) => s.what),

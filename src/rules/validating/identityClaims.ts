@@ -1,6 +1,7 @@
 import type { UserInfo } from '../../admission/request.js';
 import { ValidatingRuleId, type IdentityClaims } from '../../policy/types.js';
 import { listOf, Needs, type ValidatingRule } from '../rule.js';
+import { trustedCreation } from '../trust.js';
 
 const SA_PREFIX = 'system:serviceaccount:';
 
@@ -31,19 +32,25 @@ export function satisfiesClaims(user: UserInfo, c: IdentityClaims): boolean {
  * Who may create pods for a compute: the requester must satisfy the compute's identity claims,
  * and the pod's namespace must be one of the compute's namespaces. The namespace is checked here
  * (not in resource-claims) because it is part of "who": namespaces are the tenant boundary.
- * With no known requester (existing pods) only the namespace is judged.
+ * With no known requester (existing pods) only the namespace is judged, and so it is for a pod
+ * a trusted controller creates for its owner (trust.ts): the owner's submitter was judged.
  */
 export const identityClaims: ValidatingRule = {
   id: ValidatingRuleId.IdentityClaims,
   needs: Needs.KnownCompute,
-  run({ requester, aml, namespace }) {
+  run({ requester, aml, namespace, policy, request }) {
     const { compute, computeName } = aml!;
     const findings: string[] = [];
     if (compute!.namespaces.length > 0 && !compute!.namespaces.includes(namespace)) {
       findings.push(`namespace ${namespace || '(none)'} may not use compute ${computeName} (allowed: ${listOf(compute!.namespaces)})`);
     }
     const claims = compute!.claims.identity;
-    if (requester !== undefined && !claimsAreOpen(claims) && !satisfiesClaims(requester, claims)) {
+    if (
+      requester !== undefined &&
+      !claimsAreOpen(claims) &&
+      !satisfiesClaims(requester, claims) &&
+      trustedCreation(policy.trustedControllers, request) === undefined
+    ) {
       findings.push(`${requester.username || 'anonymous requester'} is not allowed to create pods for compute ${computeName}`);
     }
     return findings;
