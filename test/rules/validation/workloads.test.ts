@@ -10,15 +10,18 @@ const snapshot = new PolicySnapshot(testPolicy());
 const [, validating] = admissionWebhooks(() => snapshot);
 const sa = (ns: string, name: string) => `system:serviceaccount:${ns}:${name}`;
 
-/** A GPU pod template of gpu-compute that every rule but identity accepts. */
-const template = () => {
-  const p = pod({
+/** A GPU pod of gpu-compute that every rule but identity accepts. */
+const gpuPod = () =>
+  pod({
     compute: 'gpu-compute',
     instanceType: 'gpu-1',
     gpus: '1',
     nodeSelector: { agentpool: 'gpupool' },
     tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')],
   });
+/** The same as a workload's pod template. */
+const template = () => {
+  const p = gpuPod();
   return { metadata: { labels: p.metadata!.labels }, spec: p.spec };
 };
 
@@ -100,13 +103,7 @@ describe('the validating webhook judges workloads with their submitter', () => {
 
 describe('identity claims on pods that controllers create', () => {
   const amlPod = (meta: object = {}) => {
-    const p = pod({
-      compute: 'gpu-compute',
-      instanceType: 'gpu-1',
-      gpus: '1',
-      nodeSelector: { agentpool: 'gpupool' },
-      tolerations: [...GPU_TOLERATIONS, ...amlTolerations('gpu-compute')],
-    });
+    const p = gpuPod();
     return { ...p, metadata: { ...p.metadata, ...meta } };
   };
   const cases: { name: string; given: { meta?: object; username: string }; want: 'allowed' | 'denied' }[] = [
