@@ -33,7 +33,7 @@ const cronJob = (name: string) => ({
 describe('real controllers: workloads judged as their submitter, their pods admitted from trusted controllers', () => {
   let server: AmlServer;
   const podsOf = async (selector: string): Promise<V1Pod[]> => (await core(cluster()).listNamespacedPod({ namespace: NS, labelSelector: selector })).items;
-  const create = (user: string, object: object) => cluster().kubectl(['create', '-f', '-'], { user, input: JSON.stringify(object) });
+  const create = (user: 'alice' | 'bob', object: object) => cluster().kubectl(['create', '-f', '-'], { user, input: JSON.stringify(object) });
 
   before(async () => {
     const plane = cluster();
