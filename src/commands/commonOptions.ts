@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import { impersonatedUser } from '../admission/identity.js';
 import type { UserInfo } from '../admission/request.js';
 import { builtinPolicy } from '../policy/builtin.js';
 import { formatErrors, loadPolicy } from '../policy/loader.js';
@@ -14,7 +15,7 @@ import { OutputFormat } from './render.js';
 export const ExitCode = { Allowed: 0, Denied: 1, BadInput: 2 } as const;
 
 /** The requester for pods when neither --as nor a known controller identity applies. */
-export const DEFAULT_REQUESTER: UserInfo = { username: 'dry-run-user', groups: ['system:authenticated'], extra: {} };
+export const DEFAULT_REQUESTER: UserInfo = impersonatedUser('dry-run-user', []);
 
 export interface CommonOptions {
   readonly filename: string[];
@@ -35,7 +36,10 @@ export function addInputOptions(cmd: Command): Command {
     .requiredOption('-f, --filename <file...>', 'YAML or JSON files (multi-document): Pods, Lists, AdmissionReviews, workloads with pod templates')
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('-n, --namespace <ns>', 'namespace for objects that name none', 'default')
-    .option('--as <user>', 'requester username (e.g. alice@contoso.com or system:serviceaccount:NS:NAME)')
+    .option(
+      '--as <user>',
+      'requester username, as kubectl --as (e.g. alice@contoso.com or system:serviceaccount:NS:NAME); system:authenticated is added, and a service account without --as-group gets its groups',
+    )
     .option('--as-group <group>', 'requester group (repeatable)', collect)
     .addOption(new Option('-o, --output <format>', 'output format').choices(Object.values(OutputFormat)).default(OutputFormat.Text));
 }
@@ -70,10 +74,13 @@ export async function loadCommonInputs(o: CommonOptions): Promise<Loaded> {
   return { ok: true, snapshot: new PolicySnapshot(policy), read: { ...read, problems: [...unreadable, ...read.problems] } };
 }
 
-/** `--as`/`--as-group` as a UserInfo (groups alone keep the default username). */
+/**
+ * `--as`/`--as-group` as the API server's impersonation makes them (admission/identity.ts), so
+ * dry-run judges the user `kubectl --as` would be. Groups alone keep the default username.
+ */
 export function requesterOf(o: CommonOptions): UserInfo | undefined {
   if (o.as === undefined && o.asGroup === undefined) return undefined;
-  return { username: o.as ?? DEFAULT_REQUESTER.username, groups: o.asGroup ?? DEFAULT_REQUESTER.groups, extra: {} };
+  return impersonatedUser(o.as ?? DEFAULT_REQUESTER.username, o.asGroup ?? []);
 }
 
 /** 2 when any input was bad or nothing could be judged, else 1 when anything was refused, else 0. */

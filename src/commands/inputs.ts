@@ -1,4 +1,5 @@
 import { parseAllDocuments } from 'yaml';
+import { serviceAccountUser } from '../admission/identity.js';
 import { decodeReview, type DecodedReview } from '../admission/review.js';
 import type { UserInfo } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
@@ -55,27 +56,19 @@ export interface Inputs {
   readonly nodes: Map<string, Readonly<Record<string, string>>>;
 }
 
-function serviceAccount(ns: string, name: string): UserInfo {
-  return {
-    username: `system:serviceaccount:${ns}:${name}`,
-    groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
-    extra: {},
-  };
-}
-
 /** Controllers that create the pods of each workload kind (kube-controller-manager and Kubeflow defaults). */
 const CREATORS: Readonly<Record<string, UserInfo>> = {
-  Deployment: serviceAccount('kube-system', 'replicaset-controller'),
-  ReplicaSet: serviceAccount('kube-system', 'replicaset-controller'),
-  StatefulSet: serviceAccount('kube-system', 'statefulset-controller'),
-  DaemonSet: serviceAccount('kube-system', 'daemon-set-controller'),
-  Job: serviceAccount('kube-system', 'job-controller'),
-  CronJob: serviceAccount('kube-system', 'job-controller'),
-  PyTorchJob: serviceAccount('kubeflow', 'training-operator'),
-  TFJob: serviceAccount('kubeflow', 'training-operator'),
-  XGBoostJob: serviceAccount('kubeflow', 'training-operator'),
-  PaddleJob: serviceAccount('kubeflow', 'training-operator'),
-  MPIJob: serviceAccount('mpi-operator', 'mpi-operator'),
+  Deployment: serviceAccountUser('kube-system', 'replicaset-controller'),
+  ReplicaSet: serviceAccountUser('kube-system', 'replicaset-controller'),
+  StatefulSet: serviceAccountUser('kube-system', 'statefulset-controller'),
+  DaemonSet: serviceAccountUser('kube-system', 'daemon-set-controller'),
+  Job: serviceAccountUser('kube-system', 'job-controller'),
+  CronJob: serviceAccountUser('kube-system', 'job-controller'),
+  PyTorchJob: serviceAccountUser('kubeflow', 'training-operator'),
+  TFJob: serviceAccountUser('kubeflow', 'training-operator'),
+  XGBoostJob: serviceAccountUser('kubeflow', 'training-operator'),
+  PaddleJob: serviceAccountUser('kubeflow', 'training-operator'),
+  MPIJob: serviceAccountUser('mpi-operator', 'mpi-operator'),
 };
 
 const TEMPLATE_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job']);

@@ -234,7 +234,10 @@ describe('admission through a real API server', () => {
 
     assert.equal(run.code, 1);
     // Unmutated (no pool selector) and validated: denied on every count.
-    assert.match(run.err, /"validate\.aml-admission\.ml\.azure\.com" denied the request: \[node-pool-targeting\] pod sets no node pool targeting.*\[identity-claims\] bob@contoso\.com is not allowed/);
+    assert.match(
+      run.err,
+      /"validate\.aml-admission\.ml\.azure\.com" denied the request: \[node-pool-targeting\] pod sets no node pool targeting.*\[identity-claims\] bob@contoso\.com is not allowed/,
+    );
     const decisions = await server.decisions('bob-optout', 1);
     assert.deepEqual(
       decisions.map((l) => l.endpoint),
