@@ -9,6 +9,7 @@ import { PolicyStore } from '../policy/store.js';
 import { DEFAULT_LIMITS } from '../http/server.js';
 import { Component, serve } from '../serve.js';
 import { ensureServingCerts } from '../tls/files.js';
+import { errorText, isFileError } from '../util/fileErrors.js';
 import { isClusterWorker, superviseWorkers } from '../workers.js';
 import { durationArg, intArg } from './args.js';
 import { clusterServeOptions, configMapArg } from './serveCluster.js';
@@ -177,7 +178,8 @@ export function registerServe(program: Command, io: CliIO): void {
             await flushLogger(logger);
           });
         } catch (err) {
-          logger.fatal({ err }, 'could not start');
+          // A path that cannot be used is the operator's to fix: say which, in words, without a stack.
+          logger.fatal(isFileError(err) ? { error: errorText(err) } : { err }, 'could not start');
           await flushLogger(logger);
           throw err;
         }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { fileErrorText } from '../util/fileErrors.js';
 import { FilePoller } from '../util/watch.js';
 import { formatErrors, loadPolicy, type LoadResult, type PolicyError } from './loader.js';
 import { applyLoaded, type PolicyTarget } from './sources.js';
@@ -20,7 +21,7 @@ export async function readPolicyFile(file: string): Promise<LoadResult & { reado
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { ok: false, errors: [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }] };
+    return { ok: false, errors: [{ path: '', message: `cannot read the file: ${fileErrorText(err)}` }] };
   }
   return { ...loadPolicy(text), text };
 }

@@ -181,7 +181,11 @@ const cases: { name: string; given: string[]; want: Want }[] = [
       },
     },
   },
-  { name: 'Invalid YAML is bad input: exit 2.', given: ['-f', fixturePath('invalid.yaml')], want: { code: 2, pods: [], problem: /not valid YAML or JSON/ } },
+  {
+    name: 'Invalid YAML is bad input: exit 2.',
+    given: ['-f', fixturePath('invalid.yaml')],
+    want: { code: 2, pods: [], problem: /^not valid YAML or JSON at line 4, column 1: Flow map/ },
+  },
   {
     name: 'A malformed AdmissionReview is bad input: exit 2.',
     given: ['-f', fixturePath('bad-review.json')],
@@ -190,7 +194,7 @@ const cases: { name: string; given: string[]; want: Want }[] = [
   {
     name: 'A missing file is bad input: exit 2.',
     given: ['-f', fixturePath('does-not-exist.yaml')],
-    want: { code: 2, pods: [], problem: /cannot read: ENOENT/ },
+    want: { code: 2, pods: [], problem: /^cannot read: no such file or directory$/ },
   },
   {
     name: 'A file with nothing to judge is bad input: exit 2.',

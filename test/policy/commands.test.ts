@@ -69,7 +69,7 @@ computes:
     {
       name: 'A file that cannot be read fails with exit 2.',
       given: ['missing.yaml'],
-      want: { exit: 2, lines: ['missing.yaml: cannot be checked', '/: cannot read the file (ENOENT)'] },
+      want: { exit: 2, lines: ['missing.yaml: cannot be checked', '/: cannot read the file: no such file or directory'] },
     },
     {
       name: 'Several files are checked in one call and the worst result decides the exit code.',
