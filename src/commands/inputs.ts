@@ -4,6 +4,7 @@ import { decodeReview, type DecodedReview } from '../admission/review.js';
 import type { UserInfo } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
 import type { Pod } from '../k8s/pod.js';
+import { yamlErrorText } from '../util/yamlErrors.js';
 
 /**
  * What `dry-run` and `audit` read from files: Pods, AdmissionReviews, Lists of them (`kubectl get
@@ -177,9 +178,7 @@ export function readInputs(files: readonly { readonly file: string; readonly tex
     list.forEach((d, i) => {
       const where = { file, doc: i + 1 };
       if (d.errors.length > 0) {
-        const e = d.errors[0]!;
-        const at = lines.linePos(e.pos[0]);
-        out.problems.push({ where, message: `not valid YAML or JSON at line ${at.line}, column ${at.col}: ${e.message.split('\n')[0]}` });
+        out.problems.push({ where, message: `not valid YAML or JSON at ${yamlErrorText(d.errors[0]!, lines)}` });
         return;
       }
       collect(d.toJS({ maxAliasCount: 100 }), where, opts.namespace, out);

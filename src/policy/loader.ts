@@ -1,7 +1,8 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { deepFreeze } from '../k8s/json.js';
 import { QUANTITY_PATTERN } from '../k8s/quantity.js';
+import { yamlErrorText } from '../util/yamlErrors.js';
 import { policyErrors, type PolicyError } from './checks.js';
 import { policySchema } from './schema.js';
 import type { Compute, Policy } from './types.js';
@@ -53,9 +54,10 @@ export function loadPolicyObject(doc: unknown): LoadResult {
 
 /** Parses YAML (or JSON) text into a checked Policy, reporting every error with its path. */
 export function loadPolicy(text: string): LoadResult {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })) };
+    return { ok: false, errors: doc.errors.map((e) => ({ path: '', message: `not valid YAML at ${yamlErrorText(e, lines)}` })) };
   }
   return loadPolicyObject(doc.toJS());
 }

@@ -62,9 +62,15 @@ computes:
       },
     },
     {
-      name: 'Text that is not YAML fails with exit 1 and the parser message at the root.',
+      name: 'Text that is not YAML fails with exit 1 and the parser message, with its line and column, at the root.',
       given: ['not-yaml.yaml'],
-      want: { exit: 1, lines: ['not-yaml.yaml: invalid, 1 error'] },
+      want: {
+        exit: 1,
+        lines: [
+          'not-yaml.yaml: invalid, 1 error',
+          '/: not valid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+        ],
+      },
     },
     {
       name: 'A file that cannot be read fails with exit 2.',
