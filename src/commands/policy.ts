@@ -10,7 +10,7 @@ export const CheckExit = { Valid: 0, Invalid: 1, Unreadable: 2 } as const;
 
 /** `aml-admission policy check|schema|default`. */
 export function registerPolicyCommands(program: Command, io: CliIO): void {
-  const policy = program.command('policy').description('check, describe and print policy documents (docs/policy.md)');
+  const policy = program.command('policy');
 
   policy
     .command('check')
@@ -41,4 +41,7 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
     .command('default')
     .description('print the built-in policy (a starting point for your own)')
     .action(() => io.out(BUILTIN_POLICY_YAML));
+
+  // Named from the subcommands themselves, so the summary cannot promise one that does not exist.
+  policy.description(`policy documents: ${policy.commands.map((c) => c.name()).join(', ')} (docs/policy.md)`);
 }
