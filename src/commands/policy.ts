@@ -16,10 +16,11 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
     .command('check')
     .description('validate policy files against the schema; print each error as "path: message"')
     .argument('<file...>', 'policy files (YAML or JSON)')
-    .action(async (files: string[]) => {
+    .option('--key <key>', 'the files are ConfigMaps (kubectl get configmap -o yaml): check the policy in this data key')
+    .action(async (files: string[], o: { key?: string }) => {
       let exit: number = CheckExit.Valid;
       for (const file of files) {
-        const result = await readPolicyFile(file);
+        const result = await readPolicyFile(file, o.key !== undefined ? { configMapKey: o.key } : {});
         if (result.ok) {
           io.out(`${file}: valid (computes: ${Object.keys(result.policy.computes).join(', ')})\n`);
           continue;

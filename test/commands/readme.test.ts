@@ -61,7 +61,7 @@ describe('README command table', () => {
     assert.deepEqual(unknown, []);
   });
 
-  it('and the program options are in the section.', async () => {
+  it('names the program options (--version) in the section.', async () => {
     const { section } = await commandTable();
     for (const o of cli.options) assert.ok(mentions(section, o.long!), `${o.flags} missing`);
   });
