@@ -27,7 +27,8 @@ WORKDIR /app
 COPY --chown=root:root package.json ./
 COPY --chown=root:root --from=deps /app/node_modules ./node_modules
 COPY --chown=root:root --from=build /app/dist/src ./dist/src
-# `aml-admission init` reads its webhook configuration templates from ./webhook-config.
+# `aml-admission init` reads its webhook configuration templates from webhook-config/ beside
+# package.json (found from the installed code, not the working directory).
 COPY --chown=root:root webhook-config ./webhook-config
 # Files owned by root and not writable by the runtime user; a numeric USER lets Kubernetes
 # verify runAsNonRoot.

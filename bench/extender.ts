@@ -45,7 +45,7 @@ computes:
   gpu-cluster:
     nodePools:
       cpupool: {}
-      gpupool: { gpu: true, reserved: true, taints: [{ key: sku, value: gpu, effect: NoSchedule }] }
+      gpupool: { gpu: true, reserved: true, taints: [{ key: sku, value: gpu, effect: NoSchedule }, { key: ml.azure.com/compute, value: gpu-cluster, effect: NoSchedule }] }
       gpu4pool: { gpu: true, taints: [{ key: sku, value: gpu, effect: NoSchedule }] }
     defaultInstanceType: cpu
     instanceTypes:

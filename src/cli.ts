@@ -6,10 +6,12 @@ import { registerInit } from './commands/init.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import type { CliIO } from './commands/io.js';
 import { registerServe } from './commands/serve.js';
+import { PACKAGE_VERSION } from './util/packageInfo.js';
 
 export function buildCli(io: CliIO): Command {
   const program = new Command('aml-admission')
     .description('Admission webhooks and scheduler extender for Azure Machine Learning training pods')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });

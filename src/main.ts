@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { text } from 'node:stream/consumers';
 import { CommanderError } from 'commander';
 import { buildCli } from './cli.js';
+import { errorText } from './util/fileErrors.js';
 
 // The process entry point: the only place that touches argv, real signals and the exit code.
 const handlers: ((signal: string) => Promise<void>)[] = [];
@@ -29,6 +31,7 @@ const program = buildCli({
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   env: process.env,
+  stdin: () => text(process.stdin),
   onSignal: (h) => handlers.push(h),
   setExitCode: (code) => {
     process.exitCode = code;
@@ -39,6 +42,6 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  process.stderr.write(`aml-admission: ${(err as Error).message}\n`);
+  process.stderr.write(`aml-admission: ${errorText(err)}\n`);
   process.exit(process.exitCode ?? 1);
 }

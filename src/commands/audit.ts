@@ -88,7 +88,7 @@ function renderText(audits: readonly PodAudit[], requesterKnown: boolean): strin
 
 export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO): Promise<number> {
   const fromCluster = readsCluster(o);
-  const loaded = await loadCommonInputs(fromCluster ? { ...o, filename: [] } : o);
+  const loaded = await loadCommonInputs(fromCluster ? { ...o, filename: [] } : o, io.stdin);
   if (!loaded.ok) {
     io.err(`error: ${loaded.message}\n`);
     return ExitCode.BadInput;

@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import { impersonatedUser } from '../admission/identity.js';
 import type { UserInfo } from '../admission/request.js';
 import { builtinPolicy } from '../policy/builtin.js';
 import { formatErrors, loadPolicy } from '../policy/loader.js';
 import { PolicySnapshot } from '../policy/snapshot.js';
 import type { Policy } from '../policy/types.js';
+import { fileErrorText } from '../util/fileErrors.js';
 import { readInputs, type Inputs } from './inputs.js';
+import { filenameArg, readSources } from './sources.js';
 import { OutputFormat } from './render.js';
 
 /** What `dry-run` and `audit` share: input options, policy and file loading, requester, exit codes. */
@@ -14,10 +17,11 @@ import { OutputFormat } from './render.js';
 export const ExitCode = { Allowed: 0, Denied: 1, BadInput: 2 } as const;
 
 /** The requester for pods when neither --as nor a known controller identity applies. */
-export const DEFAULT_REQUESTER: UserInfo = { username: 'dry-run-user', groups: ['system:authenticated'], extra: {} };
+export const DEFAULT_REQUESTER: UserInfo = impersonatedUser('dry-run-user', []);
 
 export interface CommonOptions {
   readonly filename: string[];
+  readonly recursive?: boolean;
   readonly policy?: string;
   readonly namespace: string;
   readonly output: OutputFormat;
@@ -32,10 +36,18 @@ function collect(value: string, previous: string[] | undefined): string[] {
 /** Options shared by `dry-run` and `audit`. */
 export function addInputOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('-f, --filename <file...>', 'YAML or JSON files (multi-document): Pods, Lists, AdmissionReviews, workloads with pod templates')
+    .requiredOption(
+      '-f, --filename <file...>',
+      'YAML or JSON files (multi-document): Pods, Lists, AdmissionReviews, workloads with pod templates; - reads stdin, a directory its .yaml/.yml/.json files, commas separate names',
+      filenameArg,
+    )
+    .option('-R, --recursive', 'read the directories given with -f recursively')
     .option('--policy <file>', 'policy file (default: the built-in policy)')
     .option('-n, --namespace <ns>', 'namespace for objects that name none', 'default')
-    .option('--as <user>', 'requester username (e.g. alice@contoso.com or system:serviceaccount:NS:NAME)')
+    .option(
+      '--as <user>',
+      'requester username, as kubectl --as (e.g. alice@contoso.com or system:serviceaccount:NS:NAME); system:authenticated is added, and a service account without --as-group gets its groups',
+    )
     .option('--as-group <group>', 'requester group (repeatable)', collect)
     .addOption(new Option('-o, --output <format>', 'output format').choices(Object.values(OutputFormat)).default(OutputFormat.Text));
 }
@@ -43,7 +55,7 @@ export function addInputOptions(cmd: Command): Command {
 export type Loaded = { readonly ok: true; readonly snapshot: PolicySnapshot; readonly read: Inputs } | { readonly ok: false; readonly message: string };
 
 /** Reads the policy and the input files; a bad policy is an error, bad files are problems in `read`. */
-export async function loadCommonInputs(o: CommonOptions): Promise<Loaded> {
+export async function loadCommonInputs(o: CommonOptions, stdin?: () => Promise<string>): Promise<Loaded> {
   let policy: Policy;
   if (o.policy === undefined) policy = builtinPolicy();
   else {
@@ -51,29 +63,24 @@ export async function loadCommonInputs(o: CommonOptions): Promise<Loaded> {
     try {
       text = await readFile(o.policy, 'utf8');
     } catch (err) {
-      return { ok: false, message: `cannot read policy ${o.policy}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+      return { ok: false, message: `cannot read policy ${o.policy}: ${fileErrorText(err)}` };
     }
     const loaded = loadPolicy(text);
     if (!loaded.ok) return { ok: false, message: `policy ${o.policy} is invalid:\n${formatErrors(loaded.errors)}` };
     policy = loaded.policy;
   }
-  const files: { file: string; text: string }[] = [];
-  const unreadable: Inputs['problems'] = [];
-  for (const file of o.filename) {
-    try {
-      files.push({ file, text: await readFile(file, 'utf8') });
-    } catch (err) {
-      unreadable.push({ where: { file, doc: 0 }, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
-    }
-  }
-  const read = readInputs(files, { namespace: o.namespace });
-  return { ok: true, snapshot: new PolicySnapshot(policy), read: { ...read, problems: [...unreadable, ...read.problems] } };
+  const sources = await readSources(o.filename, { recursive: o.recursive === true, ...(stdin ? { stdin } : {}) });
+  const read = readInputs(sources.files, { namespace: o.namespace });
+  return { ok: true, snapshot: new PolicySnapshot(policy), read: { ...read, problems: [...sources.problems, ...read.problems] } };
 }
 
-/** `--as`/`--as-group` as a UserInfo (groups alone keep the default username). */
+/**
+ * `--as`/`--as-group` as the API server's impersonation makes them (admission/identity.ts), so
+ * dry-run judges the user `kubectl --as` would be. Groups alone keep the default username.
+ */
 export function requesterOf(o: CommonOptions): UserInfo | undefined {
   if (o.as === undefined && o.asGroup === undefined) return undefined;
-  return { username: o.as ?? DEFAULT_REQUESTER.username, groups: o.asGroup ?? DEFAULT_REQUESTER.groups, extra: {} };
+  return impersonatedUser(o.as ?? DEFAULT_REQUESTER.username, o.asGroup ?? []);
 }
 
 /** 2 when any input was bad or nothing could be judged, else 1 when anything was refused, else 0. */

@@ -6,7 +6,7 @@ import { loadPodSchemaCheck } from './podSchema.js';
 import { evaluationReport, OutputFormat, renderEvaluation, renderFooter, renderProblems, serialize } from './render.js';
 
 export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
-  const loaded = await loadCommonInputs(o);
+  const loaded = await loadCommonInputs(o, io.stdin);
   if (!loaded.ok) {
     io.err(`error: ${loaded.message}\n`);
     return ExitCode.BadInput;

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliIO } from './io.js';
 import { apiFailure } from '../kube/errors.js';
@@ -5,7 +6,8 @@ import { runInit } from '../kube/init.js';
 import { parseWebhookUrl } from '../kube/webhookConfigs.js';
 import { DEFAULT_BACKOFF } from '../kube/retry.js';
 import { DEFAULT_CERT_DAYS } from '../tls/certs.js';
-import { intArg } from './args.js';
+import { PACKAGE_ROOT } from '../util/packageInfo.js';
+import { intArg, namespaceArg, objectNameArg, serviceNameArg } from './args.js';
 
 function webhookUrlArg(value: string): URL {
   try {
@@ -15,15 +17,13 @@ function webhookUrlArg(value: string): URL {
   }
 }
 
-const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /** `--exclude-namespace a,b --exclude-namespace c`: every namespace name, checked. */
 function namespacesArg(value: string, previous: readonly string[] = []): string[] {
-  const names = value.split(',').map((n) => n.trim());
-  const bad = names.find((n) => !NAMESPACE_NAME.test(n));
-  if (bad !== undefined) throw new InvalidArgumentError(`"${bad}" is not a namespace name (lowercase letters, digits and '-', at most 63 characters)`);
-  return [...previous, ...names];
+  return [...previous, ...value.split(',').map((n) => namespaceArg(n.trim()))];
 }
+
+/** The templates shipped with the package (package.json "files", the image), wherever the CLI runs from. */
+export const DEFAULT_WEBHOOK_CONFIG_DIR = join(PACKAGE_ROOT, 'webhook-config');
 
 /** `aml-admission init`: the certificate Secret and the webhook configurations, idempotently. */
 export function registerInit(program: Command, io: CliIO): void {
@@ -31,10 +31,10 @@ export function registerInit(program: Command, io: CliIO): void {
     .command('init')
     .description('in a cluster: ensure the serving certificate Secret and apply webhook-config/ with its caBundle (safe to re-run)')
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)')
-    .option('--namespace <ns>', 'namespace of the webhook Service and the Secret', 'azureml')
-    .option('--service <name>', 'webhook Service name', 'azureml-connector-admission')
-    .option('--secret <name>', 'certificate Secret name (tls.crt, tls.key, ca.crt)', 'azureml-connector-admission-tls')
-    .option('--webhook-config <dir>', 'folder of webhook configuration templates', 'webhook-config')
+    .option('--namespace <ns>', 'namespace of the webhook Service and the Secret', namespaceArg, 'azureml')
+    .option('--service <name>', 'webhook Service name', serviceNameArg, 'azureml-connector-admission')
+    .option('--secret <name>', 'certificate Secret name (tls.crt, tls.key, ca.crt)', objectNameArg('Secret'), 'azureml-connector-admission-tls')
+    .option('--webhook-config <dir>', 'folder of webhook configuration templates (default: the webhook-config/ shipped with aml-admission)')
     .option(
       '--webhook-url <url>',
       'out-of-cluster runs: register the webhooks at https://HOST[:PORT] (+ /mutate, /validate) instead of the Service; the certificate also names HOST',
@@ -57,7 +57,7 @@ export function registerInit(program: Command, io: CliIO): void {
         namespace: string;
         service: string;
         secret: string;
-        webhookConfig: string;
+        webhookConfig?: string;
         webhookUrl?: URL;
         certsDir?: string;
         excludeNamespace?: string[];
@@ -70,7 +70,7 @@ export function registerInit(program: Command, io: CliIO): void {
           namespace: o.namespace,
           service: o.service,
           secretName: o.secret,
-          templatesDir: o.webhookConfig,
+          templatesDir: o.webhookConfig ?? DEFAULT_WEBHOOK_CONFIG_DIR,
           ...(o.webhookUrl ? { url: o.webhookUrl } : {}),
           ...(o.certsDir ? { certsDir: o.certsDir } : {}),
           ...(o.excludeNamespace ? { excludeNamespaces: o.excludeNamespace } : {}),

@@ -1,9 +1,11 @@
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { serviceAccountUser } from '../admission/identity.js';
 import { decodeReview, type DecodedReview } from '../admission/review.js';
 import type { UserInfo } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
 import type { Pod } from '../k8s/pod.js';
 import { podFromSite, templateSites } from '../k8s/workloads.js';
+import { yamlErrorText } from '../util/yamlErrors.js';
 
 /**
  * What `dry-run` and `audit` read from files: Pods, AdmissionReviews, Lists of them (`kubectl get
@@ -111,14 +113,15 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
 export function readInputs(files: readonly { readonly file: string; readonly text: string }[], opts: { readonly namespace: string }): Inputs {
   const out: Inputs = { inputs: [], problems: [], skipped: [], nodes: new Map() };
   for (const { file, text } of files) {
-    const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true });
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
     // parseAllDocuments returns an EmptyStream (not an array) for an empty file.
     const list = Array.isArray(docs) ? docs : [];
     if (list.length === 0) out.problems.push({ where: { file, doc: 0 }, message: 'file holds no documents' });
     list.forEach((d, i) => {
       const where = { file, doc: i + 1 };
       if (d.errors.length > 0) {
-        out.problems.push({ where, message: `not valid YAML or JSON: ${d.errors[0]!.message.split('\n')[0]}` });
+        out.problems.push({ where, message: `not valid YAML or JSON at ${yamlErrorText(d.errors[0]!, lines)}` });
         return;
       }
       collect(d.toJS({ maxAliasCount: 100 }), where, opts.namespace, out);

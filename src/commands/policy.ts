@@ -10,16 +10,17 @@ export const CheckExit = { Valid: 0, Invalid: 1, Unreadable: 2 } as const;
 
 /** `aml-admission policy check|schema|default`. */
 export function registerPolicyCommands(program: Command, io: CliIO): void {
-  const policy = program.command('policy').description('check, describe and print policy documents (docs/policy.md)');
+  const policy = program.command('policy');
 
   policy
     .command('check')
     .description('validate policy files against the schema; print each error as "path: message"')
     .argument('<file...>', 'policy files (YAML or JSON)')
-    .action(async (files: string[]) => {
+    .option('--key <key>', 'the files are ConfigMaps (kubectl get configmap -o yaml): check the policy in this data key')
+    .action(async (files: string[], o: { key?: string }) => {
       let exit: number = CheckExit.Valid;
       for (const file of files) {
-        const result = await readPolicyFile(file);
+        const result = await readPolicyFile(file, o.key !== undefined ? { configMapKey: o.key } : {});
         if (result.ok) {
           io.out(`${file}: valid (computes: ${Object.keys(result.policy.computes).join(', ')})\n`);
           continue;
@@ -41,4 +42,7 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
     .command('default')
     .description('print the built-in policy (a starting point for your own)')
     .action(() => io.out(BUILTIN_POLICY_YAML));
+
+  // Named from the subcommands themselves, so the summary cannot promise one that does not exist.
+  policy.description(`policy documents: ${policy.commands.map((c) => c.name()).join(', ')} (docs/policy.md)`);
 }

@@ -9,8 +9,9 @@ import { PolicyStore } from '../policy/store.js';
 import { DEFAULT_LIMITS } from '../http/server.js';
 import { Component, serve } from '../serve.js';
 import { ensureServingCerts } from '../tls/files.js';
+import { errorText, isFileError } from '../util/fileErrors.js';
 import { isClusterWorker, superviseWorkers } from '../workers.js';
-import { durationArg, intArg } from './args.js';
+import { durationArg, intArg, namespaceArg, serviceNameArg } from './args.js';
 import { clusterServeOptions, configMapArg } from './serveCluster.js';
 
 function componentsArg(value: string): Component[] {
@@ -35,8 +36,8 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--tls-key <file>', 'serving key (PEM)')
     .option('--client-ca <file>', 'require client certificates signed by this CA (mutual TLS)')
     .option('--certs-dir <dir>', 'where a generated CA and serving certificate are kept', 'certs')
-    .option('--service <name>', 'Service name for a generated certificate', 'azureml-connector-admission')
-    .option('--namespace <ns>', 'namespace for a generated certificate', 'azureml')
+    .option('--service <name>', 'Service name for a generated certificate', serviceNameArg, 'azureml-connector-admission')
+    .option('--namespace <ns>', 'namespace for a generated certificate', namespaceArg, 'azureml')
     .option('--components <list>', 'what to serve: admission,extender', componentsArg, [Component.Admission, Component.Extender])
     .option('--extender-state <file>', 'extender: Nodes and Pods (YAML/JSON list) to schedule against, reloaded on change')
     .option(
@@ -177,7 +178,8 @@ export function registerServe(program: Command, io: CliIO): void {
             await flushLogger(logger);
           });
         } catch (err) {
-          logger.fatal({ err }, 'could not start');
+          // A path that cannot be used is the operator's to fix: say which, in words, without a stack.
+          logger.fatal(isFileError(err) ? { error: errorText(err) } : { err }, 'could not start');
           await flushLogger(logger);
           throw err;
         }

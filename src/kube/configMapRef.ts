@@ -1,3 +1,5 @@
+import { isDns1123Label, isDns1123Subdomain } from '../k8s/names.js';
+
 /** `--policy-configmap NS/NAME`, parsed without loading any client code (the CLI parses it eagerly). */
 export interface ConfigMapRef {
   readonly namespace: string;
@@ -7,13 +9,11 @@ export interface ConfigMapRef {
 }
 
 export const DEFAULT_POLICY_KEY = 'policy.yaml';
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** Parses `NAMESPACE/NAME`; throws a message fit for the command line. */
 export function parseConfigMapRef(text: string, key = DEFAULT_POLICY_KEY): ConfigMapRef {
   const [namespace, name, ...rest] = text.split('/');
-  if (!namespace || !name || rest.length > 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
+  if (!namespace || !name || rest.length > 0 || !isDns1123Label(namespace) || !isDns1123Subdomain(name)) {
     throw new Error(`expected NAMESPACE/NAME (e.g. azureml/aml-admission-policy), got "${text}"`);
   }
   return { namespace, name, key };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
-import { formatErrors, loadPolicy, type LoadResult } from '../policy/loader.js';
+import { configMapPolicyText, formatErrors, loadPolicy, type LoadResult } from '../policy/loader.js';
 import { applyLoaded, type PolicyTarget } from '../policy/sources.js';
 import { apiFailure } from './errors.js';
 import { EventType, type EventRecorder } from './events.js';
@@ -13,8 +13,8 @@ export { parseConfigMapRef, type ConfigMapRef } from './configMapRef.js';
 
 /** Reads and checks the policy in a ConfigMap (pure), with the digest of its text. A missing key is an invalid policy with one error. */
 export function readConfigMapPolicy(cm: V1ConfigMap, key: string): { readonly loaded: LoadResult; readonly digest: string } {
-  const text = cm.data?.[key];
-  if (typeof text !== 'string') return { loaded: { ok: false, errors: [{ path: '', message: `the ConfigMap has no data key "${key}"` }] }, digest: 'missing' };
+  const text = configMapPolicyText(cm.data, key);
+  if (typeof text !== 'string') return { loaded: { ok: false, errors: [{ path: '', message: text.error }] }, digest: 'missing' };
   return { loaded: loadPolicy(text), digest: createHash('sha256').update(text).digest('hex') };
 }
 

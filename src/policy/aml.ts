@@ -1,6 +1,7 @@
 import { isObject } from '../k8s/json.js';
 import { firstLabel, type PodView } from '../k8s/pod.js';
 import type { Compute, InstanceType, Policy } from './types.js';
+import { isDns1123Label } from '../k8s/names.js';
 
 /** What the policy's vocabulary (SPEC §2 labels and annotations) says about one pod. */
 
@@ -56,7 +57,7 @@ export function parseBlobfuseMounts(text: string): BlobfuseParse {
       if (typeof m[key] !== 'string' || m[key] === '') return { ok: false, error: `entry ${i} needs a non-empty string "${key}"` };
     }
     const { name, mountPath } = m as { name: string; mountPath: string };
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) return { ok: false, error: `entry ${i}: "name" must be a DNS label` };
+    if (!isDns1123Label(name)) return { ok: false, error: `entry ${i}: "name" must be a DNS label` };
     if (!mountPath.startsWith('/')) return { ok: false, error: `entry ${i}: "mountPath" must be absolute` };
     if (names.has(name)) return { ok: false, error: `entry ${i}: duplicate name "${name}"` };
     names.add(name);

@@ -7,6 +7,7 @@ import { defaultPoolFor, typeHasGpus } from '../rules/grants.js';
 import { targetsPool } from '../rules/mutating/nodePool.js';
 import { reservationTaints } from './reservation.js';
 import type { Compute, InstanceType, Policy } from './types.js';
+import { isDns1123Label } from '../k8s/names.js';
 
 /**
  * Cross-field checks the schema cannot express, run on the policy with its defaults filled in.
@@ -20,8 +21,6 @@ export interface PolicyError {
   readonly message: string;
 }
 
-/** RFC 1123 label, as namespace names are. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** A label or taint key: an optional DNS subdomain prefix and a name of at most 63 characters. */
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
@@ -113,7 +112,7 @@ function computeErrors(policy: Policy, name: string, c: Compute): PolicyError[] 
     if (!(t in c.instanceTypes)) errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
   }
   c.namespaces.forEach((ns, i) => {
-    if (!DNS_LABEL.test(ns))
+    if (!isDns1123Label(ns))
       errors.push({ path: `${at}/namespaces/${i}`, message: `"${ns}" is not a namespace name (lowercase letters, digits and '-', at most 63 characters)` });
   });
   errors.push(...tolerationErrors(c.tolerations, `${at}/tolerations`));

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { fileErrorText } from '../util/fileErrors.js';
 import { FilePoller } from '../util/watch.js';
-import { formatErrors, loadPolicy, type LoadResult, type PolicyError } from './loader.js';
+import { formatErrors, loadPolicy, type LoadOptions, type LoadResult, type PolicyError } from './loader.js';
 import { applyLoaded, type PolicyTarget } from './sources.js';
 
 /** A policy file that could not be read or is not a valid policy; the message lists every error. */
@@ -15,14 +16,14 @@ export class PolicyFileError extends Error {
 }
 
 /** Reads and checks a policy file; an unreadable file is one error at the root (its code, not its contents). */
-export async function readPolicyFile(file: string): Promise<LoadResult & { readonly text?: string }> {
+export async function readPolicyFile(file: string, opts: LoadOptions = {}): Promise<LoadResult & { readonly text?: string }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { ok: false, errors: [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }] };
+    return { ok: false, errors: [{ path: '', message: `cannot read the file: ${fileErrorText(err)}` }] };
   }
-  return { ...loadPolicy(text), text };
+  return { ...loadPolicy(text, opts), text };
 }
 
 export interface PolicyFileOptions extends PolicyTarget {

@@ -1,7 +1,8 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument } from 'yaml';
-import { deepFreeze } from '../k8s/json.js';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { deepFreeze, isObject } from '../k8s/json.js';
 import { QUANTITY_PATTERN } from '../k8s/quantity.js';
+import { yamlErrorText } from '../util/yamlErrors.js';
 import { policyErrors, type PolicyError } from './checks.js';
 import { policySchema } from './schema.js';
 import type { Compute, Policy, TaintEffect } from './types.js';
@@ -56,13 +57,66 @@ export function loadPolicyObject(doc: unknown): LoadResult {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, policy: deepFreeze(policy) };
 }
 
-/** Parses YAML (or JSON) text into a checked Policy, reporting every error with its path. */
-export function loadPolicy(text: string): LoadResult {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })) };
+const failed = (message: string): LoadResult => ({ ok: false, errors: [{ path: '', message }] });
+
+/** The policy text in a ConfigMap's data key, or why there is none (one message for files and the watched ConfigMap). */
+export function configMapPolicyText(data: unknown, key: string): string | { readonly error: string } {
+  const text = isObject(data) ? data[key] : undefined;
+  if (typeof text === 'string') return text;
+  const keys = isObject(data) ? Object.keys(data) : [];
+  return { error: `the ConfigMap has no data key "${key}"${keys.length > 0 ? ` (its keys: ${keys.join(', ')})` : ''}` };
+}
+
+/** A ConfigMap where a policy was expected: say where the policy is and how to get at it. */
+function configMapHint(doc: Record<string, unknown>): string {
+  const keys = isObject(doc.data) ? Object.keys(doc.data) : [];
+  const key = keys[0] ?? 'policy.yaml';
+  const meta = isObject(doc.metadata) ? doc.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : 'NAME';
+  const namespace = typeof meta.namespace === 'string' ? ` -n ${meta.namespace}` : '';
+  return (
+    `is a ConfigMap, not an AdmissionPolicy: the policy is the text of one of its data keys (${keys.length > 0 ? keys.join(', ') : 'it has none'}); ` +
+    `check it with "policy check --key ${key} FILE", or extract it with ` +
+    `kubectl get configmap ${name}${namespace} -o jsonpath='{.data.${key.replaceAll('.', '\\.')}}' > policy.yaml`
+  );
+}
+
+export interface LoadOptions {
+  /** The text is a ConfigMap: check the policy in this data key (policy check --key). */
+  readonly configMapKey?: string;
+}
+
+/**
+ * Parses YAML (or JSON) text into a checked Policy, reporting every error with its path: YAML
+ * errors with line and column, and in plain words an empty text, several documents, and a
+ * ConfigMap (which holds the policy in a data key) where the policy itself was expected.
+ */
+export function loadPolicy(text: string, opts: LoadOptions = {}): LoadResult {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  // An empty text is an EmptyStream (not an array); a text of comments only is one null document.
+  const list = Array.isArray(docs) ? docs : [];
+  const errors = list.flatMap((d) => d.errors);
+  if (errors.length > 0) return { ok: false, errors: errors.map((e) => ({ path: '', message: `not valid YAML at ${yamlErrorText(e, lines)}` })) };
+  const values: unknown[] = list.map((d) => d.toJS()).filter((v) => v !== null && v !== undefined);
+  if (values.length === 0) return failed('is empty: no policy document (`policy default` prints one to start from)');
+  if (values.length > 1) return failed(`holds ${values.length} YAML documents; a policy is a single document (one policy per file, no --- separators)`);
+  const doc = values[0];
+  const isConfigMap = isObject(doc) && doc.kind === 'ConfigMap';
+  if (opts.configMapKey !== undefined) {
+    if (!isConfigMap)
+      return failed(
+        `--key ${opts.configMapKey} reads a ConfigMap's data key, but this is ${isObject(doc) && typeof doc.kind === 'string' ? `kind ${doc.kind}` : 'not a ConfigMap'}`,
+      );
+    const inner = configMapPolicyText(doc.data, opts.configMapKey);
+    if (typeof inner !== 'string') return failed(inner.error);
+    const loaded = loadPolicy(inner);
+    return loaded.ok
+      ? loaded
+      : { ok: false, errors: loaded.errors.map((e) => (e.path === '' ? { ...e, message: `data key ${opts.configMapKey}: ${e.message}` } : e)) };
   }
-  return loadPolicyObject(doc.toJS());
+  if (isConfigMap) return failed(configMapHint(doc));
+  return loadPolicyObject(doc);
 }
 
 export function formatErrors(errors: readonly PolicyError[]): string {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -223,7 +223,11 @@ const cases: { name: string; given: string[]; want: Want }[] = [
       },
     },
   },
-  { name: 'Invalid YAML is bad input: exit 2.', given: ['-f', fixturePath('invalid.yaml')], want: { code: 2, pods: [], problem: /not valid YAML or JSON/ } },
+  {
+    name: 'Invalid YAML is bad input: exit 2.',
+    given: ['-f', fixturePath('invalid.yaml')],
+    want: { code: 2, pods: [], problem: /^not valid YAML or JSON at line 4, column 1: Flow map/ },
+  },
   {
     name: 'A malformed AdmissionReview is bad input: exit 2.',
     given: ['-f', fixturePath('bad-review.json')],
@@ -232,7 +236,7 @@ const cases: { name: string; given: string[]; want: Want }[] = [
   {
     name: 'A missing file is bad input: exit 2.',
     given: ['-f', fixturePath('does-not-exist.yaml')],
-    want: { code: 2, pods: [], problem: /cannot read: ENOENT/ },
+    want: { code: 2, pods: [], problem: /^cannot read: no such file or directory$/ },
   },
   {
     name: 'A file with nothing to judge is bad input: exit 2.',
@@ -277,6 +281,11 @@ const cases: { name: string; given: string[]; want: Want }[] = [
       },
     },
   },
+  {
+    name: '--as-group adds system:authenticated, as the API server does for an impersonated user.',
+    given: ['-f', fixturePath('pod-allowed.yaml'), '--as', 'bob', '--as-group', 'ml-engineers'],
+    want: { code: 0, requester: 'bob', check: (r) => assert.deepEqual(r.results[0].request.userInfo.groups, ['ml-engineers', 'system:authenticated']) },
+  },
 ];
 
 describe('dry-run command', () => {
@@ -302,6 +311,24 @@ describe('dry-run command', () => {
       t.want.check?.(report);
     });
   }
+
+  it('--as a service account gets its groups, as the API server gives them: a group claim on its namespace lets it in.', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dry-run-'));
+    try {
+      const policy = join(dir, 'policy.yaml');
+      await writeFile(policy, (await readFile(policyFile, 'utf8')).replace('groups: [ml-engineers]', 'groups: [system:serviceaccounts:team-a]'));
+      const run = await runCli(['dry-run', '-f', fixturePath('review-gpu-compute.json'), '--policy', policy, '--as', sa('team-a', 'runner'), '-o', 'json']);
+      assert.equal(run.code, 0, run.out);
+      const request = JSON.parse(run.out).results[0].request;
+      assert.deepEqual(request.userInfo, {
+        username: sa('team-a', 'runner'),
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:team-a', 'system:authenticated'],
+        extra: {},
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   it('Refuses an invalid policy with its errors and paths: exit 2.', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dry-run-'));

@@ -11,8 +11,8 @@ export interface CliRun {
 export const fixturePath = (name: string) => new URL(`../fixtures/validation/dryrun/${name}`, import.meta.url).pathname;
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
-/** Runs the CLI in-process with captured output; usage errors map to exit 2 as in main.ts. */
-export async function runCli(args: readonly string[]): Promise<CliRun> {
+/** Runs the CLI in-process with captured output (and `stdin` as its stdin); usage errors map to exit 2 as in main.ts. */
+export async function runCli(args: readonly string[], stdin?: string): Promise<CliRun> {
   let out = '';
   let err = '';
   let code = 0;
@@ -20,6 +20,7 @@ export async function runCli(args: readonly string[]): Promise<CliRun> {
     out: (t) => (out += t),
     err: (t) => (err += t),
     env: {},
+    ...(stdin !== undefined ? { stdin: async () => stdin } : {}),
     onSignal: () => undefined,
     setExitCode: (c) => (code = c),
   });

@@ -36,6 +36,14 @@ computes:
     );
     await writeFile(path('semantic.yaml'), TEST_POLICY_YAML.replace('defaultInstanceType: cpu-small', 'defaultInstanceType: cpu-huge'));
     await writeFile(path('not-yaml.yaml'), 'computes: [unclosed\n');
+    const indented = TEST_POLICY_YAML.replace(/^/gm, '    ');
+    await writeFile(
+      path('configmap.yaml'),
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: aml-policy, namespace: azureml }\ndata:\n  policy.yaml: |\n${indented}`,
+    );
+    await writeFile(path('empty.yaml'), '');
+    await writeFile(path('comments.yaml'), '# a policy will go here\n');
+    await writeFile(path('two.yaml'), `${TEST_POLICY_YAML}\n---\n${TEST_POLICY_YAML}`);
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -62,14 +70,66 @@ computes:
       },
     },
     {
-      name: 'Text that is not YAML fails with exit 1 and the parser message at the root.',
+      name: 'Text that is not YAML fails with exit 1 and the parser message, with its line and column, at the root.',
       given: ['not-yaml.yaml'],
-      want: { exit: 1, lines: ['not-yaml.yaml: invalid, 1 error'] },
+      want: {
+        exit: 1,
+        lines: [
+          'not-yaml.yaml: invalid, 1 error',
+          '/: not valid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+        ],
+      },
+    },
+    {
+      name: 'A ConfigMap gets a hint to check its data key or extract it.',
+      given: ['configmap.yaml'],
+      want: {
+        exit: 1,
+        lines: [
+          'configmap.yaml: invalid, 1 error',
+          `/: is a ConfigMap, not an AdmissionPolicy: the policy is the text of one of its data keys (policy.yaml); check it with "policy check --key policy.yaml FILE", or extract it with kubectl get configmap aml-policy -n azureml -o jsonpath='{.data.policy\\.yaml}' > policy.yaml`,
+        ],
+      },
+    },
+    {
+      name: '--key checks the policy in a ConfigMap’s data key.',
+      given: ['configmap.yaml', '--key', 'policy.yaml'],
+      want: { exit: 0, lines: ['configmap.yaml: valid (computes: gpu-cluster, arc-compute)'] },
+    },
+    {
+      name: '--key names the keys a ConfigMap has when it lacks the one asked for.',
+      given: ['configmap.yaml', '--key', 'policy'],
+      want: { exit: 1, lines: ['/: the ConfigMap has no data key "policy" (its keys: policy.yaml)'] },
+    },
+    {
+      name: '--key on a file that is no ConfigMap says what it is.',
+      given: ['good.yaml', '--key', 'policy.yaml'],
+      want: { exit: 1, lines: ["/: --key policy.yaml reads a ConfigMap's data key, but this is kind AdmissionPolicy"] },
+    },
+    {
+      name: 'An empty file, or one of comments only, is reported as empty.',
+      given: ['empty.yaml', 'comments.yaml'],
+      want: {
+        exit: 1,
+        lines: [
+          'empty.yaml: invalid, 1 error',
+          'comments.yaml: invalid, 1 error',
+          '/: is empty: no policy document (`policy default` prints one to start from)',
+        ],
+      },
+    },
+    {
+      name: 'A multi-document file is reported as such.',
+      given: ['two.yaml'],
+      want: {
+        exit: 1,
+        lines: ['two.yaml: invalid, 1 error', '/: holds 2 YAML documents; a policy is a single document (one policy per file, no --- separators)'],
+      },
     },
     {
       name: 'A file that cannot be read fails with exit 2.',
       given: ['missing.yaml'],
-      want: { exit: 2, lines: ['missing.yaml: cannot be checked', '/: cannot read the file (ENOENT)'] },
+      want: { exit: 2, lines: ['missing.yaml: cannot be checked', '/: cannot read the file: no such file or directory'] },
     },
     {
       name: 'Several files are checked in one call and the worst result decides the exit code.',
@@ -79,7 +139,7 @@ computes:
   ];
   for (const t of cases) {
     it(t.name, async () => {
-      const got = await run('policy', 'check', ...t.given.map(path));
+      const got = await run('policy', 'check', ...t.given.map((g, i) => (g.startsWith('--') || t.given[i - 1] === '--key' ? g : path(g))));
       assert.equal(got.exit, t.want.exit);
       const lines = got.out.replaceAll(`${dir}/`, '').trimEnd().split('\n');
       for (const line of t.want.lines) assert.ok(lines.includes(line), `missing line ${JSON.stringify(line)} in\n${lines.join('\n')}`);

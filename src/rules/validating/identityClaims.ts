@@ -1,18 +1,8 @@
+import { serviceAccountOf } from '../../admission/identity.js';
 import type { UserInfo } from '../../admission/request.js';
 import { ValidatingRuleId, type IdentityClaims } from '../../policy/types.js';
 import { listOf, Needs, type ValidatingRule } from '../rule.js';
 import { trustedCreation } from '../trust.js';
-
-const SA_PREFIX = 'system:serviceaccount:';
-
-/** `system:serviceaccount:NS:NAME` → {ns, name}; undefined for other usernames. */
-function serviceAccountOf(username: string): { ns: string; name: string } | undefined {
-  if (!username.startsWith(SA_PREFIX)) return undefined;
-  const rest = username.slice(SA_PREFIX.length);
-  const colon = rest.indexOf(':');
-  if (colon <= 0 || colon === rest.length - 1) return undefined;
-  return { ns: rest.slice(0, colon), name: rest.slice(colon + 1) };
-}
 
 /** True when the claims name nobody, i.e. anyone may use the compute. */
 export function claimsAreOpen(c: IdentityClaims): boolean {
