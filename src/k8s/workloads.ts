@@ -1,3 +1,4 @@
+import { serviceAccountUser } from '../admission/identity.js';
 import type { UserInfo } from '../admission/request.js';
 import { isObject } from './json.js';
 import type { Pod } from './pod.js';
@@ -9,19 +10,11 @@ import type { Pod } from './pod.js';
  * a batch/v1 Job). Pure: the one table both dry-run and the webhooks read.
  */
 
-export function serviceAccount(namespace: string, name: string): UserInfo {
-  return {
-    username: `system:serviceaccount:${namespace}:${name}`,
-    groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
-    extra: {},
-  };
-}
-
-const REPLICASET_CONTROLLER = serviceAccount('kube-system', 'replicaset-controller');
-const JOB_CONTROLLER = serviceAccount('kube-system', 'job-controller');
-const TRAINING_OPERATOR = serviceAccount('kubeflow', 'training-operator');
-const MPI_OPERATOR = serviceAccount('mpi-operator', 'mpi-operator');
-const VOLCANO_CONTROLLERS = serviceAccount('volcano-system', 'volcano-controllers');
+const REPLICASET_CONTROLLER = serviceAccountUser('kube-system', 'replicaset-controller');
+const JOB_CONTROLLER = serviceAccountUser('kube-system', 'job-controller');
+const TRAINING_OPERATOR = serviceAccountUser('kubeflow', 'training-operator');
+const MPI_OPERATOR = serviceAccountUser('mpi-operator', 'mpi-operator');
+const VOLCANO_CONTROLLERS = serviceAccountUser('volcano-system', 'volcano-controllers');
 
 /** One pod template of a workload, as its controller turns it into pods. */
 export interface TemplateSite {
@@ -124,8 +117,8 @@ interface KindInfo {
 const KINDS: Readonly<Record<string, KindInfo>> = {
   'apps/Deployment': { resource: 'deployments', sites: single(REPLICASET_CONTROLLER) },
   'apps/ReplicaSet': { resource: 'replicasets', sites: single(REPLICASET_CONTROLLER) },
-  'apps/StatefulSet': { resource: 'statefulsets', sites: single(serviceAccount('kube-system', 'statefulset-controller'), true) },
-  'apps/DaemonSet': { resource: 'daemonsets', sites: single(serviceAccount('kube-system', 'daemon-set-controller')) },
+  'apps/StatefulSet': { resource: 'statefulsets', sites: single(serviceAccountUser('kube-system', 'statefulset-controller'), true) },
+  'apps/DaemonSet': { resource: 'daemonsets', sites: single(serviceAccountUser('kube-system', 'daemon-set-controller')) },
   'batch/Job': { resource: 'jobs', sites: single(JOB_CONTROLLER) },
   // The CronJob controller creates Jobs; their pods come from the Job controller.
   'batch/CronJob': {
