@@ -114,8 +114,20 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     // cache, else the extender's state file; with neither, every named node is unknown.
     const known = opts.nodeCache ?? extender;
     const nodes = known ? () => nodeLookup(known.view()) : undefined;
+    // Until the ConfigMap's policy is in force there is no policy to judge by: the built-in one
+    // describes example computes. Answer 503 and let each webhook's failurePolicy decide.
+    const ref = opts.cluster?.policyConfigMap;
+    const unavailable = ref
+      ? () => (readiness.holds(Condition.PolicyConfigMap) ? undefined : `not ready: the policy in ConfigMap ${ref.namespace}/${ref.name} is not loaded yet`)
+      : undefined;
     for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes)) {
-      fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
+      fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, {
+        logger,
+        metrics,
+        bodyLimit,
+        ...(unavailable ? { unavailable } : {}),
+        ...(opts.observers ? { observers: opts.observers } : {}),
+      });
     }
   }
   const app = createApp({ logger, metrics, readiness });
