@@ -4,6 +4,7 @@ import type { AdmissionregistrationV1Api, V1MutatingWebhookConfiguration, V1Vali
 import { parseAllDocuments } from 'yaml';
 import { isConflict, isNotFound, KubeError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
+import { keepingAksExclusions, normalWebhooks, toleratedExclusions } from './webhookDrift.js';
 
 export const WebhookKind = { Mutating: 'MutatingWebhookConfiguration', Validating: 'ValidatingWebhookConfiguration' } as const;
 export type WebhookKind = (typeof WebhookKind)[keyof typeof WebhookKind];
@@ -157,7 +158,10 @@ function opsFor(api: AdmissionregistrationV1Api, kind: WebhookKind): Ops {
 
 const MAX_CONFLICTS = 5;
 
-/** Creates the configuration, or updates it when it differs; a 409 means someone else wrote, so read and decide again. */
+/**
+ * Creates the configuration, or updates it when it differs in meaning (webhookDrift.ts: order of
+ * set-like lists, AKS's own exclusions); a 409 means someone else wrote, so read and decide again.
+ */
 export async function applyWebhookConfig(api: AdmissionregistrationV1Api, desired: WebhookConfiguration, retry: RetryOptions): Promise<ApplyAction> {
   const ops = opsFor(api, desired.kind);
   const name = desired.metadata.name;
@@ -178,9 +182,15 @@ export async function applyWebhookConfig(api: AdmissionregistrationV1Api, desire
         await call('create', () => ops.create(desired));
         return 'created';
       }
-      if (covers(existing.webhooks, desired.webhooks) && covers(existing.metadata.labels ?? {}, desired.metadata.labels ?? {})) return 'unchanged';
+      const tolerated = toleratedExclusions(desired.webhooks);
+      if (
+        covers(normalWebhooks(existing.webhooks, tolerated), normalWebhooks(desired.webhooks)) &&
+        covers(existing.metadata.labels ?? {}, desired.metadata.labels ?? {})
+      )
+        return 'unchanged';
       const body = {
         ...desired,
+        webhooks: keepingAksExclusions(desired.webhooks, existing.webhooks),
         // Keep what others added to metadata; the resourceVersion makes the write conditional.
         metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...desired.metadata.labels } },
       } as WebhookConfiguration;

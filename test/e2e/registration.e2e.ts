@@ -93,6 +93,39 @@ describe('registration: aml-admission init against a real API server', () => {
     assert.deepEqual([(await secret()).metadata?.resourceVersion, ...(await configs()).map((c) => c.metadata?.resourceVersion)], before);
   });
 
+  it("accepts what AKS's Admissions Enforcer adds and a reordered selector as no drift, and keeps the additions when it does update", async () => {
+    const plane = cluster();
+    const patch = (ops: object[]) => plane.kubectlOk(['patch', 'validatingwebhookconfiguration', AML.webhookConfig, '--type=json', '-p', JSON.stringify(ops)]);
+    const [, validating] = await configs();
+    const byName = validating.webhooks![0]!.namespaceSelector!.matchExpressions![0]!;
+    // What AKS does to every webhook, plus the same exclusion list in another order.
+    await patch([
+      { op: 'replace', path: '/webhooks/0/namespaceSelector/matchExpressions/0/values', value: [...byName.values!].reverse() },
+      { op: 'add', path: '/webhooks/0/namespaceSelector/matchExpressions/-', value: { key: 'control-plane', operator: 'NotIn', values: ['true'] } },
+      {
+        op: 'add',
+        path: '/webhooks/0/namespaceSelector/matchExpressions/-',
+        value: { key: 'kubernetes.azure.com/managedby', operator: 'NotIn', values: ['aks'] },
+      },
+    ]);
+    const patched = (await configs())[1].metadata?.resourceVersion;
+
+    const again = await initByUrl(plane, { port, certsDir });
+    assert.match(again.out, /ValidatingWebhookConfiguration azureml-connector-admission: unchanged/);
+    assert.equal((await configs())[1].metadata?.resourceVersion, patched, 'init wrote nothing');
+
+    await patch([{ op: 'replace', path: '/webhooks/0/timeoutSeconds', value: 9 }]);
+    const drift = await initByUrl(plane, { port, certsDir });
+    assert.match(drift.out, /ValidatingWebhookConfiguration azureml-connector-admission: updated/);
+    const restored = (await configs())[1].webhooks![0]!;
+    assert.equal(restored.timeoutSeconds, 5, 'real drift is undone');
+    assert.deepEqual(
+      restored.namespaceSelector!.matchExpressions!.map((e) => e.key),
+      ['kubernetes.io/metadata.name', 'control-plane', 'kubernetes.azure.com/managedby'],
+      "AKS's exclusions are kept",
+    );
+  });
+
   it('lets the API server reach serve, with the certificate init wrote, at that URL: a pod is mutated and validated', async () => {
     const plane = cluster();
     server = await startServer(plane, { name: 'aml-registration', port, certsDir, args: ['--policy', POLICY_FILE, '--components', 'admission'] });
