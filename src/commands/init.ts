@@ -34,7 +34,12 @@ export function registerInit(program: Command, io: CliIO): void {
     .option('--namespace <ns>', 'namespace of the webhook Service and the Secret', namespaceArg, 'azureml')
     .option('--service <name>', 'webhook Service name', serviceNameArg, 'azureml-connector-admission')
     .option('--secret <name>', 'certificate Secret name (tls.crt, tls.key, ca.crt)', objectNameArg('Secret'), 'azureml-connector-admission-tls')
-    .option('--ca-secret <name>', "the CA's own Secret (its certificate and key; kept for years, so renewals keep one trust anchor)", objectNameArg('Secret'), 'azureml-connector-admission-ca')
+    .option(
+      '--ca-secret <name>',
+      "the CA's own Secret (its certificate and key; kept for years, so renewals keep one trust anchor)",
+      objectNameArg('Secret'),
+      'azureml-connector-admission-ca',
+    )
     .option(
       '--owner-clusterrole <name>',
       'ClusterRole of the install that owns the webhook configurations: deleting it (kubectl delete -k deploy/) deletes them',
@@ -65,7 +70,12 @@ export function registerInit(program: Command, io: CliIO): void {
       namespacesArg,
     )
     .option('--days <n>', 'validity of a newly issued serving certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
-    .option('--ca-days <n>', 'validity of a newly issued CA in days (renewed when it would expire before a new serving certificate)', intArg('--ca-days', 2, 36500), DEFAULT_CA_DAYS)
+    .option(
+      '--ca-days <n>',
+      'validity of a newly issued CA in days (renewed when it would expire before a new serving certificate)',
+      intArg('--ca-days', 2, 36500),
+      DEFAULT_CA_DAYS,
+    )
     .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', intArg('--attempts', 1, 100), 8)
     .action(
       async (o: {

@@ -106,7 +106,12 @@ export async function runInit(clients: Pick<KubeClients, 'core' | 'admission' | 
   const scheduler = opts.schedulerDeployment
     ? {
         name: opts.schedulerDeployment,
-        action: await rollOnCaBundle(clients.apps, { namespace: opts.namespace, name: opts.schedulerDeployment, bundlePem: secret.caBundlePem, retry: opts.retry }),
+        action: await rollOnCaBundle(clients.apps, {
+          namespace: opts.namespace,
+          name: opts.schedulerDeployment,
+          bundlePem: secret.caBundlePem,
+          retry: opts.retry,
+        }),
       }
     : undefined;
   return {

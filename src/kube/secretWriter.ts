@@ -45,7 +45,10 @@ export async function reconcileSecret<R>(
       if (!existing) {
         const labels = { 'app.kubernetes.io/name': 'aml-admission', 'app.kubernetes.io/component': ref.component, 'app.kubernetes.io/managed-by': MANAGED_BY };
         await call('create', () =>
-          core.createNamespacedSecret({ namespace, body: { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace, labels }, data } }),
+          core.createNamespacedSecret({
+            namespace,
+            body: { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace, labels }, data },
+          }),
         );
       } else {
         await call('update', () => core.replaceNamespacedSecret({ name, namespace, body: { ...existing, data } }));

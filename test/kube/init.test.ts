@@ -12,7 +12,14 @@ const NS = 'azureml';
 const SERVICE = 'azureml-connector-admission';
 const SECRET = 'azureml-connector-admission-tls';
 const CONFIG = 'azureml-connector-admission';
-const OPTS: InitOptions = { namespace: NS, service: SERVICE, secretName: SECRET, caSecretName: `${SERVICE}-ca`, templatesDir: 'webhook-config', retry: FAST_RETRY };
+const OPTS: InitOptions = {
+  namespace: NS,
+  service: SERVICE,
+  secretName: SECRET,
+  caSecretName: `${SERVICE}-ca`,
+  templatesDir: 'webhook-config',
+  retry: FAST_RETRY,
+};
 const WEBHOOK_RESOURCES = ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'] as const;
 
 /**
@@ -37,7 +44,11 @@ describe('init against an API server', () => {
   // Fake: the other writer is injected between init's read and its create.
   it('reuses the Secret another init created between its read and its create (409 AlreadyExists)', async () => {
     const ca = createCA();
-    fake.apply('secrets', { metadata: { name: OPTS.caSecretName, namespace: NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(ca.certPem), 'tls.key': b64(ca.keyPem) } });
+    fake.apply('secrets', {
+      metadata: { name: OPTS.caSecretName, namespace: NS },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': b64(ca.certPem), 'tls.key': b64(ca.keyPem) },
+    });
     const theirs = { ...issueServingCertificate(ca, { service: SERVICE, namespace: NS }), caPem: ca.certPem };
     fake.before({ verb: 'create', resource: 'secrets' }, () =>
       fake.apply('secrets', {
