@@ -11,7 +11,9 @@ import type { AdmissionRequest } from './request.js';
  */
 export type Reach = { readonly reached: true } | { readonly reached: false; readonly why: string };
 
-type Webhook = V1MutatingWebhook | V1ValidatingWebhook;
+/** One webhook of a Mutating- or ValidatingWebhookConfiguration, as the API server has it. */
+export type RegisteredWebhook = V1MutatingWebhook | V1ValidatingWebhook;
+type Webhook = RegisteredWebhook;
 
 const NAME_LABEL = 'kubernetes.io/metadata.name';
 const REACHED: Reach = { reached: true };
