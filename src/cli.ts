@@ -3,6 +3,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerCerts } from './commands/certs.js';
 import { registerDryRun } from './commands/dryrun.js';
 import { registerInit } from './commands/init.js';
+import { registerUninstall } from './commands/uninstall.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import type { CliIO } from './commands/io.js';
 import { registerServe } from './commands/serve.js';
@@ -19,6 +20,7 @@ export function buildCli(io: CliIO): Command {
   registerServe(program, io);
   registerCerts(program, io);
   registerInit(program, io);
+  registerUninstall(program, io);
   registerDryRun(program, io);
   registerAudit(program, io);
   registerPolicyCommands(program, io);

@@ -25,6 +25,8 @@ export interface ServeOptions {
   /** Explicit certificate files; when absent, a CA and serving certificate are kept in `certsDir`. */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** The CA bundle clients trust (init's ca.crt): read only for the CA expiry metric. */
+  readonly tlsCa?: string;
   readonly clientCa?: string;
   readonly certsDir: string;
   /** Names for a generated certificate. */
@@ -70,7 +72,7 @@ export interface Running {
 async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
   if (opts.tlsCert || opts.tlsKey) {
     if (!opts.tlsCert || !opts.tlsKey) throw new Error('--tls-cert and --tls-key must be given together');
-    return { cert: opts.tlsCert, key: opts.tlsKey };
+    return { cert: opts.tlsCert, key: opts.tlsKey, ...(opts.tlsCa ? { ca: opts.tlsCa } : {}) };
   }
   const ensured = await ensureServingCerts(opts.certsDir, { service: opts.service, namespace: opts.namespace });
   opts.logger.info(
@@ -94,7 +96,16 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   const certPaths = await resolveCertPaths(opts);
   const material = await loadKeyMaterial(certPaths);
   const clientCa = opts.clientCa ? await readFile(opts.clientCa) : undefined;
-  metrics.certExpiry.set({ certificate: 'serving' }, notAfter(material.cert).getTime() / 1000);
+  const caPath = certPaths.ca;
+  /**
+   * The ends an alert must precede: the serving certificate's, and the current CA's (the first of
+   * the bundle; a previous CA after it is kept only to bridge a rotation, and its end is harmless).
+   */
+  const recordExpiry = async (cert: Buffer) => {
+    metrics.certExpiry.set({ certificate: 'serving' }, notAfter(cert).getTime() / 1000);
+    if (caPath) metrics.certExpiry.set({ certificate: 'ca' }, notAfter(await readFile(caPath)).getTime() / 1000);
+  };
+  await recordExpiry(material.cert);
 
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const extender = opts.components.includes(Component.Extender)
@@ -114,8 +125,20 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     // cache, else the extender's state file; with neither, every named node is unknown.
     const known = opts.nodeCache ?? extender;
     const nodes = known ? () => nodeLookup(known.view()) : undefined;
+    // Until the ConfigMap's policy is in force there is no policy to judge by: the built-in one
+    // describes example computes. Answer 503 and let each webhook's failurePolicy decide.
+    const ref = opts.cluster?.policyConfigMap;
+    const unavailable = ref
+      ? () => (readiness.holds(Condition.PolicyConfigMap) ? undefined : `not ready: the policy in ConfigMap ${ref.namespace}/${ref.name} is not loaded yet`)
+      : undefined;
     for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes)) {
-      fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
+      fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, {
+        logger,
+        metrics,
+        bodyLimit,
+        ...(unavailable ? { unavailable } : {}),
+        ...(opts.observers ? { observers: opts.observers } : {}),
+      });
     }
   }
   const app = createApp({ logger, metrics, readiness });
@@ -135,13 +158,13 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   // The serving pair and the client CA are polled together, so a rotation that replaces both
   // (e.g. a renewed Secret mounted as one volume) is applied as one new secure context.
   const certPoller = new FilePoller(
-    [certPaths.cert, certPaths.key, ...(opts.clientCa ? [opts.clientCa] : [])],
+    [certPaths.cert, certPaths.key, ...(opts.clientCa ? [opts.clientCa] : []), ...(caPath ? [caPath] : [])],
     opts.reloadIntervalMs,
     async () => {
       const next = await loadKeyMaterial(certPaths);
       const nextCa = opts.clientCa ? await readFile(opts.clientCa) : undefined;
       server.updateTls({ ...next, ...(nextCa ? { clientCa: nextCa } : {}) });
-      metrics.certExpiry.set({ certificate: 'serving' }, notAfter(next.cert).getTime() / 1000);
+      await recordExpiry(next.cert);
       logger.info({ cert: certPaths.cert, notAfter: notAfter(next.cert).toISOString(), clientCa: opts.clientCa }, 'serving certificate reloaded');
     },
     (err) => logger.error({ err }, 'serving certificate reload failed; keeping the previous one'),

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { UserInfo } from '../admission/request.js';
 import type { RuleOutcome, ValidationVerdict } from '../admission/verdict.js';
-import type { PolicySnapshot } from '../policy/snapshot.js';
+import { PolicySnapshot } from '../policy/snapshot.js';
 import { ValidatingRuleId } from '../policy/types.js';
 import { validate } from '../rules/validate.js';
 import { requestFor } from './evaluate.js';
 import type { CliIO } from './io.js';
-import { addClusterAuditOptions, clusterInputs, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
+import { addClusterAuditOptions, clusterInputs, clusterPolicy, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
 import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
 import { whereText, type Input, type PodInput } from './inputs.js';
 import { columns, OutputFormat, podName, renderFooter, renderProblems, serialize } from './render.js';
@@ -93,9 +93,19 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
     io.err(`error: ${loaded.message}\n`);
     return ExitCode.BadInput;
   }
+  let snapshot = loaded.snapshot;
+  if (fromCluster && o.policy === undefined) {
+    const live = await clusterPolicy(o);
+    if (!live.ok) {
+      io.err(`error: ${live.message}\n`);
+      return ExitCode.BadInput;
+    }
+    snapshot = new PolicySnapshot(live.policy);
+    if (o.output === OutputFormat.Text) io.err(`judging by the policy in ${live.source}\n`);
+  }
   const read = fromCluster ? await clusterInputs(o) : loaded.read;
   const as = requesterOf(o);
-  const audits = auditPods(loaded.snapshot, read.inputs, as);
+  const audits = auditPods(snapshot, read.inputs, as);
   const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;
   const summary = { deny: count('deny'), warn: count('warn'), audit: count('audit'), ok: count('ok') };
   if (read.inputs.length === 0 && read.problems.length === 0) {

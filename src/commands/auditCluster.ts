@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { KubeError } from '../kube/errors.js';
+import { DEFAULT_POLICY_CONFIGMAP, DEFAULT_POLICY_KEY, type ConfigMapRef } from '../kube/configMapRef.js';
+import { isNotFound, KubeError } from '../kube/errors.js';
 import { listPods } from '../kube/pods.js';
+import { formatErrors } from '../policy/loader.js';
+import type { Policy } from '../policy/types.js';
 import { intArg } from './args.js';
 import type { Inputs } from './inputs.js';
+import { configMapArg } from './serveCluster.js';
 
 /** `audit` reading pods from a cluster instead of files (the options added to the command). */
 export interface ClusterAuditOptions {
@@ -12,6 +16,9 @@ export interface ClusterAuditOptions {
   readonly namespace: string;
   /** Pods per list request (default 500). */
   readonly pageSize?: number;
+  /** The policy the cluster enforces, read when no --policy file is given. */
+  readonly policyConfigmap?: ConfigMapRef;
+  readonly policyKey?: string;
 }
 
 /** Adds the cluster source to `audit`; `-f` becomes optional (no files means: read the cluster). */
@@ -20,7 +27,13 @@ export function addClusterAuditOptions(cmd: Command): Command {
   return cmd
     .option('--kubeconfig <file>', 'read pods from this cluster (without -f the default kubeconfig or in-cluster account is used)')
     .option('-A, --all-namespaces', 'read pods of every namespace (else the -n namespace)')
-    .option('--page-size <n>', 'pods per list request', intArg('--page-size', 1, 5000), 500);
+    .option('--page-size <n>', 'pods per list request', intArg('--page-size', 1, 5000), 500)
+    .option(
+      '--policy-configmap <ns/name>',
+      `reading a cluster without --policy: judge by the policy in this ConfigMap, the one the webhooks enforce (default: ${DEFAULT_POLICY_CONFIGMAP})`,
+      configMapArg,
+    )
+    .option('--policy-key <key>', 'data key of the policy in --policy-configmap', DEFAULT_POLICY_KEY);
 }
 
 /** The cluster when asked (--kubeconfig, -A) or when no -f was given; otherwise the files. */
@@ -49,4 +62,27 @@ export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
     out.problems.push({ where: { file: source, doc: 0 }, message });
   }
   return out;
+}
+
+/**
+ * The policy the webhooks of the cluster enforce: its ConfigMap, read once. Missing, unreadable or
+ * invalid is an error (exit 2), never a silent fall-back to the built-in policy, which describes
+ * example computes: judging real pods by it would report violations that are not there.
+ */
+export async function clusterPolicy(o: ClusterAuditOptions): Promise<{ ok: true; policy: Policy; source: string } | { ok: false; message: string }> {
+  const ref = o.policyConfigmap ?? configMapArg(DEFAULT_POLICY_CONFIGMAP);
+  const key = o.policyKey ?? DEFAULT_POLICY_KEY;
+  const source = `ConfigMap ${ref.namespace}/${ref.name} (key ${key})`;
+  const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
+  const { readConfigMapPolicy } = await import('../kube/policyConfigMap.js');
+  let cm;
+  try {
+    cm = await kubeClients(loadKubeConfig(o.kubeconfig)).core.readNamespacedConfigMap({ namespace: ref.namespace, name: ref.name });
+  } catch (err) {
+    if (isNotFound(err)) return { ok: false, message: `policy ${source} not found; name the policy with --policy-configmap NS/NAME or --policy FILE` };
+    return { ok: false, message: `cannot read the policy: ${new KubeError(`read ConfigMap ${ref.namespace}/${ref.name}`, err).message}` };
+  }
+  const { loaded } = readConfigMapPolicy(cm, key);
+  if (!loaded.ok) return { ok: false, message: `policy ${source} is invalid:\n${formatErrors(loaded.errors)}` };
+  return { ok: true, policy: loaded.policy, source };
 }

@@ -9,6 +9,7 @@ import { admissionWebhooks } from '../rules/webhooks.js';
 import { DEFAULT_REQUESTER } from './commonOptions.js';
 import { whereText, type Input } from './inputs.js';
 import type { PodSchemaCheck } from './podSchema.js';
+import { reach, type RegisteredWebhook } from '../admission/reach.js';
 
 /**
  * One offline admission, as the API server would run it: the mutating webhook, its patch
@@ -29,6 +30,12 @@ export interface Evaluation {
   readonly validation?: VerdictSummary;
   /** Why the API server's own Pod validation would refuse the mutated object (empty: it would not). */
   readonly schemaErrors: readonly string[];
+  /**
+   * The webhooks that, as registered (webhook-config/), would never be called for this object,
+   * with why (reach.ts). The verdicts above are what they answer when called; the API server
+   * itself admits the object unmutated and unjudged.
+   */
+  readonly unseenBy?: { readonly mutate?: string; readonly validate?: string };
   readonly allowed: boolean;
 }
 
@@ -38,6 +45,8 @@ export interface EvaluationContext {
   readonly nodes?: NodeLookup;
   /** The Pod schema check, when the caller loaded it (podSchema.ts). */
   readonly podSchema?: PodSchemaCheck;
+  /** The webhooks as registered, to tell which of them the API server would call (reach.ts). */
+  readonly registered?: { readonly mutate?: RegisteredWebhook; readonly validate?: RegisteredWebhook };
 }
 
 export interface VerdictSummary {
@@ -104,6 +113,16 @@ export function evaluate(snapshot: PolicySnapshot, input: Input, request: Admiss
   const refused = verdict.kind === 'denied' || verdict.kind === 'errored';
   const validation = refused ? undefined : decide(validate!, { ...request, object: mutated });
   const schemaErrors = !refused && context.podSchema && request.kind.kind === 'Pod' ? context.podSchema(mutated) : [];
+  const why = (w: RegisteredWebhook | undefined, r: AdmissionRequest) => {
+    const reached = w ? reach(w, r) : undefined;
+    return reached?.reached === false ? reached.why : undefined;
+  };
+  const mutateUnseen = why(context.registered?.mutate, request);
+  const validateUnseen = why(context.registered?.validate, { ...request, object: mutateUnseen === undefined ? mutated : request.object });
+  const unseenBy = {
+    ...(mutateUnseen !== undefined ? { mutate: mutateUnseen } : {}),
+    ...(validateUnseen !== undefined ? { validate: validateUnseen } : {}),
+  };
   return {
     where: whereText(input.where),
     origin: input.origin,
@@ -114,6 +133,7 @@ export function evaluate(snapshot: PolicySnapshot, input: Input, request: Admiss
     mutated,
     ...(validation ? { validation: summary(validation.verdict) } : {}),
     schemaErrors,
+    ...(Object.keys(unseenBy).length > 0 ? { unseenBy } : {}),
     allowed: validation !== undefined && (validation.verdict.kind === 'allowed' || validation.verdict.kind === 'patched') && schemaErrors.length === 0,
   };
 }

@@ -5,7 +5,7 @@ import { apiFailure } from '../kube/errors.js';
 import { runInit } from '../kube/init.js';
 import { parseWebhookUrl } from '../kube/webhookConfigs.js';
 import { DEFAULT_BACKOFF } from '../kube/retry.js';
-import { DEFAULT_CERT_DAYS } from '../tls/certs.js';
+import { DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS } from '../tls/certs.js';
 import { PACKAGE_ROOT } from '../util/packageInfo.js';
 import { intArg, namespaceArg, objectNameArg, serviceNameArg } from './args.js';
 
@@ -34,6 +34,26 @@ export function registerInit(program: Command, io: CliIO): void {
     .option('--namespace <ns>', 'namespace of the webhook Service and the Secret', namespaceArg, 'azureml')
     .option('--service <name>', 'webhook Service name', serviceNameArg, 'azureml-connector-admission')
     .option('--secret <name>', 'certificate Secret name (tls.crt, tls.key, ca.crt)', objectNameArg('Secret'), 'azureml-connector-admission-tls')
+    .option(
+      '--ca-secret <name>',
+      "the CA's own Secret (its certificate and key; kept for years, so renewals keep one trust anchor)",
+      objectNameArg('Secret'),
+      'azureml-connector-admission-ca',
+    )
+    .option(
+      '--owner-clusterrole <name>',
+      'ClusterRole of the install that owns the webhook configurations: deleting it (kubectl delete -k deploy/) deletes them',
+      objectNameArg('ClusterRole'),
+      'azureml-connector-admission-init',
+    )
+    .option('--no-owner-clusterrole', 'register the webhook configurations without an owner (remove them with aml-admission uninstall)')
+    .option(
+      '--scheduler-deployment <name>',
+      'kube-scheduler Deployment (in --namespace) to roll when the CA bundle changes: it reads the extender CA only at start',
+      objectNameArg('Deployment'),
+      'azureml-connector-scheduler',
+    )
+    .option('--no-scheduler-deployment', 'roll no scheduler')
     .option('--webhook-config <dir>', 'folder of webhook configuration templates (default: the webhook-config/ shipped with aml-admission)')
     .option(
       '--webhook-url <url>',
@@ -49,7 +69,13 @@ export function registerInit(program: Command, io: CliIO): void {
       'a namespace neither webhook is called for, beside kube-system and --namespace (repeatable, or comma-separated); the only opt-out from validation',
       namespacesArg,
     )
-    .option('--days <n>', 'validity of a newly issued certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
+    .option('--days <n>', 'validity of a newly issued serving certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
+    .option(
+      '--ca-days <n>',
+      'validity of a newly issued CA in days (renewed when it would expire before a new serving certificate)',
+      intArg('--ca-days', 2, 36500),
+      DEFAULT_CA_DAYS,
+    )
     .option('--attempts <n>', 'tries per API call on transient errors (5xx, 429, network)', intArg('--attempts', 1, 100), 8)
     .action(
       async (o: {
@@ -57,11 +83,15 @@ export function registerInit(program: Command, io: CliIO): void {
         namespace: string;
         service: string;
         secret: string;
+        caSecret: string;
+        ownerClusterrole: string | false;
+        schedulerDeployment: string | false;
         webhookConfig?: string;
         webhookUrl?: URL;
         certsDir?: string;
         excludeNamespace?: string[];
         days: number;
+        caDays: number;
         attempts: number;
       }) => {
         const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
@@ -70,21 +100,32 @@ export function registerInit(program: Command, io: CliIO): void {
           namespace: o.namespace,
           service: o.service,
           secretName: o.secret,
+          caSecretName: o.caSecret,
+          ...(o.ownerClusterrole ? { ownerClusterRole: o.ownerClusterrole } : {}),
+          ...(o.schedulerDeployment ? { schedulerDeployment: o.schedulerDeployment } : {}),
           templatesDir: o.webhookConfig ?? DEFAULT_WEBHOOK_CONFIG_DIR,
           ...(o.webhookUrl ? { url: o.webhookUrl } : {}),
           ...(o.certsDir ? { certsDir: o.certsDir } : {}),
           ...(o.excludeNamespace ? { excludeNamespaces: o.excludeNamespace } : {}),
           days: o.days,
+          caDays: o.caDays,
           retry: {
             attempts: o.attempts,
             backoff: DEFAULT_BACKOFF,
             onRetry: (err, attempt, delayMs) => io.err(`attempt ${attempt} failed (${apiFailure(err).message}); retrying in ${delayMs} ms\n`),
           },
         });
-        const s = report.secret;
-        io.out(`Secret ${o.namespace}/${o.secret}: ${s.action}${s.reason ? ` (${s.reason})` : ''}\n`);
+        const because = (r: { action: string; reason?: string }) => `${r.action}${r.reason ? ` (${r.reason})` : ''}`;
+        io.out(`Secret ${o.namespace}/${o.caSecret} (CA): ${because(report.ca)}\n`);
+        io.out(`Secret ${o.namespace}/${o.secret}: ${because(report.secret)}\n`);
         if (o.certsDir) io.out(`certificates written to ${o.certsDir} (ca.crt, tls.crt, tls.key)\n`);
         for (const w of report.webhooks) io.out(`${w.kind} ${w.name}: ${w.action}${o.webhookUrl ? ` (${w.url})` : ''}\n`);
+        if (report.owner && !report.owner.found)
+          io.err(
+            `warning: ClusterRole ${report.owner.name} not found, so the webhook configurations have no owner and outlive the install; remove them with \`aml-admission uninstall\`\n`,
+          );
+        const sched = report.scheduler;
+        if (sched) io.out(`Deployment ${o.namespace}/${sched.name}: ${sched.action}${sched.action === 'rolled' ? ' (the CA bundle changed)' : ''}\n`);
       },
     );
 }

@@ -93,6 +93,10 @@ export function renderEvaluation(e: Evaluation): string {
   const answer = e.validation && (e.mutation.decision === 'allowed' || e.mutation.decision === 'patched') ? e.validation : e.mutation;
   if (answer.message !== undefined) lines.push(`  ${answer.decision} (${answer.code ?? ''}): ${answer.message}`);
   for (const err of e.schemaErrors) lines.push(`  the API server would refuse the mutated pod: ${err}`);
+  for (const [name, why] of Object.entries(e.unseenBy ?? {}))
+    lines.push(
+      `  note: the ${name === 'mutate' ? 'mutating' : 'validating'} webhook is never called for this object (${why}); the API server admits it ${name === 'mutate' ? 'unmutated' : 'unjudged'}`,
+    );
   const warnings = [...e.mutation.warnings, ...(e.validation?.warnings ?? [])];
   for (const w of warnings) lines.push(`  warning: ${w}`);
   lines.push('  mutated object (env values hidden; -o yaml shows them):');
@@ -128,6 +132,7 @@ export function evaluationReport(e: Evaluation): Record<string, unknown> {
     mutation: e.mutation,
     ...(e.validation ? { validation: e.validation } : {}),
     ...(e.schemaErrors.length > 0 ? { schemaErrors: e.schemaErrors } : {}),
+    ...(e.unseenBy ? { unseenBy: e.unseenBy } : {}),
     mutated: e.mutated,
   };
 }

@@ -34,6 +34,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--port <n>', 'port to listen on', intArg('--port', 0, 65535), 8443)
     .option('--tls-cert <file>', 'serving certificate (PEM); default: generated into --certs-dir')
     .option('--tls-key <file>', 'serving key (PEM)')
+    .option('--tls-ca <file>', "the CA bundle clients trust (init's ca.crt), for the CA expiry metric; default with --certs-dir: its ca.crt")
     .option('--client-ca <file>', 'require client certificates signed by this CA (mutual TLS)')
     .option('--certs-dir <dir>', 'where a generated CA and serving certificate are kept', 'certs')
     .option('--service <name>', 'Service name for a generated certificate', serviceNameArg, 'azureml-connector-admission')
@@ -101,6 +102,7 @@ export function registerServe(program: Command, io: CliIO): void {
         port: number;
         tlsCert?: string;
         tlsKey?: string;
+        tlsCa?: string;
         clientCa?: string;
         certsDir: string;
         service: string;
@@ -155,6 +157,7 @@ export function registerServe(program: Command, io: CliIO): void {
             port: o.port,
             ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}),
             ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}),
+            ...(o.tlsCa ? { tlsCa: o.tlsCa } : {}),
             ...(o.clientCa ? { clientCa: o.clientCa } : {}),
             certsDir: o.certsDir,
             service: o.service,

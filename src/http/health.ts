@@ -15,6 +15,11 @@ export class Readiness {
     return true;
   }
 
+  /** True unless `name` is registered and does not hold. */
+  holds(name: string): boolean {
+    return this.conditions.get(name) !== false;
+  }
+
   /** The conditions not yet satisfied, for the /readyz body and logs. */
   pending(): string[] {
     return [...this.conditions].filter(([, ok]) => !ok).map(([name]) => name);
@@ -24,4 +29,8 @@ export class Readiness {
 export const Condition = {
   Certificates: 'certificates',
   NotDraining: 'not-draining',
+  /** The policy ConfigMap's policy is in force (src/kube/cluster.ts). */
+  PolicyConfigMap: 'policy-configmap',
+  /** The node (and pod) caches have their first full list. */
+  Informers: 'informers',
 } as const;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toHttpError } from '../admission/errors.js';
+import { ErrorCode, HttpError, toHttpError } from '../admission/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { parseJson, readJsonBody } from './body.js';
@@ -11,6 +11,11 @@ export interface JsonRouteDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly bodyLimit: number;
+  /**
+   * Why the route cannot answer yet (undefined: it can). Asked per request; the answer is a 503,
+   * so the API server applies the webhook's failurePolicy instead of trusting a guess.
+   */
+  readonly unavailable?: () => string | undefined;
 }
 
 /** What a hot-path handler answers with HTTP 200: the encoded body and the decision label for metrics. */
@@ -37,6 +42,8 @@ export function jsonRoute<A extends JsonAnswer>(
     const start = performance.now();
     readJsonBody(req, deps.bodyLimit)
       .then((raw) => {
+        const reason = deps.unavailable?.();
+        if (reason !== undefined) throw new HttpError(ErrorCode.Unavailable, reason);
         const answer = handle(parseJson(raw));
         // Before answering: a crash right after the answer must not lose its audit line.
         observe(answer, performance.now() - start);
@@ -49,9 +56,11 @@ export function jsonRoute<A extends JsonAnswer>(
         sendError(res, httpErr);
         const ms = performance.now() - start;
         latency.observe(ms / 1000);
-        requests.inc({ endpoint, decision: httpErr.status >= 500 ? 'error' : 'bad_request' });
+        const unavailable = httpErr.code === ErrorCode.Unavailable;
+        requests.inc({ endpoint, decision: unavailable ? 'unavailable' : httpErr.status >= 500 ? 'error' : 'bad_request' });
         const fields = { endpoint, status: httpErr.status, code: httpErr.code, latencyMs: Math.round(ms * 1000) / 1000 };
-        if (httpErr.status >= 500) deps.logger.error({ ...fields, err }, 'request failed');
+        if (unavailable) deps.logger.warn({ ...fields, reason: httpErr.message }, 'not ready to answer');
+        else if (httpErr.status >= 500) deps.logger.error({ ...fields, err }, 'request failed');
         else deps.logger.warn({ ...fields, reason: httpErr.message }, 'bad request');
       });
   };

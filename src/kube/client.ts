@@ -1,4 +1,4 @@
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 
 /**
  * The cluster connection: an explicit kubeconfig file, or client-node's default chain
@@ -26,8 +26,16 @@ export interface KubeClients {
   readonly kc: KubeConfig;
   readonly core: CoreV1Api;
   readonly admission: AdmissionregistrationV1Api;
+  readonly apps: AppsV1Api;
+  readonly rbac: RbacAuthorizationV1Api;
 }
 
 export function kubeClients(kc: KubeConfig): KubeClients {
-  return { kc, core: kc.makeApiClient(CoreV1Api), admission: kc.makeApiClient(AdmissionregistrationV1Api) };
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    admission: kc.makeApiClient(AdmissionregistrationV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+  };
 }

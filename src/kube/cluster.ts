@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Readiness } from '../http/health.js';
+import { Condition, type Readiness } from '../http/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PolicyStore } from '../policy/store.js';
@@ -8,9 +8,6 @@ import { ClusterInformers, type ClusterFeed } from './clusterFeed.js';
 import { EventRecorder } from './events.js';
 import { PolicyConfigMapSource, type ConfigMapRef } from './policyConfigMap.js';
 import type { BackoffOptions } from './retry.js';
-
-/** Readiness conditions this module owns. */
-export const ClusterCondition = { PolicyConfigMap: 'policy-configmap', Informers: 'informers' } as const;
 
 /** What `serve` needs to use a cluster: chosen on the command line, composed in serve.ts. */
 export interface ClusterOptions {
@@ -48,7 +45,7 @@ export function startClusterSources(
   const stops: (() => Promise<void>)[] = [];
 
   if (opts.policyConfigMap) {
-    readiness.set(ClusterCondition.PolicyConfigMap, false);
+    readiness.set(Condition.PolicyConfigMap, false);
     const source = new PolicyConfigMapSource({
       kc,
       core,
@@ -57,7 +54,7 @@ export function startClusterSources(
       events: new EventRecorder(core, { instance: opts.instance, logger }),
       logger,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
-      onLoaded: () => readiness.set(ClusterCondition.PolicyConfigMap, true),
+      onLoaded: () => readiness.set(Condition.PolicyConfigMap, true),
       ...backoff,
     });
     source.start();
@@ -65,11 +62,11 @@ export function startClusterSources(
   }
 
   if (opts.feed) {
-    readiness.set(ClusterCondition.Informers, false);
+    readiness.set(Condition.Informers, false);
     const informers = new ClusterInformers({ kc, core, feed: opts.feed, pods: opts.feedPods ?? true, logger, ...backoff });
     informers.start();
     void informers.synced.then(() => {
-      readiness.set(ClusterCondition.Informers, true);
+      readiness.set(Condition.Informers, true);
       logger.info(opts.feedPods === false ? 'node cache synced' : 'node and pod caches synced');
     });
     stops.push(() => informers.stop());

@@ -9,6 +9,8 @@ export interface ConfigMapRef {
 }
 
 export const DEFAULT_POLICY_KEY = 'policy.yaml';
+/** Where deploy/ puts the policy the admission pods enforce (`serve --policy-configmap`). */
+export const DEFAULT_POLICY_CONFIGMAP = 'azureml/aml-admission-policy';
 
 /** Parses `NAMESPACE/NAME`; throws a message fit for the command line. */
 export function parseConfigMapRef(text: string, key = DEFAULT_POLICY_KEY): ConfigMapRef {

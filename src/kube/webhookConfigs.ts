@@ -1,9 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AdmissionregistrationV1Api, V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import type { AdmissionregistrationV1Api, V1MutatingWebhookConfiguration, V1OwnerReference, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { isConflict, isNotFound, KubeError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
+import { keepingAksExclusions, normalWebhooks, toleratedExclusions } from './webhookDrift.js';
 
 export const WebhookKind = { Mutating: 'MutatingWebhookConfiguration', Validating: 'ValidatingWebhookConfiguration' } as const;
 export type WebhookKind = (typeof WebhookKind)[keyof typeof WebhookKind];
@@ -11,7 +12,7 @@ export type WebhookKind = (typeof WebhookKind)[keyof typeof WebhookKind];
 /** A Mutating- or ValidatingWebhookConfiguration as plain JSON (what the templates and the API speak). */
 export type WebhookConfiguration = (V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration) & {
   kind: WebhookKind;
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; ownerReferences?: V1OwnerReference[] };
 };
 
 /** The label that scopes a webhook away from namespaces by name; its list names the service's own namespace. */
@@ -69,6 +70,8 @@ export interface RenderOptions {
   readonly url?: URL;
   /** More namespaces no webhook is called for (an admin's list; `init --exclude-namespace`). */
   readonly excludeNamespaces?: readonly string[];
+  /** The install's cluster-scoped object the configuration is deleted with (owner.ts). */
+  readonly ownerReference?: V1OwnerReference;
 }
 
 /**
@@ -104,6 +107,7 @@ function webhookUrl(base: URL, path: string | undefined): string {
  */
 export function renderWebhookConfig(template: WebhookConfiguration, opts: RenderOptions): WebhookConfiguration {
   const config = structuredClone(template);
+  if (opts.ownerReference) config.metadata.ownerReferences = [opts.ownerReference];
   for (const webhook of config.webhooks ?? []) {
     const service = webhook.clientConfig.service!;
     const templateNamespace = service.namespace;
@@ -157,7 +161,20 @@ function opsFor(api: AdmissionregistrationV1Api, kind: WebhookKind): Ops {
 
 const MAX_CONFLICTS = 5;
 
-/** Creates the configuration, or updates it when it differs; a 409 means someone else wrote, so read and decide again. */
+/**
+ * The owner references with `owner` among them: the same array when it already is (no drift),
+ * else a new one where it replaces a reference to the same kind and name (a re-created owner has
+ * a new uid) and keeps everyone else's.
+ */
+function withOwner(existing: V1OwnerReference[] | undefined, owner: V1OwnerReference | undefined): V1OwnerReference[] | undefined {
+  if (owner === undefined || existing?.some((o) => o.uid === owner.uid)) return existing;
+  return [...(existing ?? []).filter((o) => !(o.kind === owner.kind && o.name === owner.name)), owner];
+}
+
+/**
+ * Creates the configuration, or updates it when it differs in meaning (webhookDrift.ts: order of
+ * set-like lists, AKS's own exclusions); a 409 means someone else wrote, so read and decide again.
+ */
 export async function applyWebhookConfig(api: AdmissionregistrationV1Api, desired: WebhookConfiguration, retry: RetryOptions): Promise<ApplyAction> {
   const ops = opsFor(api, desired.kind);
   const name = desired.metadata.name;
@@ -178,11 +195,19 @@ export async function applyWebhookConfig(api: AdmissionregistrationV1Api, desire
         await call('create', () => ops.create(desired));
         return 'created';
       }
-      if (covers(existing.webhooks, desired.webhooks) && covers(existing.metadata.labels ?? {}, desired.metadata.labels ?? {})) return 'unchanged';
+      const tolerated = toleratedExclusions(desired.webhooks);
+      const owners = withOwner(existing.metadata.ownerReferences, desired.metadata.ownerReferences?.[0]);
+      if (
+        covers(normalWebhooks(existing.webhooks, tolerated), normalWebhooks(desired.webhooks)) &&
+        covers(existing.metadata.labels ?? {}, desired.metadata.labels ?? {}) &&
+        owners === existing.metadata.ownerReferences
+      )
+        return 'unchanged';
       const body = {
         ...desired,
+        webhooks: keepingAksExclusions(desired.webhooks, existing.webhooks),
         // Keep what others added to metadata; the resourceVersion makes the write conditional.
-        metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...desired.metadata.labels } },
+        metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...desired.metadata.labels }, ...(owners ? { ownerReferences: owners } : {}) },
       } as WebhookConfiguration;
       await call('update', () => ops.replace(name, body));
       return 'updated';

@@ -12,10 +12,22 @@ export interface LoggerOptions {
 }
 
 /**
- * Paths pino replaces with "[redacted]" wherever a caller logs them by mistake: tokens, keys,
- * env values and the raw objects under review (which may carry secrets in env).
+ * Paths pino replaces with "[redacted]" wherever a caller logs them by mistake: tokens, private
+ * keys, env values and the raw objects under review (which may carry secrets in env). Named
+ * precisely: a bare `key` is also a ConfigMap key, a label key or a taint key, which operators need.
  */
-export const REDACT_PATHS = ['req.headers.authorization', '*.token', '*.password', 'key', '*.key', 'object', 'oldObject', '*.env'];
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  '*.token',
+  '*.password',
+  'keyPem',
+  '*.keyPem',
+  '*.privateKey',
+  '*.tls.key',
+  'object',
+  'oldObject',
+  '*.env',
+];
 
 let lastMs = -1;
 let lastIso = '';

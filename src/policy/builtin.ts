@@ -10,7 +10,7 @@ export const BUILTIN_POLICY_YAML = `apiVersion: aml-admission.azure.com/v1alpha1
 kind: AdmissionPolicy
 computes:
   example-compute:
-    namespaces: [azureml, default]
+    namespaces: [aml-training, default]
     nodePools:
       cpupool:
         gpu: false

@@ -137,6 +137,10 @@ function computeErrors(policy: Policy, name: string, c: Compute): PolicyError[] 
 /** Every cross-field error of a policy whose defaults are filled in (node pools' labels included). */
 export function policyErrors(policy: Policy): PolicyError[] {
   return [
+    // Extended resources are domain-qualified; the mutating webhook's matchCondition finds GPU pods by that '/'.
+    ...policy.gpu.resourceNames.flatMap((r, i) =>
+      r.includes('/') ? [] : [{ path: `/gpu/resourceNames/${i}`, message: `"${r}" is not an extended resource name (DOMAIN/NAME, e.g. nvidia.com/gpu)` }],
+    ),
     ...tolerationErrors(policy.gpu.tolerations, '/gpu/tolerations'),
     ...tolerationErrors(policy.amlTaints.static, '/amlTaints/static'),
     ...Object.entries(policy.computes).flatMap(([name, c]) => computeErrors(policy, name, c)),

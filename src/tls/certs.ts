@@ -25,6 +25,8 @@ export interface ServingCertOptions {
 }
 
 export const DEFAULT_CERT_DAYS = 365;
+/** The CA init keeps in its own Secret: ten years, so serving certificates renew under one trust anchor. */
+export const DEFAULT_CA_DAYS = 3650;
 /** Started a few minutes in the past so a peer whose clock lags a little still accepts it. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 const RSA_BITS = 2048;
@@ -107,13 +109,18 @@ export function issueCertificate(
   return { certPem: pki.certificateToPem(cert), keyPem: pki.privateKeyToPem(keys.privateKey) };
 }
 
+/** A serving certificate for the webhook Service, signed by `ca`. */
+export function issueServingCertificate(ca: CertificateAuthority, opts: ServingCertOptions): { certPem: string; keyPem: string } {
+  const names = [...new Set([...serviceNames(opts.service, opts.namespace), ...(opts.extraNames ?? [])])];
+  const days = opts.days ?? DEFAULT_CERT_DAYS;
+  return issueCertificate(ca, { commonName: `${opts.service}.${opts.namespace}.svc`, names, usage: 'server', days, ...(opts.now ? { now: opts.now } : {}) });
+}
+
 /** A fresh CA and a serving certificate for the webhook Service. */
 export function createServingCertificate(opts: ServingCertOptions): ServingCertificate & { ca: CertificateAuthority } {
   const now = opts.now ?? new Date();
-  const days = opts.days ?? DEFAULT_CERT_DAYS;
-  const ca = createCA({ days: days * 10, now });
-  const names = [...new Set([...serviceNames(opts.service, opts.namespace), ...(opts.extraNames ?? [])])];
-  const leaf = issueCertificate(ca, { commonName: `${opts.service}.${opts.namespace}.svc`, names, usage: 'server', days, now });
+  const ca = createCA({ days: (opts.days ?? DEFAULT_CERT_DAYS) * 10, now });
+  const leaf = issueServingCertificate(ca, { ...opts, now });
   return { ca, caPem: ca.certPem, certPem: leaf.certPem, keyPem: leaf.keyPem };
 }
 

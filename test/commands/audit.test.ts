@@ -88,7 +88,7 @@ describe('audit command', () => {
       name: 'Judges the pods inside AdmissionReviews and workload templates as well.',
       given: async () => ['-f', fixturePath('review.json'), '-f', fixturePath('deployment.yaml')],
       // Not mutated: a template without the instance type's selector has no pool targeting.
-      want: { code: 1, statuses: { 'azureml/bert-worker-0': 'deny', 'azureml/infer-…': 'deny' } },
+      want: { code: 1, statuses: { 'aml-training/bert-worker-0': 'deny', 'aml-training/infer-…': 'deny' } },
     },
     { name: 'Exits 2 on bad input.', given: async () => ['-f', fixturePath('invalid.yaml')], want: { code: 2, statuses: {} } },
   ];

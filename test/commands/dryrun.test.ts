@@ -27,7 +27,7 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     given: ['-f', fixturePath('pod-allowed.yaml')],
     want: {
       code: 0,
-      pods: [['azureml/train-0', 'Pod', true]],
+      pods: [['aml-training/train-0', 'Pod', true]],
       requester: 'dry-run-user',
       check: (r) => {
         const e = r.results[0];
@@ -49,7 +49,7 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     given: ['-f', fixturePath('pod-denied.yaml')],
     want: {
       code: 1,
-      pods: [['azureml/gpu-on-cpu', 'Pod', false]],
+      pods: [['aml-training/gpu-on-cpu', 'Pod', false]],
       check: (r) => {
         assert.equal(r.results[0].validation.code, 403);
         assert.match(r.results[0].validation.message, /^\[node-pool-targeting\] pod requests 1 GPU but can be placed on CPU pool cpupool/);
@@ -59,7 +59,7 @@ const cases: { name: string; given: string[]; want: Want }[] = [
   {
     name: 'An AdmissionReview is judged as sent, with its own requester.',
     given: ['-f', fixturePath('review.json')],
-    want: { code: 0, pods: [['azureml/bert-worker-0', 'AdmissionReview', true]], requester: sa('kubeflow', 'training-operator') },
+    want: { code: 0, pods: [['aml-training/bert-worker-0', 'AdmissionReview', true]], requester: sa('kubeflow', 'training-operator') },
   },
   {
     name: 'A multi-document file judges each pod, lists the documents that hold none, and exits 1 for the denied one.',
@@ -88,14 +88,19 @@ const cases: { name: string; given: string[]; want: Want }[] = [
   {
     name: 'A Deployment’s pod template is judged as the ReplicaSet controller would create it.',
     given: ['-f', fixturePath('deployment.yaml')],
-    want: { code: 0, pods: [['azureml/infer-…', 'Deployment/infer', true]], requester: 'dry-run-user', createdBy: sa('kube-system', 'replicaset-controller') },
+    want: {
+      code: 0,
+      pods: [['aml-training/infer-…', 'Deployment/infer', true]],
+      requester: 'dry-run-user',
+      createdBy: sa('kube-system', 'replicaset-controller'),
+    },
   },
   {
     name: 'A StatefulSet’s pod template is judged as its first ordinal pod.',
     given: ['-f', fixturePath('statefulset.yaml')],
     want: {
       code: 0,
-      pods: [['azureml/store-0', 'StatefulSet/store', true]],
+      pods: [['aml-training/store-0', 'StatefulSet/store', true]],
       requester: 'dry-run-user',
       createdBy: sa('kube-system', 'statefulset-controller'),
     },
@@ -103,12 +108,12 @@ const cases: { name: string; given: string[]; want: Want }[] = [
   {
     name: 'A Job’s pod template is judged.',
     given: ['-f', fixturePath('job.yaml')],
-    want: { code: 0, pods: [['azureml/prep-…', 'Job/prep', true]], requester: 'dry-run-user', createdBy: sa('kube-system', 'job-controller') },
+    want: { code: 0, pods: [['aml-training/prep-…', 'Job/prep', true]], requester: 'dry-run-user', createdBy: sa('kube-system', 'job-controller') },
   },
   {
     name: 'A CronJob’s job template’s pod template is judged.',
     given: ['-f', fixturePath('cronjob.yaml')],
-    want: { code: 0, pods: [['azureml/nightly-…', 'CronJob/nightly', true]] },
+    want: { code: 0, pods: [['aml-training/nightly-…', 'CronJob/nightly', true]] },
   },
   {
     name: 'A PyTorchJob yields one pod per replica type, labelled as the training operator labels them.',
@@ -116,8 +121,8 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     want: {
       code: 0,
       pods: [
-        ['azureml/bert-master-0', 'PyTorchJob/bert (Master)', true],
-        ['azureml/bert-worker-0', 'PyTorchJob/bert (Worker)', true],
+        ['aml-training/bert-master-0', 'PyTorchJob/bert (Master)', true],
+        ['aml-training/bert-worker-0', 'PyTorchJob/bert (Worker)', true],
       ],
       requester: 'dry-run-user',
       createdBy: sa('kubeflow', 'training-operator'),
@@ -133,8 +138,8 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     want: {
       code: 0,
       pods: [
-        ['azureml/mnist-ps-0', 'TFJob/mnist (PS)', true],
-        ['azureml/mnist-worker-0', 'TFJob/mnist (Worker)', true],
+        ['aml-training/mnist-ps-0', 'TFJob/mnist (PS)', true],
+        ['aml-training/mnist-worker-0', 'TFJob/mnist (Worker)', true],
       ],
     },
   },
@@ -144,8 +149,8 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     want: {
       code: 0,
       pods: [
-        ['azureml/horovod-launcher-…', 'MPIJob/horovod (Launcher)', true],
-        ['azureml/horovod-worker-0', 'MPIJob/horovod (Worker)', true],
+        ['aml-training/horovod-launcher-…', 'MPIJob/horovod (Launcher)', true],
+        ['aml-training/horovod-worker-0', 'MPIJob/horovod (Worker)', true],
       ],
       check: (r) => {
         assert.deepEqual(
@@ -166,8 +171,8 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     want: {
       code: 0,
       pods: [
-        ['azureml/dist-master-0', 'Job/dist (master)', true],
-        ['azureml/dist-worker-0', 'Job/dist (worker)', true],
+        ['aml-training/dist-master-0', 'Job/dist (master)', true],
+        ['aml-training/dist-worker-0', 'Job/dist (worker)', true],
       ],
       requester: 'dry-run-user',
       createdBy: sa('volcano-system', 'volcano-controllers'),
@@ -190,8 +195,8 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     want: {
       code: 0,
       pods: [
-        ['azureml/train-0', 'Pod', true],
-        ['azureml/prep-…', 'Job/prep', true],
+        ['aml-training/train-0', 'Pod', true],
+        ['aml-training/prep-…', 'Job/prep', true],
       ],
     },
   },
@@ -246,7 +251,7 @@ const cases: { name: string; given: string[]; want: Want }[] = [
   {
     name: 'Bad input wins over a denial: exit 2, and the good files are still judged.',
     given: ['-f', fixturePath('pod-denied.yaml'), '-f', fixturePath('invalid.yaml')],
-    want: { code: 2, pods: [['azureml/gpu-on-cpu', 'Pod', false]], problem: /not valid YAML/ },
+    want: { code: 2, pods: [['aml-training/gpu-on-cpu', 'Pod', false]], problem: /not valid YAML/ },
   },
   {
     name: '--as judges the pods as that user: outside the identity claims they are denied.',
@@ -363,8 +368,8 @@ describe('dry-run command', () => {
     const run = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '-f', fixturePath('pod-denied.yaml')]);
     assert.equal(run.code, 1);
     const lines = run.out.split('\n');
-    assert.match(lines[0]!, /^ALLOWED  Pod azureml\/train-0  \(Pod, .*pod-allowed\.yaml#1\)$/);
-    assert.match(run.out, /^DENIED  Pod azureml\/gpu-on-cpu/m);
+    assert.match(lines[0]!, /^ALLOWED  Pod aml-training\/train-0  \(Pod, .*pod-allowed\.yaml#1\)$/);
+    assert.match(run.out, /^DENIED  Pod aml-training\/gpu-on-cpu/m);
     assert.match(run.out, /^ {2}patch +\d+ operations$/m);
     assert.match(run.out, /^ {4}add +\/spec\/nodeSelector +\{"agentpool":"gpupool"\}$/m);
     assert.match(run.out, /^ {4}node-pool-targeting +deny +fail +pod requests 1 GPU/m);

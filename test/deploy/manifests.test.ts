@@ -125,6 +125,7 @@ describe('deploy/ rendered by kubectl kustomize', () => {
     assert.equal(admission.spec.strategy.rollingUpdate.maxUnavailable, 0);
     assert.ok(admissionPod.spec.topologySpreadConstraints.some((t: Obj) => t.topologyKey === 'kubernetes.io/hostname'));
     assert.ok(admissionPod.spec.terminationGracePeriodSeconds > 30, 'longer than the default drain delay plus drain timeout');
+    assert.equal(admissionPod.spec.priorityClassName, 'system-cluster-critical', 'evicted last: the validating webhook fails closed');
   });
 
   it('probes /readyz and /healthz over HTTPS on the serving port', () => {
@@ -132,6 +133,13 @@ describe('deploy/ rendered by kubectl kustomize', () => {
     assert.equal(port?.containerPort, 8443);
     assert.deepEqual(server.readinessProbe.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
     assert.deepEqual(server.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
+  });
+
+  it("passes init's CA bundle to serve for the CA expiry metric, from the Secret it mounts", () => {
+    const mount = server.volumeMounts.find((m: Obj) => m.name === 'tls');
+    const secret = admissionPod.spec.volumes.find((v: Obj) => v.name === 'tls')?.secret?.secretName;
+    assert.equal(secret, 'azureml-connector-admission-tls');
+    assert.ok(server.args.includes(`--tls-ca=${mount.mountPath}/ca.crt`), server.args.join(' '));
   });
 
   it('keeps one admission replica through voluntary disruptions', () => {
@@ -225,18 +233,21 @@ describe('deploy/ rendered by kubectl kustomize', () => {
       ],
     },
     {
-      name: 'init reads and updates only its Secret and its two webhook configurations (create cannot be limited by name)',
+      name: 'init reads and updates only its two Secrets, its two webhook configurations and the scheduler Deployment, and reads its owner ClusterRole (create cannot be limited by name)',
       given: 'azureml-connector-admission-init',
       want: [
         'azureml /secrets create',
-        'azureml /secrets get [azureml-connector-admission-tls]',
-        'azureml /secrets update [azureml-connector-admission-tls]',
+        'azureml /secrets get [azureml-connector-admission-tls,azureml-connector-admission-ca]',
+        'azureml /secrets update [azureml-connector-admission-tls,azureml-connector-admission-ca]',
+        'azureml apps/deployments get [azureml-connector-scheduler]',
+        'azureml apps/deployments patch [azureml-connector-scheduler]',
         'cluster admissionregistration.k8s.io/mutatingwebhookconfigurations create',
         'cluster admissionregistration.k8s.io/mutatingwebhookconfigurations get [azureml-connector-admission]',
         'cluster admissionregistration.k8s.io/mutatingwebhookconfigurations update [azureml-connector-admission]',
         'cluster admissionregistration.k8s.io/validatingwebhookconfigurations create',
         'cluster admissionregistration.k8s.io/validatingwebhookconfigurations get [azureml-connector-admission]',
         'cluster admissionregistration.k8s.io/validatingwebhookconfigurations update [azureml-connector-admission]',
+        'cluster rbac.authorization.k8s.io/clusterroles get [azureml-connector-admission-init]',
       ],
     },
     {

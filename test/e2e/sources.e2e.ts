@@ -77,6 +77,16 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     await waitFor('the server to answer /readyz', async () => (await readyz(server)).status === 503);
     // The informers sync by themselves; the ConfigMap is what stays missing.
     await waitFor('only the ConfigMap pending', async () => (await readyz(server)).pending.join() === 'policy-configmap');
+    // No policy to judge by yet: the webhooks answer 503 instead of judging by the built-in example
+    // policy, and the API server applies each webhook's failurePolicy (validation fails closed).
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1' } };
+    assert.deepEqual(await httpsPostJson(`${server.url}/validate`, await server.ca(), review), {
+      error: { code: 'Unavailable', message: `not ready: the policy in ConfigMap ${AML.namespace}/${AML.policyConfigMap} is not loaded yet` },
+    });
+    assert.match(
+      await bobTries(),
+      /failed: .*failed calling webhook "validate\.aml-admission\.ml\.azure\.com": .*the server is currently unable to handle the request/s,
+    );
 
     await setPolicy(policyYaml);
 
@@ -224,7 +234,7 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
   });
 
   it("audit exits 2 with the API server's reason when it may not list pods, rather than reporting no violations", async () => {
-    const run = await amlCli(['audit', '--kubeconfig', cluster().kubeconfigPath('mallory'), '-A']);
+    const run = await amlCli(['audit', '--kubeconfig', cluster().kubeconfigPath('mallory'), '-A', '--policy', POLICY_FILE]);
 
     assert.equal(run.code, 2);
     assert.match(
@@ -247,7 +257,9 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
       }),
     });
 
-    const run = await amlCli(['audit', '--kubeconfig', plane.kubeconfigPath('admin'), '-n', ns, '--policy', POLICY_FILE, '-o', 'json']);
+    // No --policy: audit judges by the policy the webhooks enforce, the live ConfigMap.
+    await setPolicy(policyYaml);
+    const run = await amlCli(['audit', '--kubeconfig', plane.kubeconfigPath('admin'), '-n', ns, '-o', 'json']);
 
     assert.equal(run.code, 1, run.err);
     const report = JSON.parse(run.out) as { pods: { pod: string; status: string; compute?: string }[] };

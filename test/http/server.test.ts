@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -146,6 +147,8 @@ describe('HTTPS admission server', () => {
     assert.match(text, /aml_admission_requests_total\{endpoint="\/mutate",decision="bad_request"\} \d+/);
     assert.match(text, /aml_admission_request_duration_seconds_bucket\{le="0.005",endpoint="\/validate"\}/);
     assert.match(text, /aml_admission_certificate_expiry_timestamp_seconds\{certificate="serving"\} \d+/);
+    const caEnd = Number(/aml_admission_certificate_expiry_timestamp_seconds\{certificate="ca"\} (\d+)/.exec(text)?.[1]);
+    assert.equal(caEnd, new Date(new X509Certificate(s.ca).validTo).getTime() / 1000, "the end of the CA in the certificates folder's ca.crt");
     assert.match(text, /aml_admission_rule_results_total\{rule="gpu-tolerations",action="mutate",result="mutated"\} \d+/);
     assert.match(text, /aml_admission_rule_results_total\{rule="node-pool-targeting",action="deny",result="[a-z]+"\} \d+/);
   });

@@ -46,6 +46,7 @@ describe('cluster commands against an API server', () => {
 
     // Fake: it records each list request, with its limit and continue token.
     it('judges the pods of every namespace with -A, listing them in pages, and exits 1 on a deny-level violation', async () => {
+      fake.apply('configmaps', { metadata: { name: 'aml-admission-policy', namespace: 'azureml' }, data: { 'policy.yaml': BUILTIN_POLICY_YAML } });
       const run = await runCli(['audit', '--kubeconfig', kubeconfig, '-A', '--page-size', '3', '-o', 'json']);
 
       assert.equal(run.code, 1);
@@ -60,6 +61,32 @@ describe('cluster commands against an API server', () => {
           ['/api/v1/pods', '3', true],
         ],
       );
+    });
+
+    it('judges by the policy the cluster enforces (its ConfigMap), not the built-in one, and exits 2 when it is missing or invalid', async () => {
+      // The live policy defines compute no-such-compute: the pod that the built-in policy denies is fine.
+      const live = BUILTIN_POLICY_YAML.replace(
+        /^computes:\n/m,
+        'computes:\n  no-such-compute:\n    nodePools: { cpupool: { gpu: false } }\n    instanceTypes: { small: { resources: { requests: { cpu: "1" } } } }\n    defaultInstanceType: small\n',
+      );
+      fake.apply('configmaps', { metadata: { name: 'live', namespace: 'ops' }, data: { 'p.yaml': live } });
+      const ok = await runCli(['audit', '--kubeconfig', kubeconfig, '-n', 'team', '--policy-configmap', 'ops/live', '--policy-key', 'p.yaml']);
+      assert.match(ok.err, /judging by the policy in ConfigMap ops\/live \(key p\.yaml\)/);
+      assert.doesNotMatch(ok.out, /not defined in the policy/, ok.out);
+      assert.match(ok.out, /must target compute no-such-compute's pools \(cpupool\)/, 'judged by the compute the live policy defines');
+
+      const missing = await runCli(['audit', '--kubeconfig', kubeconfig, '-A']);
+      assert.equal(missing.code, 2);
+      assert.match(
+        missing.err,
+        /policy ConfigMap azureml\/aml-admission-policy \(key policy\.yaml\) not found; name the policy with --policy-configmap NS\/NAME or --policy FILE/,
+      );
+
+      fake.apply('configmaps', { metadata: { name: 'aml-admission-policy', namespace: 'azureml' }, data: { 'policy.yaml': 'computes: 5\n' } });
+      const invalid = await runCli(['audit', '--kubeconfig', kubeconfig, '-A']);
+      assert.equal(invalid.code, 2);
+      assert.match(invalid.err, /policy ConfigMap azureml\/aml-admission-policy \(key policy\.yaml\) is invalid:/);
+      assert.equal(fake.requestsFor('list', 'pods').length, 1, 'no pods are listed without a policy to judge them by');
     });
 
     // No API server at all: what happens without a kubeconfig.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeClients, type KubeClients } from '../../src/kube/client.js';
 import { runInit, type InitOptions } from '../../src/kube/init.js';
-import { createServingCertificate } from '../../src/tls/certs.js';
+import { createCA, issueServingCertificate } from '../../src/tls/certs.js';
 import { FakeApiServer, type KubeObject } from '../helpers/fakeApiServer.js';
 import { b64, FAST_RETRY, unb64 } from './support.js';
 
@@ -12,7 +12,14 @@ const NS = 'azureml';
 const SERVICE = 'azureml-connector-admission';
 const SECRET = 'azureml-connector-admission-tls';
 const CONFIG = 'azureml-connector-admission';
-const OPTS: InitOptions = { namespace: NS, service: SERVICE, secretName: SECRET, templatesDir: 'webhook-config', retry: FAST_RETRY };
+const OPTS: InitOptions = {
+  namespace: NS,
+  service: SERVICE,
+  secretName: SECRET,
+  caSecretName: `${SERVICE}-ca`,
+  templatesDir: 'webhook-config',
+  retry: FAST_RETRY,
+};
 const WEBHOOK_RESOURCES = ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'] as const;
 
 /**
@@ -36,7 +43,13 @@ describe('init against an API server', () => {
 
   // Fake: the other writer is injected between init's read and its create.
   it('reuses the Secret another init created between its read and its create (409 AlreadyExists)', async () => {
-    const theirs = createServingCertificate({ service: SERVICE, namespace: NS });
+    const ca = createCA();
+    fake.apply('secrets', {
+      metadata: { name: OPTS.caSecretName, namespace: NS },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': b64(ca.certPem), 'tls.key': b64(ca.keyPem) },
+    });
+    const theirs = { ...issueServingCertificate(ca, { service: SERVICE, namespace: NS }), caPem: ca.certPem };
     fake.before({ verb: 'create', resource: 'secrets' }, () =>
       fake.apply('secrets', {
         metadata: { name: SECRET, namespace: NS },
@@ -50,7 +63,7 @@ describe('init against an API server', () => {
     assert.equal(report.secret.action, 'unchanged');
     assert.equal(unb64(secret().data['tls.crt']), theirs.certPem);
     for (const config of webhooks()) assert.equal(config.webhooks[0].clientConfig.caBundle, b64(theirs.caPem));
-    assert.equal(fake.requestsFor('get', 'secrets').length, 2, 'read again after the conflict');
+    assert.equal(fake.requestsFor('get', 'secrets').length, 3, 'the CA, then the serving Secret twice: read again after the conflict');
   });
 
   // Fake: the other writer is injected between init's read and its update.
@@ -81,8 +94,8 @@ describe('init against an API server', () => {
 
     const report = await runInit(clients, OPTS);
 
-    assert.equal(report.secret.action, 'created');
-    assert.equal(fake.requestsFor('create', 'secrets').length, 3);
+    assert.deepEqual([report.ca.action, report.secret.action], ['created', 'created']);
+    assert.equal(fake.requestsFor('create', 'secrets').length, 4, 'two 503s, then the CA and the serving Secret');
     assert.equal(fake.requestsFor('get', 'validatingwebhookconfigurations').length, 2);
     assert.ok(webhooks().every(Boolean));
   });
@@ -91,7 +104,7 @@ describe('init against an API server', () => {
   it('gives up after the configured attempts with the step and the last error', async () => {
     fake.failNext({ verb: 'get', resource: 'secrets' }, 500, 100);
 
-    await assert.rejects(runInit(clients, OPTS), /^KubeError: read Secret azureml\/azureml-connector-admission-tls: injected failure \[HTTP 500\]$/m);
+    await assert.rejects(runInit(clients, OPTS), /^KubeError: read Secret azureml\/azureml-connector-admission-ca: injected failure \[HTTP 500\]$/m);
     assert.equal(fake.requestsFor('get', 'secrets').length, FAST_RETRY.attempts);
   });
 

@@ -25,4 +25,23 @@ describe('logger', () => {
     const text = JSON.stringify(lines.lines[0]);
     assert.doesNotMatch(text, /s3cret|hunter2/);
   });
+
+  it('redacts private keys but keeps the harmless fields named key', () => {
+    const lines = new LogCapture();
+    const pem = '-----BEGIN PRIVATE KEY-----abc';
+    createLogger({ destination: lines }).info(
+      {
+        configMap: 'azureml/aml-admission-policy',
+        key: 'policy.yaml',
+        taint: { key: 'ml.azure.com/compute' },
+        certificate: { keyPem: pem },
+        secret: { tls: { key: pem } },
+      },
+      'loaded',
+    );
+    const line = lines.lines[0]!;
+    assert.doesNotMatch(JSON.stringify(line), /BEGIN PRIVATE KEY/);
+    assert.equal(line.key, 'policy.yaml');
+    assert.deepEqual(line.taint, { key: 'ml.azure.com/compute' });
+  });
 });

@@ -124,6 +124,16 @@ const cases: Case[] = [
     edit: (d) => (gpu(d).nodePools.gpupool.taints = [{ key: 'ml.azure.com/compute', value: 'gpu', effect: 'PreferNoSchedule' }]),
     want: ['/computes/gpu/nodePools/gpupool/taints', /needs a NoSchedule or NoExecute taint/],
   },
+  {
+    name: "a reserved pool whose only own taint is the node lifecycle's (node.kubernetes.io/, tolerated by every DaemonSet)",
+    edit: (d) => (gpu(d).nodePools.gpupool.taints = [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }]),
+    want: ['/computes/gpu/nodePools/gpupool/taints', /needs a NoSchedule or NoExecute taint/],
+  },
+  {
+    name: 'a GPU resource name without a domain',
+    edit: (d) => (d.gpu = { resourceNames: ['nvidia.com/gpu', 'gpu'] }),
+    want: ['/gpu/resourceNames/1', /"gpu" is not an extended resource name \(DOMAIN\/NAME, e\.g\. nvidia\.com\/gpu\)/],
+  },
 ];
 
 describe('policy loader: what the API server or the rules would not hold', () => {

@@ -10,6 +10,8 @@ import { freePort, run, waitFor, type Proc, type RunResult } from './processes.j
 export const AML = {
   namespace: 'azureml',
   secret: 'azureml-connector-admission-tls',
+  caSecret: 'azureml-connector-admission-ca',
+  schedulerDeployment: 'azureml-connector-scheduler',
   webhookConfig: 'azureml-connector-admission',
   admissionSa: 'azureml-connector-admission',
   initSa: 'azureml-connector-admission-init',

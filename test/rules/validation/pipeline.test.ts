@@ -132,7 +132,7 @@ describe('validation pipeline: existing pods with no known requester', () => {
     const wrongNs = validatePod(testPolicy(), podRequest(goodPod, { username: 'mallory', namespace: 'default' }), { requesterUnknown: true });
     assert.equal(wrongNs.kind, 'denied');
     if (wrongNs.kind === 'denied')
-      assert.equal(wrongNs.message, '[identity-claims] namespace default may not use compute gpu-compute (allowed: azureml, team-a)');
+      assert.equal(wrongNs.message, '[identity-claims] namespace default may not use compute gpu-compute (allowed: azureml, team-a, aml-training)');
   });
 });
 

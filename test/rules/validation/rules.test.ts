@@ -247,7 +247,7 @@ const cases: Case[] = [
   {
     name: 'A pod in a namespace the compute does not list is denied by identity-claims.',
     given: { pod: gpuPod(), req: { namespace: 'default' } },
-    want: { fails: { 'identity-claims': /^namespace default may not use compute gpu-compute \(allowed: azureml, team-a\)$/ } },
+    want: { fails: { 'identity-claims': /^namespace default may not use compute gpu-compute \(allowed: azureml, team-a, aml-training\)$/ } },
   },
   {
     name: 'A compute with no identity claims lets anyone in any namespace create pods.',
