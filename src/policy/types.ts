@@ -81,6 +81,17 @@ export interface AmlTaints {
   effects: TaintEffect[];
 }
 
+/**
+ * The AML extension's settings that shape every instance type (docs/policy.md#amlextension): the
+ * cluster's InstanceType objects and the extension-wide nodeSelector.
+ */
+export interface AmlExtension {
+  /** Honour the cluster's InstanceType objects (amlarc.azureml.com/v1alpha1): a watch in `serve`, `-f` documents offline. */
+  instanceTypes: boolean;
+  /** The extension's nodeSelector (AML's `nodeSelector.*` setting): joins every instance type's selector. */
+  nodeSelector: Record<string, string>;
+}
+
 export interface NodePool {
   /** GPU pool (true) or CPU pool (false). */
   gpu: boolean;
@@ -154,7 +165,9 @@ export interface Compute {
   nodePools: Record<string, NodePool>;
   /** Pool targeted when a pod has no pool targeting of its own; default: the first pool. */
   defaultNodePool?: string;
+  /** The compute's own instance types; with `amlExtension.instanceTypes` the cluster's join them (policy/instanceTypes.ts). */
   instanceTypes: Record<string, InstanceType>;
+  /** `defaultinstancetype` unless set, as on AML. */
   defaultInstanceType: string;
   /** Extra tolerations for every AML pod of the compute. */
   tolerations: Toleration[];
@@ -182,6 +195,7 @@ export interface Policy {
   trustedControllers: TrustedControllers;
   gpu: GpuSettings;
   amlTaints: AmlTaints;
+  amlExtension: AmlExtension;
   rules: Record<RuleId, RuleSettings>;
   computes: Record<string, Compute>;
 }
