@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KubeError } from '../kube/errors.js';
 import { listPods } from '../kube/pods.js';
 import { intArg } from './args.js';
-import type { Inputs } from './inputs.js';
+import { noInputs, type Inputs } from './inputs.js';
 
 /** `audit` reading pods from a cluster instead of files (the options added to the command). */
 export interface ClusterAuditOptions {
@@ -35,7 +35,7 @@ export function readsCluster(o: ClusterAuditOptions): boolean {
  */
 export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
   const source = o.allNamespaces ? 'cluster (all namespaces)' : `cluster (namespace ${o.namespace})`;
-  const out: Inputs = { inputs: [], problems: [], skipped: [], nodes: new Map() };
+  const out = noInputs();
   try {
     const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
     const { core } = kubeClients(loadKubeConfig(o.kubeconfig));

@@ -28,7 +28,6 @@ export interface PolicyError {
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
-
 /** What the API server's ValidateTolerations refuses. */
 function tolerationErrors(list: readonly Toleration[], at: string): PolicyError[] {
   const errors: PolicyError[] = [];
@@ -56,7 +55,8 @@ function resourceErrors(type: InstanceType, gpuNames: ReadonlySet<string>, at: s
       const v = parseQuantity(q)!; // the schema admits only quantities
       if (v.mantissa < 0n) errors.push({ path, message: `must not be negative, got "${q}"` });
       else if (gpuNames.has(res) && wholeNumber(q) === undefined) errors.push({ path, message: `GPU count must be a whole number, got "${q}"` });
-      else if (isExtendedResource(res) && wholeNumber(q) === undefined) errors.push({ path, message: `extended resource ${res} must be a whole number, got "${q}"` });
+      else if (isExtendedResource(res) && wholeNumber(q) === undefined)
+        errors.push({ path, message: `extended resource ${res} must be a whole number, got "${q}"` });
     }
   }
   for (const [res, q] of Object.entries(requests)) {
@@ -108,7 +108,8 @@ function computeErrors(policy: Policy, name: string, c: Compute): PolicyError[] 
     errors.push({ path: `${at}/defaultNodePool`, message: `node pool "${c.defaultNodePool}" is not defined in nodePools` });
   }
   for (const t of c.claims.resources.instanceTypes) {
-    if (!cluster && !(t in c.instanceTypes)) errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
+    if (!cluster && !(t in c.instanceTypes))
+      errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
   }
   c.namespaces.forEach((ns, i) => {
     if (!isDns1123Label(ns))

@@ -36,8 +36,7 @@ export const AML_DEFAULT_INSTANCE_TYPE: InstanceType = Object.freeze({
 }) as InstanceType;
 
 export type InstanceTypeRead =
-  | { readonly ok: true; readonly name: string; readonly type: InstanceType }
-  | { readonly ok: false; readonly name: string; readonly errors: readonly string[] };
+  { readonly ok: true; readonly name: string; readonly type: InstanceType } | { readonly ok: false; readonly name: string; readonly errors: readonly string[] };
 
 /** An InstanceType document: by apiVersion group and kind (any version of the group). */
 export function isInstanceTypeDocument(apiVersion: string, kind: string): boolean {

@@ -286,6 +286,35 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     given: ['-f', fixturePath('pod-allowed.yaml'), '--as', 'bob', '--as-group', 'ml-engineers'],
     want: { code: 0, requester: 'bob', check: (r) => assert.deepEqual(r.results[0].request.userInfo.groups, ['ml-engineers', 'system:authenticated']) },
   },
+  {
+    name: "InstanceType documents among the inputs are the cluster's instance types: a pod naming one gets its selector and resources.",
+    given: ['-f', fixturePath('instancetypes.yaml'), '-f', fixturePath('pod-cluster-type.yaml')],
+    want: {
+      code: 0,
+      pods: [['azureml/train-2x', 'Pod', true]],
+      check: (r) => {
+        assert.deepEqual(r.results[0].mutated.spec.nodeSelector, { agentpool: 'gpupool' });
+        assert.deepEqual(r.results[0].mutated.spec.containers[0].resources, {
+          requests: { cpu: '6', memory: '48Gi' },
+          limits: { cpu: '8', 'nvidia.com/gpu': '2', memory: '64Gi' },
+        });
+      },
+    },
+  },
+  {
+    name: 'Without the InstanceType documents the same pod names an unknown type: denied by policy-input.',
+    given: ['-f', fixturePath('pod-cluster-type.yaml')],
+    want: { code: 1, check: (r) => assert.match(r.results[0].mutation.message ?? r.results[0].validation.message, /instance type gpu-2x is not defined/) },
+  },
+  {
+    name: 'An InstanceType the API server would refuse (a GPU only in requests) is bad input: exit 2, with the reason.',
+    given: ['-f', fixturePath('instancetype-invalid.yaml'), '-f', fixturePath('pod-allowed.yaml')],
+    want: {
+      code: 2,
+      pods: [['azureml/train-0', 'Pod', true]],
+      problem: /InstanceType\/gpu-requests is invalid: spec\.resources\.requests\[nvidia\.com\/gpu\]: nvidia\.com\/gpu goes in limits only/,
+    },
+  },
 ];
 
 describe('dry-run command', () => {
