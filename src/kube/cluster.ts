@@ -6,11 +6,12 @@ import type { PolicyStore } from '../policy/store.js';
 import { kubeClients } from './client.js';
 import { ClusterInformers, type ClusterFeed } from './clusterFeed.js';
 import { EventRecorder } from './events.js';
+import { InstanceTypeSource } from './instanceTypes.js';
 import { PolicyConfigMapSource, type ConfigMapRef } from './policyConfigMap.js';
 import type { BackoffOptions } from './retry.js';
 
 /** Readiness conditions this module owns. */
-export const ClusterCondition = { PolicyConfigMap: 'policy-configmap', Informers: 'informers' } as const;
+export const ClusterCondition = { PolicyConfigMap: 'policy-configmap', Informers: 'informers', InstanceTypes: 'instance-types' } as const;
 
 /** What `serve` needs to use a cluster: chosen on the command line, composed in serve.ts. */
 export interface ClusterOptions {
@@ -28,7 +29,8 @@ export interface ClusterSources {
 
 /**
  * Starts the cluster-backed sources and ties them to readiness: not ready until the ConfigMap's
- * policy is in force and the caches have their first full list. Nothing here blocks serving; a
+ * policy is in force, the caches have their first full list, and the cluster's InstanceType
+ * objects are known (listed, or their CRD found absent). Nothing here blocks serving; a
  * replica that cannot reach the API server stays up, keeps its last good state, and says why.
  */
 export function startClusterSources(
@@ -63,6 +65,13 @@ export function startClusterSources(
     source.start();
     stops.push(() => source.stop());
   }
+
+  // Watched whatever the policy says: a reload may turn amlExtension.instanceTypes on.
+  readiness.set(ClusterCondition.InstanceTypes, false);
+  const instanceTypes = new InstanceTypeSource({ kc, publish: (types) => opts.store.setInstanceTypes(types), logger, ...backoff });
+  instanceTypes.start();
+  void instanceTypes.settled.then(() => readiness.set(ClusterCondition.InstanceTypes, true));
+  stops.push(() => instanceTypes.stop());
 
   if (opts.feed) {
     readiness.set(ClusterCondition.Informers, false);

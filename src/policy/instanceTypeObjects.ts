@@ -93,6 +93,7 @@ export function readInstanceTypeObject(obj: unknown): InstanceTypeRead {
     if (!isObject(spec.nodeSelector)) errors.push('spec.nodeSelector must be a map of strings');
     else
       for (const [k, v] of Object.entries(spec.nodeSelector)) {
+        if (v === null) continue; // the API server prunes nulls of fields that are not nullable
         if (typeof v === 'string') nodeSelector[k] = v;
         else errors.push(`spec.nodeSelector[${k}] must be a string`);
       }
