@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { UserInfo } from '../admission/request.js';
 import type { RuleOutcome, ValidationVerdict } from '../admission/verdict.js';
-import type { PolicySnapshot } from '../policy/snapshot.js';
+import { clusterInstanceTypes } from '../policy/instanceTypeObjects.js';
+import { PolicySnapshot } from '../policy/snapshot.js';
 import { ValidatingRuleId } from '../policy/types.js';
 import { validate } from '../rules/validate.js';
 import { requestFor } from './evaluate.js';
@@ -94,8 +95,10 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
     return ExitCode.BadInput;
   }
   const read = fromCluster ? await clusterInputs(o) : loaded.read;
+  // Refused objects are the cluster's state, not bad input: the server does not use them either.
+  const snapshot = fromCluster ? new PolicySnapshot(loaded.snapshot.loaded, clusterInstanceTypes(read.instanceTypes.map((t) => t.object))) : loaded.snapshot;
   const as = requesterOf(o);
-  const audits = auditPods(loaded.snapshot, read.inputs, as);
+  const audits = auditPods(snapshot, read.inputs, as);
   const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;
   const summary = { deny: count('deny'), warn: count('warn'), audit: count('audit'), ok: count('ok') };
   if (read.inputs.length === 0 && read.problems.length === 0) {

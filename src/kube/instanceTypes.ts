@@ -7,11 +7,27 @@ import {
   INSTANCE_TYPE_VERSION,
   type ClusterInstanceTypes,
 } from '../policy/instanceTypeObjects.js';
-import { apiFailure } from './errors.js';
+import { apiFailure, isNotFound, KubeError } from './errors.js';
 import { Informer } from './informer.js';
 import type { BackoffOptions } from './retry.js';
 
 export const INSTANCE_TYPE_CRD = `${INSTANCE_TYPE_PLURAL}.${INSTANCE_TYPE_GROUP}`;
+
+/** The cluster's InstanceType objects once (`audit`); none when their CRD is not installed. */
+export async function listInstanceTypes(kc: KubeConfig): Promise<KubernetesObject[]> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  try {
+    const list = (await api.listClusterCustomObject({
+      group: INSTANCE_TYPE_GROUP,
+      version: INSTANCE_TYPE_VERSION,
+      plural: INSTANCE_TYPE_PLURAL,
+    })) as KubernetesListObject<KubernetesObject>;
+    return list.items;
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw new KubeError(`list ${INSTANCE_TYPE_CRD}`, err);
+  }
+}
 
 export interface InstanceTypeSourceOptions {
   readonly kc: KubeConfig;

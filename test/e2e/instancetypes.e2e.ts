@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { createNamespace, installServer, uninstall, type AmlServer } from './harness/aml.js';
+import { amlCli, createNamespace, installServer, uninstall, type AmlServer } from './harness/aml.js';
 import { ROOT } from './harness/assets.js';
 import { amlPod, POLICY_FILE } from './harness/objects.js';
 import { waitFor } from './harness/processes.js';
@@ -81,5 +81,15 @@ describe("AML's InstanceType objects: the CRD and the server's watch", () => {
       limits: { cpu: '8', memory: '64Gi', 'nvidia.com/gpu': '2' },
     });
     assert.ok((await server.logs()).some((l) => /InstanceType CRD found/.test(l.msg)));
+  });
+
+  it("audit judges the cluster's pods with the cluster's instance types", async () => {
+    const run = await amlCli(['audit', '--kubeconfig', cluster().kubeconfigPath('admin'), '-n', NS, '--policy', POLICY_FILE, '-o', 'json']);
+    assert.equal(run.code, 0, run.out + run.err);
+    const report = JSON.parse(run.out) as { pods: { pod: string; status: string }[] };
+    assert.deepEqual(
+      report.pods.map((p) => [p.pod, p.status]),
+      [[`${NS}/train`, 'ok']],
+    );
   });
 });
