@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { nodeLookup, type NodeCache } from './extender/cache.js';
 import { startExtender } from './extender/component.js';
+import type { ClaimIndex } from './policy/amlClaims.js';
 import type { ClusterOptions } from './kube/cluster.js';
 import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
@@ -51,8 +52,10 @@ export interface ServeOptions {
    */
   readonly nodeCache?: NodeCache;
   readonly extenderState?: string;
-  /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` (src/kube/cluster.ts). */
+  /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` and `claims` (src/kube/cluster.ts). */
   readonly cluster?: ClusterOptions;
+  /** The cluster's PVCs, fed by an informer, for AML's labelled PVCs (pvc-volumes). */
+  readonly claims?: ClaimIndex;
 }
 
 export interface Running {
@@ -114,7 +117,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     // cache, else the extender's state file; with neither, every named node is unknown.
     const known = opts.nodeCache ?? extender;
     const nodes = known ? () => nodeLookup(known.view()) : undefined;
-    for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes)) {
+    const claims = opts.claims;
+    for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes, claims ? () => claims : undefined)) {
       fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, { logger, metrics, bodyLimit, ...(opts.observers ? { observers: opts.observers } : {}) });
     }
   }
@@ -156,6 +160,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         store: opts.policy,
         feed,
         feedPods: opts.components.includes(Component.Extender),
+        ...(opts.claims ? { claims: opts.claims } : {}),
         readiness,
         logger,
         metrics,

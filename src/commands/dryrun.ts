@@ -13,7 +13,7 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
   }
   const { snapshot, read } = loaded;
   const as = requesterOf(o);
-  const context = { nodes: { labels: (name: string) => read.nodes.get(name) }, podSchema: await loadPodSchemaCheck() };
+  const context = { nodes: { labels: (name: string) => read.nodes.get(name) }, claims: read.claims, podSchema: await loadPodSchemaCheck() };
   const results: Evaluation[] = read.inputs.map((input) => evaluate(snapshot, input, requestFor(input, as, 'dry-run'), context));
   const denied = results.filter((r) => !r.allowed).length;
   if (read.inputs.length === 0 && read.problems.length === 0) {

@@ -5,13 +5,14 @@ import type { UserInfo } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
 import type { Pod } from '../k8s/pod.js';
 import { podFromSite, templateSites } from '../k8s/workloads.js';
+import { ClaimIndex, claimMetaOf } from '../policy/amlClaims.js';
 import { isInstanceTypeDocument, isInstanceTypeListDocument } from '../policy/instanceTypeObjects.js';
 import { yamlErrorText } from '../util/yamlErrors.js';
 
 /**
  * What `dry-run` and `audit` read from files: Pods, AdmissionReviews, Lists of them (`kubectl get
  * pods -o yaml`), and the pod templates inside workload objects, from multi-document YAML or JSON;
- * and what the cluster would know: Nodes and AML InstanceType objects.
+ * and what the cluster would know: Nodes, PersistentVolumeClaims and AML InstanceType objects.
  * Pure: the commands read the files and hand the text in.
  */
 
@@ -60,11 +61,13 @@ export interface Inputs {
   readonly nodes: Map<string, Readonly<Record<string, string>>>;
   /** AML InstanceType objects (and the items of InstanceTypeLists): the cluster's instance types offline. */
   readonly instanceTypes: { readonly where: Where; readonly object: unknown }[];
+  /** The PersistentVolumeClaim documents: the PVCs of the cluster (AML's labelled ones are mounted into AML pods). */
+  readonly claims: ClaimIndex;
 }
 
 /** An empty Inputs, to collect into. */
 export function noInputs(): Inputs {
-  return { inputs: [], problems: [], skipped: [], nodes: new Map(), instanceTypes: [] };
+  return { inputs: [], problems: [], skipped: [], nodes: new Map(), instanceTypes: [], claims: new ClaimIndex() };
 }
 
 function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inputs): void {
@@ -94,6 +97,12 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
   if (kind === 'Node' && typeof meta.name === 'string' && meta.name !== '') {
     const labels = isObject(meta.labels) ? meta.labels : {};
     out.nodes.set(meta.name, Object.fromEntries(Object.entries(labels).filter(([, v]) => typeof v === 'string')) as Record<string, string>);
+    return;
+  }
+  if (kind === 'PersistentVolumeClaim' && doc.apiVersion === 'v1') {
+    const claim = claimMetaOf(doc, defaultNamespace);
+    if (claim === undefined) out.problems.push({ where, message: `${label} has no name` });
+    else out.claims.upsert(claim);
     return;
   }
   const apiVersion = typeof doc.apiVersion === 'string' ? doc.apiVersion : '';

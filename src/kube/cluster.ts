@@ -7,11 +7,18 @@ import { kubeClients } from './client.js';
 import { ClusterInformers, type ClusterFeed } from './clusterFeed.js';
 import { EventRecorder } from './events.js';
 import { InstanceTypeSource } from './instanceTypes.js';
+import { claimInformer } from './volumeClaims.js';
+import type { ClaimIndex } from '../policy/amlClaims.js';
 import { PolicyConfigMapSource, type ConfigMapRef } from './policyConfigMap.js';
 import type { BackoffOptions } from './retry.js';
 
 /** Readiness conditions this module owns. */
-export const ClusterCondition = { PolicyConfigMap: 'policy-configmap', Informers: 'informers', InstanceTypes: 'instance-types' } as const;
+export const ClusterCondition = {
+  PolicyConfigMap: 'policy-configmap',
+  Informers: 'informers',
+  InstanceTypes: 'instance-types',
+  VolumeClaims: 'volume-claims',
+} as const;
 
 /** What `serve` needs to use a cluster: chosen on the command line, composed in serve.ts. */
 export interface ClusterOptions {
@@ -39,6 +46,8 @@ export function startClusterSources(
     /** Feed node informers (and pod informers with `feedPods`, for the extender) into this cache. */
     readonly feed?: ClusterFeed | undefined;
     readonly feedPods?: boolean;
+    /** Feed a PVC informer into this index (AML's labelled PVCs, pvc-volumes). */
+    readonly claims?: ClaimIndex;
     readonly readiness: Readiness;
     readonly logger: Logger;
     readonly metrics?: Metrics;
@@ -72,6 +81,14 @@ export function startClusterSources(
   instanceTypes.start();
   void instanceTypes.settled.then(() => readiness.set(ClusterCondition.InstanceTypes, true));
   stops.push(() => instanceTypes.stop());
+
+  if (opts.claims) {
+    readiness.set(ClusterCondition.VolumeClaims, false);
+    const claims = claimInformer({ kc, core, index: opts.claims, logger, ...backoff });
+    claims.start();
+    void claims.synced.then(() => readiness.set(ClusterCondition.VolumeClaims, true));
+    stops.push(() => claims.stop());
+  }
 
   if (opts.feed) {
     readiness.set(ClusterCondition.Informers, false);

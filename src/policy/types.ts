@@ -24,6 +24,7 @@ export const MutatingRuleId = {
   NodePool: 'node-pool',
   VolcanoScheduler: 'volcano-scheduler',
   BlobfuseVolumes: 'blobfuse-volumes',
+  PvcVolumes: 'pvc-volumes',
 } as const;
 export type MutatingRuleId = (typeof MutatingRuleId)[keyof typeof MutatingRuleId];
 
@@ -57,6 +58,12 @@ export interface PolicyKeys {
   /** Labels naming a pod's distributed job, first present wins. */
   jobNameLabels: string[];
   blobfuseAnnotation: string;
+  /** PVC label (value "true") that offers a claim to every AML pod of its namespace (AML's convention). */
+  pvcLabel: string;
+  /** PVC annotation with the absolute path to mount the claim at. */
+  pvcMountPathAnnotation: string;
+  /** PVC annotation with a group id the pods join (supplementalGroups), for the volume's permissions. */
+  pvcGidAnnotation: string;
   podGroupAnnotation: string;
   queueAnnotation: string;
   /** Node labels naming a node's pool, first present wins. */

@@ -315,6 +315,21 @@ const cases: { name: string; given: string[]; want: Want }[] = [
       problem: /InstanceType\/gpu-requests is invalid: spec\.resources\.requests\[nvidia\.com\/gpu\]: nvidia\.com\/gpu goes in limits only/,
     },
   },
+  {
+    name: "PersistentVolumeClaim documents among the inputs are the cluster's PVCs: AML's labelled one is mounted into the AML pod of its namespace.",
+    given: ['-f', fixturePath('pvc.yaml'), '-f', fixturePath('pod-allowed.yaml')],
+    want: {
+      code: 0,
+      pods: [['azureml/train-0', 'Pod', true]],
+      skipped: [],
+      check: (r) => {
+        const spec = r.results[0].mutated.spec;
+        assert.deepEqual(spec.volumes, [{ name: 'pvc-nfs-pvc', persistentVolumeClaim: { claimName: 'nfs-pvc' } }]);
+        assert.deepEqual(spec.containers[0].volumeMounts, [{ name: 'pvc-nfs-pvc', mountPath: '/mnt/nfs' }]);
+        assert.deepEqual(spec.securityContext, { supplementalGroups: [3000] });
+      },
+    },
+  },
 ];
 
 describe('dry-run command', () => {

@@ -211,7 +211,7 @@ describe('deploy/ rendered by kubectl kustomize', () => {
 
   const rbac: { name: string; given: string; want: string[] }[] = [
     {
-      name: "the admission server reads nodes, pods, AML's InstanceTypes and its one policy ConfigMap, and creates Events",
+      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes and its one policy ConfigMap, and creates Events",
       given: 'azureml-connector-admission',
       want: [
         'azureml /configmaps get [aml-admission-policy]',
@@ -221,6 +221,9 @@ describe('deploy/ rendered by kubectl kustomize', () => {
         'cluster /nodes get',
         'cluster /nodes list',
         'cluster /nodes watch',
+        'cluster /persistentvolumeclaims get',
+        'cluster /persistentvolumeclaims list',
+        'cluster /persistentvolumeclaims watch',
         'cluster /pods get',
         'cluster /pods list',
         'cluster /pods watch',

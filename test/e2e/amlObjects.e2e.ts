@@ -9,13 +9,16 @@ import { cluster } from './harness/suite.js';
 import { INSTANCE_TYPE_CASES } from '../fixtures/instancetypes/cases.js';
 import { readInstanceTypeObject } from '../../src/policy/instanceTypeObjects.js';
 
-/** AML's InstanceType objects on the real API server: the CRD of deploy/crds, and the server's watch on them. */
+/**
+ * AML's own objects on the real API server: InstanceTypes (the CRD of deploy/crds, and the
+ * server's watch on them) and PVCs labelled ml.azure.com/pvc (the server's PVC informer).
+ */
 const NS = 'e2e-instancetypes';
 const CRD = 'instancetypes.amlarc.azureml.com';
 const GROUP = { group: 'amlarc.azureml.com', version: 'v1alpha1', plural: 'instancetypes' };
 const instanceType = (name: string, spec: unknown) => ({ apiVersion: 'amlarc.azureml.com/v1alpha1', kind: 'InstanceType', metadata: { name }, spec });
 
-describe("AML's InstanceType objects: the CRD and the server's watch", () => {
+describe("AML's objects: InstanceTypes (the CRD and the server's watch) and labelled PVCs", () => {
   let server: AmlServer;
   const objects = () => cluster().kubeConfig().makeApiClient(CustomObjectsApi);
 
@@ -91,5 +94,32 @@ describe("AML's InstanceType objects: the CRD and the server's watch", () => {
       report.pods.map((p) => [p.pod, p.status]),
       [[`${NS}/train`, 'ok']],
     );
+  });
+
+  it('a labelled PVC of the namespace is mounted into its AML pods at its mount path, with its gid', async () => {
+    await cluster()
+      .kubeConfig()
+      .makeApiClient(CoreV1Api)
+      .createNamespacedPersistentVolumeClaim({
+        namespace: NS,
+        body: {
+          metadata: {
+            name: 'nfs-pvc',
+            labels: { 'ml.azure.com/pvc': 'true' },
+            annotations: { 'ml.azure.com/mountpath': '/mnt/nfs', 'ml.azure.com/gid': '3000' },
+          },
+          spec: { accessModes: ['ReadWriteMany'], storageClassName: '', resources: { requests: { storage: '1Gi' } } },
+        },
+      });
+    const pods = cluster().kubeConfig('alice').makeApiClient(CoreV1Api);
+    const pod = await waitFor('the claim to reach the server', async () => {
+      const p = await pods.createNamespacedPod({ namespace: NS, body: amlPod('with-pvc', NS), dryRun: 'All' });
+      return p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === 'nfs-pvc') && p;
+    });
+    assert.deepEqual(JSON.parse(JSON.stringify(pod.spec?.containers[0]?.volumeMounts?.find((m) => m.name === 'pvc-nfs-pvc'))), {
+      name: 'pvc-nfs-pvc',
+      mountPath: '/mnt/nfs',
+    });
+    assert.deepEqual(pod.spec?.securityContext?.supplementalGroups, [3000]);
   });
 });
