@@ -109,7 +109,9 @@ const compute = {
       additionalProperties: false,
       default: {},
       properties: {
+        volume: { enum: ['flexVolume', 'csi'], default: 'flexVolume' },
         driver: { type: 'string', minLength: 1, default: 'azure/blobfuse' },
+        csiDriver: { type: 'string', minLength: 1, default: 'blob.csi.azure.com' },
         tmpPath: { type: 'string', minLength: 1, default: '/tmp/blobfuse' },
         mountOptions: { type: 'string', default: '-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120' },
         allowedSecrets: stringList,

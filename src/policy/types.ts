@@ -128,8 +128,17 @@ export interface SchedulerSettings {
   gang: boolean;
 }
 
+/** How a blob mount becomes a volume: the blobfuse FlexVolume, or an inline Azure Blob CSI volume. */
+export const BlobVolume = { FlexVolume: 'flexVolume', Csi: 'csi' } as const;
+export type BlobVolume = (typeof BlobVolume)[keyof typeof BlobVolume];
+
 export interface BlobfuseSettings {
+  /** The volume the mounts become (the FlexVolume driver is deprecated; AML's extension ships Blob CSI). */
+  volume: BlobVolume;
+  /** FlexVolume driver (volume: flexVolume). */
   driver: string;
+  /** CSI driver (volume: csi). */
+  csiDriver: string;
   tmpPath: string;
   mountOptions: string;
   /** Secrets the blobfuse mounts may name; empty means any. */
