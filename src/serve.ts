@@ -161,6 +161,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         feed,
         feedPods: opts.components.includes(Component.Extender),
         ...(opts.claims ? { claims: opts.claims } : {}),
+        // Instance types shape mutation and validation; the extender places pods already mutated.
+        instanceTypes: opts.components.includes(Component.Admission),
         readiness,
         logger,
         metrics,

@@ -48,6 +48,8 @@ export function startClusterSources(
     readonly feedPods?: boolean;
     /** Feed a PVC informer into this index (AML's labelled PVCs, pvc-volumes). */
     readonly claims?: ClaimIndex;
+    /** Watch AML's InstanceType objects into the store (the admission component's instance types). */
+    readonly instanceTypes?: boolean;
     readonly readiness: Readiness;
     readonly logger: Logger;
     readonly metrics?: Metrics;
@@ -76,11 +78,13 @@ export function startClusterSources(
   }
 
   // Watched whatever the policy says: a reload may turn amlExtension.instanceTypes on.
-  readiness.set(ClusterCondition.InstanceTypes, false);
-  const instanceTypes = new InstanceTypeSource({ kc, publish: (types) => opts.store.setInstanceTypes(types), logger, ...backoff });
-  instanceTypes.start();
-  void instanceTypes.settled.then(() => readiness.set(ClusterCondition.InstanceTypes, true));
-  stops.push(() => instanceTypes.stop());
+  if (opts.instanceTypes) {
+    readiness.set(ClusterCondition.InstanceTypes, false);
+    const instanceTypes = new InstanceTypeSource({ kc, publish: (types) => opts.store.setInstanceTypes(types), logger, ...backoff });
+    instanceTypes.start();
+    void instanceTypes.settled.then(() => readiness.set(ClusterCondition.InstanceTypes, true));
+    stops.push(() => instanceTypes.stop());
+  }
 
   if (opts.claims) {
     readiness.set(ClusterCondition.VolumeClaims, false);
