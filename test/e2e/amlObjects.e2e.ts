@@ -96,6 +96,19 @@ describe("AML's objects: InstanceTypes (the CRD and the server's watch) and labe
     );
   });
 
+  it('deleting the CRD takes its instance types along: a pod naming one is then denied by policy-input', async () => {
+    const plane = cluster();
+    await plane.kubectlOk(['delete', `crd/${CRD}`]);
+    const pods = cluster().kubeConfig('alice').makeApiClient(CoreV1Api);
+    const denied = await waitFor('the server to drop the types', async () =>
+      pods.createNamespacedPod({ namespace: NS, body: amlPod('after-crd', NS, { instanceType: 'e2e-gpu-2x' }), dryRun: 'All' }).then(
+        () => undefined,
+        (err: { body?: string }) => String(err.body),
+      ),
+    );
+    assert.match(denied, /\[policy-input\] instance type e2e-gpu-2x is not defined for compute gpu-compute/);
+  });
+
   it('a labelled PVC of the namespace is mounted into its AML pods at its mount path, with its gid', async () => {
     await cluster()
       .kubeConfig()
