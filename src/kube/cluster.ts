@@ -36,8 +36,8 @@ export interface ClusterSources {
 
 /**
  * Starts the cluster-backed sources and ties them to readiness: not ready until the ConfigMap's
- * policy is in force, the caches have their first full list, and the cluster's InstanceType
- * objects are known (listed, or their CRD found absent). Nothing here blocks serving; a
+ * policy is in force, the caches (nodes, pods, PVCs) have their first full list, and the
+ * cluster's InstanceType objects are known (listed, or their CRD found absent). Nothing here blocks serving; a
  * replica that cannot reach the API server stays up, keeps its last good state, and says why.
  */
 export function startClusterSources(
