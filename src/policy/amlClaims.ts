@@ -94,4 +94,11 @@ export class ClaimIndex implements ClaimLookup {
   inNamespace(namespace: string): readonly ClaimMeta[] {
     return [...(this.byNamespace.get(namespace)?.values() ?? [])];
   }
+
+  /** How many PVCs it holds. */
+  get size(): number {
+    let n = 0;
+    for (const names of this.byNamespace.values()) n += names.size;
+    return n;
+  }
 }

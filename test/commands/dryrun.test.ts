@@ -391,6 +391,12 @@ describe('dry-run command', () => {
     }
   });
 
+  it('Says in text which cluster objects the inputs held (InstanceTypes, PVCs), so a reader sees them honoured.', async () => {
+    const run = await runCli(['dry-run', '-f', fixturePath('instancetypes.yaml'), '-f', fixturePath('pvc.yaml'), '-f', fixturePath('pod-cluster-type.yaml')]);
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /\ncluster objects read: 2 InstanceTypes, 1 PersistentVolumeClaim\n1 allowed, 0 denied\n$/);
+  });
+
   it('Requires -f: a usage error exits 2.', async () => {
     const run = await runCli(['dry-run']);
     assert.equal(run.code, 2);
