@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { nodeLookup, type NodeCache } from './extender/cache.js';
 import { startExtender } from './extender/component.js';
+import type { ClaimIndex } from './policy/amlClaims.js';
 import type { ClusterOptions } from './kube/cluster.js';
 import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
@@ -53,8 +54,10 @@ export interface ServeOptions {
    */
   readonly nodeCache?: NodeCache;
   readonly extenderState?: string;
-  /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` (src/kube/cluster.ts). */
+  /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` and `claims` (src/kube/cluster.ts). */
   readonly cluster?: ClusterOptions;
+  /** The cluster's PVCs, fed by an informer, for AML's labelled PVCs (pvc-volumes). */
+  readonly claims?: ClaimIndex;
 }
 
 export interface Running {
@@ -131,7 +134,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     const unavailable = ref
       ? () => (readiness.holds(Condition.PolicyConfigMap) ? undefined : `not ready: the policy in ConfigMap ${ref.namespace}/${ref.name} is not loaded yet`)
       : undefined;
-    for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes)) {
+    const claims = opts.claims;
+    for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes, claims ? () => claims : undefined)) {
       fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, {
         logger,
         metrics,
@@ -179,6 +183,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         store: opts.policy,
         feed,
         feedPods: opts.components.includes(Component.Extender),
+        ...(opts.claims ? { claims: opts.claims } : {}),
+        // Instance types shape mutation and validation; the extender places pods already mutated.
+        instanceTypes: opts.components.includes(Component.Admission),
         readiness,
         logger,
         metrics,

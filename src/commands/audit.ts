@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { UserInfo } from '../admission/request.js';
 import type { RuleOutcome, ValidationVerdict } from '../admission/verdict.js';
+import { clusterInstanceTypes } from '../policy/instanceTypeObjects.js';
 import { PolicySnapshot } from '../policy/snapshot.js';
 import { ValidatingRuleId } from '../policy/types.js';
 import { validate } from '../rules/validate.js';
@@ -93,17 +94,20 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
     io.err(`error: ${loaded.message}\n`);
     return ExitCode.BadInput;
   }
-  let snapshot = loaded.snapshot;
+  let policy = loaded.snapshot.loaded;
   if (fromCluster && o.policy === undefined) {
     const live = await clusterPolicy(o);
     if (!live.ok) {
       io.err(`error: ${live.message}\n`);
       return ExitCode.BadInput;
     }
-    snapshot = new PolicySnapshot(live.policy);
+    policy = live.policy;
     if (o.output === OutputFormat.Text) io.err(`judging by the policy in ${live.source}\n`);
   }
   const read = fromCluster ? await clusterInputs(o) : loaded.read;
+  // The cluster's InstanceType objects as the server compiles them; refused ones are the
+  // cluster's state, not bad input: the server does not use them either.
+  const snapshot = fromCluster ? new PolicySnapshot(policy, clusterInstanceTypes(read.instanceTypes.map((t) => t.object))) : loaded.snapshot;
   const as = requesterOf(o);
   const audits = auditPods(snapshot, read.inputs, as);
   const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;

@@ -5,7 +5,7 @@ import { listPods } from '../kube/pods.js';
 import { formatErrors } from '../policy/loader.js';
 import type { Policy } from '../policy/types.js';
 import { intArg } from './args.js';
-import type { Inputs } from './inputs.js';
+import { noInputs, type Inputs } from './inputs.js';
 import { configMapArg } from './serveCluster.js';
 
 /** `audit` reading pods from a cluster instead of files (the options added to the command). */
@@ -42,17 +42,21 @@ export function readsCluster(o: ClusterAuditOptions): boolean {
 }
 
 /**
- * The pods of a namespace (or all) as audit inputs, listed in pages. A failure to list (RBAC,
- * unreachable API server) is a problem of the input, so `audit` exits 2 rather than reporting
- * violations it could not look for.
+ * The pods of a namespace (or all) as audit inputs, listed in pages, with the cluster's InstanceType
+ * objects (none without their CRD). A failure to list (RBAC, unreachable API server) is a problem
+ * of the input, so `audit` exits 2 rather than reporting violations it could not look for.
  */
 export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
   const source = o.allNamespaces ? 'cluster (all namespaces)' : `cluster (namespace ${o.namespace})`;
-  const out: Inputs = { inputs: [], problems: [], skipped: [], nodes: new Map() };
+  const out = noInputs();
   try {
     const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
-    const { core } = kubeClients(loadKubeConfig(o.kubeconfig));
+    const kc = loadKubeConfig(o.kubeconfig);
+    const { core } = kubeClients(kc);
     const { items } = await listPods(core, { pageSize: o.pageSize ?? 500, ...(o.allNamespaces ? {} : { namespace: o.namespace }) });
+    // The pods were admitted with the cluster's InstanceType objects as instance types: judge them so too.
+    const { listInstanceTypes } = await import('../kube/instanceTypes.js');
+    (await listInstanceTypes(kc)).forEach((object, i) => out.instanceTypes.push({ where: { file: 'cluster (instancetypes)', doc: i + 1 }, object }));
     items.forEach((pod, i) => {
       // Plain JSON, as `kubectl get pods -o json` shows it (client-node hands back model objects).
       out.inputs.push({ type: 'pod', where: { file: source, doc: i + 1 }, origin: 'Pod', pod: JSON.parse(JSON.stringify(pod)) as typeof pod });

@@ -7,7 +7,8 @@ import { formatErrors, loadPolicy } from '../policy/loader.js';
 import { PolicySnapshot } from '../policy/snapshot.js';
 import type { Policy } from '../policy/types.js';
 import { fileErrorText } from '../util/fileErrors.js';
-import { readInputs, type Inputs } from './inputs.js';
+import { clusterInstanceTypes, readInstanceTypeObject, type ClusterInstanceTypes } from '../policy/instanceTypeObjects.js';
+import { readInputs, whereText, type Inputs, type Problem, type Where } from './inputs.js';
 import { filenameArg, readSources } from './sources.js';
 import { OutputFormat } from './render.js';
 
@@ -71,7 +72,25 @@ export async function loadCommonInputs(o: CommonOptions, stdin?: () => Promise<s
   }
   const sources = await readSources(o.filename, { recursive: o.recursive === true, ...(stdin ? { stdin } : {}) });
   const read = readInputs(sources.files, { namespace: o.namespace });
-  return { ok: true, snapshot: new PolicySnapshot(policy), read: { ...read, problems: [...sources.problems, ...read.problems] } };
+  const { types, problems } = instanceTypesOf(read);
+  return { ok: true, snapshot: new PolicySnapshot(policy, types), read: { ...read, problems: [...sources.problems, ...read.problems, ...problems] } };
+}
+
+/**
+ * The InstanceType objects among the inputs, as a cluster would hold them. One the API server
+ * would refuse (deploy/crds/instancetypes.yaml states AML's rules) is bad input.
+ */
+function instanceTypesOf(read: Inputs): { types: ClusterInstanceTypes; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const seen = new Map<string, Where>();
+  for (const { where, object } of read.instanceTypes) {
+    const r = readInstanceTypeObject(object);
+    const label = `InstanceType/${r.name || '?'}`;
+    if (!r.ok) problems.push({ where, message: `${label} is invalid: ${r.errors.join('; ')}` });
+    else if (seen.has(r.name)) problems.push({ where, message: `${label} is defined twice (also at ${whereText(seen.get(r.name)!)})` });
+    seen.set(r.name, where);
+  }
+  return { types: clusterInstanceTypes(read.instanceTypes.map((t) => t.object)), problems };
 }
 
 /**

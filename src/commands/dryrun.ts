@@ -32,7 +32,12 @@ export async function runDryRun(o: CommonOptions & { webhookConfig?: string }, i
   }
   const { snapshot, read } = loaded;
   const as = requesterOf(o);
-  const context = { nodes: { labels: (name: string) => read.nodes.get(name) }, podSchema: await loadPodSchemaCheck(), registered };
+  const context = {
+    nodes: { labels: (name: string) => read.nodes.get(name) },
+    claims: read.claims,
+    podSchema: await loadPodSchemaCheck(),
+    registered,
+  };
   const results: Evaluation[] = read.inputs.map((input) => evaluate(snapshot, input, requestFor(input, as, 'dry-run'), context));
   const denied = results.filter((r) => !r.allowed).length;
   if (read.inputs.length === 0 && read.problems.length === 0) {

@@ -3,6 +3,7 @@ import type { AdmissionRequest, UserInfo } from '../admission/request.js';
 import { errored, type RuleOutcome, type Verdict } from '../admission/verdict.js';
 import { decide, type ReviewFacts } from '../admission/webhook.js';
 import { isObject } from '../k8s/json.js';
+import { NO_CLAIMS, type ClaimLookup } from '../policy/amlClaims.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { NO_NODES, type NodeLookup } from '../rules/subject.js';
 import { admissionWebhooks } from '../rules/webhooks.js';
@@ -47,6 +48,8 @@ export interface EvaluationContext {
   readonly podSchema?: PodSchemaCheck;
   /** The webhooks as registered, to tell which of them the API server would call (reach.ts). */
   readonly registered?: { readonly mutate?: RegisteredWebhook; readonly validate?: RegisteredWebhook };
+  /** The PVCs known to the run (PersistentVolumeClaim documents among the inputs). */
+  readonly claims?: ClaimLookup;
 }
 
 export interface VerdictSummary {
@@ -97,9 +100,11 @@ function applyPatch(object: unknown, ops: readonly PatchOperation[]): unknown {
 
 export function evaluate(snapshot: PolicySnapshot, input: Input, request: AdmissionRequest, context: EvaluationContext = {}): Evaluation {
   const nodes = context.nodes ?? NO_NODES;
+  const claims = context.claims ?? NO_CLAIMS;
   const [mutate, validate] = admissionWebhooks(
     () => snapshot,
     () => nodes,
+    () => claims,
   );
   const mutation = decide(mutate!, request);
   let verdict = mutation.verdict;

@@ -5,11 +5,14 @@ import type { UserInfo } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
 import type { Pod } from '../k8s/pod.js';
 import { podFromSite, templateSites } from '../k8s/workloads.js';
+import { ClaimIndex, claimMetaOf } from '../policy/amlClaims.js';
+import { isInstanceTypeDocument, isInstanceTypeListDocument } from '../policy/instanceTypeObjects.js';
 import { yamlErrorText } from '../util/yamlErrors.js';
 
 /**
  * What `dry-run` and `audit` read from files: Pods, AdmissionReviews, Lists of them (`kubectl get
- * pods -o yaml`), and the pod templates inside workload objects, from multi-document YAML or JSON.
+ * pods -o yaml`), and the pod templates inside workload objects, from multi-document YAML or JSON;
+ * and what the cluster would know: Nodes, PersistentVolumeClaims and AML InstanceType objects.
  * Pure: the commands read the files and hand the text in.
  */
 
@@ -56,6 +59,15 @@ export interface Inputs {
   readonly skipped: { readonly where: Where; readonly what: string }[];
   /** Node name → labels, from the Node documents: what dry-run knows of the nodes pods may name. */
   readonly nodes: Map<string, Readonly<Record<string, string>>>;
+  /** AML InstanceType objects (and the items of InstanceTypeLists): the cluster's instance types offline. */
+  readonly instanceTypes: { readonly where: Where; readonly object: unknown }[];
+  /** The PersistentVolumeClaim documents: the PVCs of the cluster (AML's labelled ones are mounted into AML pods). */
+  readonly claims: ClaimIndex;
+}
+
+/** An empty Inputs, to collect into. */
+export function noInputs(): Inputs {
+  return { inputs: [], problems: [], skipped: [], nodes: new Map(), instanceTypes: [], claims: new ClaimIndex() };
 }
 
 function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inputs): void {
@@ -87,12 +99,28 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
     out.nodes.set(meta.name, Object.fromEntries(Object.entries(labels).filter(([, v]) => typeof v === 'string')) as Record<string, string>);
     return;
   }
+  if (kind === 'PersistentVolumeClaim' && doc.apiVersion === 'v1') {
+    const claim = claimMetaOf(doc, defaultNamespace);
+    if (claim === undefined) out.problems.push({ where, message: `${label} has no name` });
+    else out.claims.upsert(claim);
+    return;
+  }
+  const apiVersion = typeof doc.apiVersion === 'string' ? doc.apiVersion : '';
+  if (isInstanceTypeDocument(apiVersion, kind)) {
+    out.instanceTypes.push({ where, object: doc });
+    return;
+  }
+  // AML's own example lists items without apiVersion and kind: each is an InstanceType.
+  if (isInstanceTypeListDocument(apiVersion, kind)) {
+    if (!Array.isArray(doc.items)) out.problems.push({ where, message: `${kind} has no items list` });
+    else for (const item of doc.items) out.instanceTypes.push({ where, object: item });
+    return;
+  }
   if (kind === 'List' || kind.endsWith('List')) {
     if (!Array.isArray(doc.items)) out.problems.push({ where, message: `${kind} has no items list` });
     else for (const item of doc.items) collect(item, where, defaultNamespace, out);
     return;
   }
-  const apiVersion = typeof doc.apiVersion === 'string' ? doc.apiVersion : '';
   const name = typeof meta.name === 'string' ? meta.name : 'unnamed';
   const sites = isObject(doc.spec) ? templateSites(apiVersion, kind, name, doc.spec) : undefined;
   if (sites === undefined) {
@@ -111,7 +139,7 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
 
 /** Reads every document of every file; never throws (problems are returned). */
 export function readInputs(files: readonly { readonly file: string; readonly text: string }[], opts: { readonly namespace: string }): Inputs {
-  const out: Inputs = { inputs: [], problems: [], skipped: [], nodes: new Map() };
+  const out = noInputs();
   for (const { file, text } of files) {
     const lines = new LineCounter();
     const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });

@@ -113,6 +113,13 @@ export function renderProblems(read: Inputs): string {
 export function renderFooter(counts: Readonly<Record<string, number>>, read: Inputs): string {
   const lines: string[] = [];
   for (const s of read.skipped) lines.push(`skipped ${s.what} (${whereText(s.where)}): holds no pod template`);
+  // What the inputs told of the cluster, so a reader sees that those documents were honoured.
+  const known = [
+    [read.nodes.size, 'Node'],
+    [read.instanceTypes.length, 'InstanceType'],
+    [read.claims.size, 'PersistentVolumeClaim'],
+  ].filter(([n]) => (n as number) > 0);
+  if (known.length > 0) lines.push(`cluster objects read: ${known.map(([n, kind]) => `${n} ${kind}${n === 1 ? '' : 's'}`).join(', ')}`);
   const parts = Object.entries(counts).map(([k, n]) => `${n} ${k}`);
   lines.push(`${parts.join(', ')}${read.problems.length > 0 ? `, ${read.problems.length} with bad input` : ''}`);
   return `${lines.join('\n')}\n`;

@@ -33,4 +33,8 @@ export const Condition = {
   PolicyConfigMap: 'policy-configmap',
   /** The node (and pod) caches have their first full list. */
   Informers: 'informers',
+  /** The cluster's AML InstanceType objects are listed (or known not to be installed). */
+  InstanceTypes: 'instance-types',
+  /** The labelled PersistentVolumeClaims are listed. */
+  VolumeClaims: 'volume-claims',
 } as const;

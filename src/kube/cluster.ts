@@ -6,6 +6,9 @@ import type { PolicyStore } from '../policy/store.js';
 import { kubeClients } from './client.js';
 import { ClusterInformers, type ClusterFeed } from './clusterFeed.js';
 import { EventRecorder } from './events.js';
+import { InstanceTypeSource } from './instanceTypes.js';
+import { claimInformer } from './volumeClaims.js';
+import type { ClaimIndex } from '../policy/amlClaims.js';
 import { PolicyConfigMapSource, type ConfigMapRef } from './policyConfigMap.js';
 import type { BackoffOptions } from './retry.js';
 
@@ -25,7 +28,8 @@ export interface ClusterSources {
 
 /**
  * Starts the cluster-backed sources and ties them to readiness: not ready until the ConfigMap's
- * policy is in force and the caches have their first full list. Nothing here blocks serving; a
+ * policy is in force, the caches (nodes, pods, PVCs) have their first full list, and the
+ * cluster's InstanceType objects are known (listed, or their CRD found absent). Nothing here blocks serving; a
  * replica that cannot reach the API server stays up, keeps its last good state, and says why.
  */
 export function startClusterSources(
@@ -34,6 +38,10 @@ export function startClusterSources(
     /** Feed node informers (and pod informers with `feedPods`, for the extender) into this cache. */
     readonly feed?: ClusterFeed | undefined;
     readonly feedPods?: boolean;
+    /** Feed a PVC informer into this index (AML's labelled PVCs, pvc-volumes). */
+    readonly claims?: ClaimIndex;
+    /** Watch AML's InstanceType objects into the store (the admission component's instance types). */
+    readonly instanceTypes?: boolean;
     readonly readiness: Readiness;
     readonly logger: Logger;
     readonly metrics?: Metrics;
@@ -59,6 +67,23 @@ export function startClusterSources(
     });
     source.start();
     stops.push(() => source.stop());
+  }
+
+  // Watched whatever the policy says: a reload may turn amlExtension.instanceTypes on.
+  if (opts.instanceTypes) {
+    readiness.set(Condition.InstanceTypes, false);
+    const instanceTypes = new InstanceTypeSource({ kc, publish: (types) => opts.store.setInstanceTypes(types), logger, ...backoff });
+    instanceTypes.start();
+    void instanceTypes.settled.then(() => readiness.set(Condition.InstanceTypes, true));
+    stops.push(() => instanceTypes.stop());
+  }
+
+  if (opts.claims) {
+    readiness.set(Condition.VolumeClaims, false);
+    const claims = claimInformer({ kc, core, index: opts.claims, logger, ...backoff });
+    claims.start();
+    void claims.synced.then(() => readiness.set(Condition.VolumeClaims, true));
+    stops.push(() => claims.stop());
   }
 
   if (opts.feed) {

@@ -8,6 +8,9 @@ import { targetsPool } from '../rules/mutating/nodePool.js';
 import { reservationTaints } from './reservation.js';
 import type { Compute, InstanceType, Policy } from './types.js';
 import { isDns1123Label } from '../k8s/names.js';
+import { isExtendedResource } from '../k8s/resources.js';
+import { DEFAULT_INSTANCE_TYPE } from './instanceTypeObjects.js';
+import { selectorConflicts } from './instanceTypes.js';
 
 /**
  * Cross-field checks the schema cannot express, run on the policy with its defaults filled in.
@@ -24,14 +27,6 @@ export interface PolicyError {
 /** A label or taint key: an optional DNS subdomain prefix and a name of at most 63 characters. */
 const QUALIFIED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-
-/** Extended resources (a domain other than kubernetes.io) cannot be overcommitted or split. */
-function isExtended(resource: string): boolean {
-  const slash = resource.indexOf('/');
-  if (slash < 0) return false;
-  const domain = resource.slice(0, slash);
-  return domain !== 'kubernetes.io' && !domain.endsWith('.kubernetes.io') && !resource.startsWith('requests.');
-}
 
 /** What the API server's ValidateTolerations refuses. */
 function tolerationErrors(list: readonly Toleration[], at: string): PolicyError[] {
@@ -60,19 +55,20 @@ function resourceErrors(type: InstanceType, gpuNames: ReadonlySet<string>, at: s
       const v = parseQuantity(q)!; // the schema admits only quantities
       if (v.mantissa < 0n) errors.push({ path, message: `must not be negative, got "${q}"` });
       else if (gpuNames.has(res) && wholeNumber(q) === undefined) errors.push({ path, message: `GPU count must be a whole number, got "${q}"` });
-      else if (isExtended(res) && wholeNumber(q) === undefined) errors.push({ path, message: `extended resource ${res} must be a whole number, got "${q}"` });
+      else if (isExtendedResource(res) && wholeNumber(q) === undefined)
+        errors.push({ path, message: `extended resource ${res} must be a whole number, got "${q}"` });
     }
   }
   for (const [res, q] of Object.entries(requests)) {
     const path = `${at}/resources/requests/${esc(res)}`;
     const limit = limits[res];
     if (limit === undefined) {
-      if (isExtended(res)) errors.push({ path, message: `extended resource ${res} needs a limit equal to its request (it cannot be overcommitted)` });
+      if (isExtendedResource(res)) errors.push({ path, message: `extended resource ${res} needs a limit equal to its request (it cannot be overcommitted)` });
       continue;
     }
     const order = compareQuantities(parseQuantity(q)!, parseQuantity(limit)!);
     if (order > 0) errors.push({ path, message: `request ${q} is greater than the limit ${limit}` });
-    else if (order < 0 && isExtended(res)) errors.push({ path, message: `extended resource ${res}: request ${q} must equal the limit ${limit}` });
+    else if (order < 0 && isExtendedResource(res)) errors.push({ path, message: `extended resource ${res}: request ${q} must equal the limit ${limit}` });
   }
   return errors;
 }
@@ -102,14 +98,18 @@ function computeErrors(policy: Policy, name: string, c: Compute): PolicyError[] 
   const at = `/computes/${esc(name)}`;
   const errors: PolicyError[] = [];
   const gpuNames = new Set(policy.gpu.resourceNames);
-  if (!(c.defaultInstanceType in c.instanceTypes)) {
+  // With the cluster's InstanceType objects honoured, AML's built-in defaultinstancetype is there
+  // when the policy defines none, and the claims may name types that only the cluster defines.
+  const cluster = policy.amlExtension.instanceTypes;
+  if (!(c.defaultInstanceType in c.instanceTypes) && !(cluster && c.defaultInstanceType === DEFAULT_INSTANCE_TYPE)) {
     errors.push({ path: `${at}/defaultInstanceType`, message: `instance type "${c.defaultInstanceType}" is not defined in instanceTypes` });
   }
   if (c.defaultNodePool !== undefined && !(c.defaultNodePool in c.nodePools)) {
     errors.push({ path: `${at}/defaultNodePool`, message: `node pool "${c.defaultNodePool}" is not defined in nodePools` });
   }
   for (const t of c.claims.resources.instanceTypes) {
-    if (!(t in c.instanceTypes)) errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
+    if (!cluster && !(t in c.instanceTypes))
+      errors.push({ path: `${at}/claims/resources/instanceTypes`, message: `instance type "${t}" is not defined in instanceTypes` });
   }
   c.namespaces.forEach((ns, i) => {
     if (!isDns1123Label(ns))
@@ -119,6 +119,12 @@ function computeErrors(policy: Policy, name: string, c: Compute): PolicyError[] 
   for (const [tname, t] of Object.entries(c.instanceTypes)) {
     const typeAt = `${at}/instanceTypes/${esc(tname)}`;
     errors.push(...resourceErrors(t, gpuNames, typeAt), ...selectorErrors(policy, t, c, typeAt));
+    for (const key of selectorConflicts(t.nodeSelector, policy.amlExtension.nodeSelector)) {
+      errors.push({
+        path: `${typeAt}/nodeSelector/${esc(key)}`,
+        message: `${key}=${t.nodeSelector[key]} contradicts amlExtension.nodeSelector ${key}=${policy.amlExtension.nodeSelector[key]}: the type would select no node`,
+      });
+    }
   }
   for (const [pname, pool] of Object.entries(c.nodePools)) {
     if (!pool.reserved || reservationTaints(policy, name, pool).length > 0) continue;

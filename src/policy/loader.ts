@@ -5,7 +5,7 @@ import { QUANTITY_PATTERN } from '../k8s/quantity.js';
 import { yamlErrorText } from '../util/yamlErrors.js';
 import { policyErrors, type PolicyError } from './checks.js';
 import { policySchema } from './schema.js';
-import type { Compute, Policy, TaintEffect } from './types.js';
+import type { Compute, InstanceType, Policy, TaintEffect } from './types.js';
 
 export type { PolicyError };
 
@@ -31,6 +31,19 @@ function fromAjv(e: ErrorObject): PolicyError {
   return { path: e.instancePath, message: e.message ?? e.keyword };
 }
 
+/**
+ * Instance type quantities as the rules read them: strings. AML's spellings of "no GPU"
+ * (`nvidia.com/gpu: 0`, `null`) are no entry, a whole number is its string.
+ */
+function normalizeResources(type: InstanceType, gpuNames: readonly string[]): void {
+  for (const list of [type.resources.requests, type.resources.limits] as Record<string, unknown>[]) {
+    for (const [name, q] of Object.entries(list)) {
+      if (q === null || (gpuNames.includes(name) && (q === 0 || q === '0'))) delete list[name];
+      else if (typeof q === 'number') list[name] = String(q);
+    }
+  }
+}
+
 /** Fills defaults that depend on other fields: a pool's labels default to `{ <first pool label>: <pool name> }`. */
 function normalize(policy: Policy): Policy {
   const taints = policy.amlTaints as Policy['amlTaints'] & { effect?: TaintEffect };
@@ -44,6 +57,7 @@ function normalize(policy: Policy): Policy {
       if (Object.keys(pool.labels).length === 0) pool.labels = { [poolLabel]: name };
     }
     c.defaultNodePool ??= Object.keys(c.nodePools)[0]!;
+    for (const t of Object.values(c.instanceTypes)) normalizeResources(t, policy.gpu.resourceNames);
   }
   return policy;
 }

@@ -1,4 +1,5 @@
 import { QUANTITY_PATTERN } from '../k8s/quantity.js';
+import { DEFAULT_INSTANCE_TYPE } from './instanceTypeObjects.js';
 import { MutatingRuleId, POLICY_API_VERSION, POLICY_KIND, RULE_IDS, type RuleId } from './types.js';
 
 /**
@@ -9,8 +10,12 @@ import { MutatingRuleId, POLICY_API_VERSION, POLICY_KIND, RULE_IDS, type RuleId 
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 }, default: [] } as const;
 const stringMap = { type: 'object', additionalProperties: { type: 'string' }, default: {} } as const;
-/** A Kubernetes resource quantity (e.g. 500m, 4Gi, 1), in apimachinery's grammar (quantity.ts). */
-const quantity = { type: 'string', pattern: QUANTITY_PATTERN } as const;
+/**
+ * A Kubernetes resource quantity (e.g. 500m, 4Gi, 1), in apimachinery's grammar (quantity.ts). A
+ * whole number and null are taken too, as AML's InstanceType examples write GPUs
+ * (`nvidia.com/gpu: 1`, `0`, `null`); the loader turns numbers into strings and drops nulls.
+ */
+const quantity = { type: ['string', 'integer', 'null'], pattern: QUANTITY_PATTERN } as const;
 const quantityMap = { type: 'object', additionalProperties: quantity, default: {} } as const;
 /** `namespace/name` of a service account; in claims `namespace/*` stands for all of a namespace's. */
 const SERVICE_ACCOUNT = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
@@ -81,13 +86,13 @@ const instanceType = {
 const compute = {
   type: 'object',
   additionalProperties: false,
-  required: ['nodePools', 'instanceTypes', 'defaultInstanceType'],
+  required: ['nodePools'],
   properties: {
     namespaces: stringList,
     nodePools: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME }, additionalProperties: nodePool },
     defaultNodePool: { type: 'string', pattern: NAME },
-    instanceTypes: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME }, additionalProperties: instanceType },
-    defaultInstanceType: { type: 'string', pattern: NAME },
+    instanceTypes: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: instanceType, default: {} },
+    defaultInstanceType: { type: 'string', pattern: NAME, default: DEFAULT_INSTANCE_TYPE },
     tolerations: { type: 'array', items: toleration, default: [] },
     scheduler: {
       type: 'object',
@@ -104,7 +109,9 @@ const compute = {
       additionalProperties: false,
       default: {},
       properties: {
+        volume: { enum: ['flexVolume', 'csi'], default: 'flexVolume' },
         driver: { type: 'string', minLength: 1, default: 'azure/blobfuse' },
+        csiDriver: { type: 'string', minLength: 1, default: 'blob.csi.azure.com' },
         tmpPath: { type: 'string', minLength: 1, default: '/tmp/blobfuse' },
         mountOptions: { type: 'string', default: '-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120' },
         allowedSecrets: stringList,
@@ -170,6 +177,9 @@ export const policySchema = {
         instanceTypeLabel: { type: 'string', minLength: 1, default: 'ml.azure.com/instance-type' },
         jobNameLabels: { ...stringList, minItems: 1, default: ['training.kubeflow.org/job-name', 'volcano.sh/job-name'] },
         blobfuseAnnotation: { type: 'string', minLength: 1, default: 'ml.azure.com/blobfuse-mounts' },
+        pvcLabel: { type: 'string', minLength: 1, default: 'ml.azure.com/pvc' },
+        pvcMountPathAnnotation: { type: 'string', minLength: 1, default: 'ml.azure.com/mountpath' },
+        pvcGidAnnotation: { type: 'string', minLength: 1, default: 'ml.azure.com/gid' },
         podGroupAnnotation: { type: 'string', minLength: 1, default: 'scheduling.k8s.io/group-name' },
         queueAnnotation: { type: 'string', minLength: 1, default: 'scheduling.volcano.sh/queue-name' },
         nodePoolLabels: { ...stringList, minItems: 1, default: ['agentpool', 'kubernetes.azure.com/agentpool'] },
@@ -234,6 +244,15 @@ export const policySchema = {
         effects: { type: 'array', items: effect, minItems: 1, uniqueItems: true, default: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] },
         /** Deprecated: one effect; `effects: [E]` says the same. */
         effect,
+      },
+    },
+    amlExtension: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        instanceTypes: { type: 'boolean', default: true },
+        nodeSelector: stringMap,
       },
     },
     rules: {

@@ -1,4 +1,6 @@
 import { PlacementMemo, type PoolLabels } from '../k8s/placement.js';
+import { NO_CLUSTER_INSTANCE_TYPES, type ClusterInstanceTypes } from './instanceTypeObjects.js';
+import { effectiveInstanceTypes } from './instanceTypes.js';
 import type { Policy } from './types.js';
 
 /**
@@ -14,17 +16,29 @@ export function fact<T>(build: (snapshot: PolicySnapshot) => T): Fact<T> {
 }
 
 /**
- * One loaded policy and everything derived from it. A request reads one snapshot from start to
- * finish, and a reload replaces the snapshot whole, so derived facts never outlive their policy
- * and an answer never mixes two policies.
+ * One loaded policy, the cluster's InstanceType objects, and everything derived from them. A
+ * request reads one snapshot from start to finish, and a reload (of either) replaces the snapshot
+ * whole, so derived facts never outlive their policy and an answer never mixes two policies.
  */
 export class PolicySnapshot {
+  /** The policy as the rules see it: each compute with its instance types from both sources (instanceTypes.ts). */
+  readonly policy: Policy;
+  /** InstanceType objects that are not used, by name, with the reason (policy-input says it). */
+  readonly refusedInstanceTypes: ReadonlyMap<string, string>;
   /** Placement analyses of this policy's pools, shared by every request that reads this snapshot. */
   readonly placements = new PlacementMemo();
   private readonly pools = new Map<string, PoolLabels>();
   private readonly facts = new Map<Fact<unknown>, unknown>();
 
-  constructor(readonly policy: Policy) {
+  constructor(
+    /** The policy as loaded. */
+    readonly loaded: Policy,
+    readonly clusterInstanceTypes: ClusterInstanceTypes = NO_CLUSTER_INSTANCE_TYPES,
+  ) {
+    const effective = effectiveInstanceTypes(loaded, clusterInstanceTypes);
+    this.policy = effective.policy;
+    this.refusedInstanceTypes = effective.refused;
+    const policy = this.policy;
     for (const [name, compute] of Object.entries(policy.computes)) {
       this.pools.set(name, Object.freeze(Object.fromEntries(Object.entries(compute.nodePools).map(([pool, p]) => [pool, p.labels]))));
     }

@@ -1,11 +1,13 @@
+import { NO_CLUSTER_INSTANCE_TYPES, type ClusterInstanceTypes } from './instanceTypeObjects.js';
 import { PolicySnapshot } from './snapshot.js';
 import type { Policy } from './types.js';
 
 export type PolicySourceKind = 'builtin' | 'file' | 'configmap';
 
 /**
- * Holds the policy in force. Sources (file poller, ConfigMap watch) call `replace` only with a
- * policy that passed validation, so readers always see the last good policy.
+ * Holds the policy in force and the cluster's InstanceType objects. Sources (file poller,
+ * ConfigMap watch) call `replace` only with a policy that passed validation, so readers always
+ * see the last good policy; the InstanceType watch calls `setInstanceTypes` on every change.
  */
 export class PolicyStore {
   private snapshot: PolicySnapshot;
@@ -31,8 +33,13 @@ export class PolicyStore {
   }
 
   replace(policy: Policy, source: PolicySourceKind): void {
-    this.snapshot = new PolicySnapshot(policy);
+    this.snapshot = new PolicySnapshot(policy, this.snapshot.clusterInstanceTypes);
     this.sourceKind = source;
     this.gen += 1;
+  }
+
+  /** The cluster's InstanceType objects now (the policy stays). */
+  setInstanceTypes(types: ClusterInstanceTypes = NO_CLUSTER_INSTANCE_TYPES): void {
+    this.snapshot = new PolicySnapshot(this.snapshot.loaded, types);
   }
 }

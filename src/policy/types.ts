@@ -24,6 +24,7 @@ export const MutatingRuleId = {
   NodePool: 'node-pool',
   VolcanoScheduler: 'volcano-scheduler',
   BlobfuseVolumes: 'blobfuse-volumes',
+  PvcVolumes: 'pvc-volumes',
 } as const;
 export type MutatingRuleId = (typeof MutatingRuleId)[keyof typeof MutatingRuleId];
 
@@ -57,6 +58,12 @@ export interface PolicyKeys {
   /** Labels naming a pod's distributed job, first present wins. */
   jobNameLabels: string[];
   blobfuseAnnotation: string;
+  /** PVC label (value "true") that offers a claim to every AML pod of its namespace (AML's convention). */
+  pvcLabel: string;
+  /** PVC annotation with the absolute path to mount the claim at. */
+  pvcMountPathAnnotation: string;
+  /** PVC annotation with a group id the pods join (supplementalGroups), for the volume's permissions. */
+  pvcGidAnnotation: string;
   podGroupAnnotation: string;
   queueAnnotation: string;
   /** Node labels naming a node's pool, first present wins. */
@@ -79,6 +86,17 @@ export interface AmlTaints {
   computeKey: string;
   /** Effects the tolerations built from the keys above tolerate (all three by default). */
   effects: TaintEffect[];
+}
+
+/**
+ * The AML extension's settings that shape every instance type (docs/policy.md#amlextension): the
+ * cluster's InstanceType objects and the extension-wide nodeSelector.
+ */
+export interface AmlExtension {
+  /** Honour the cluster's InstanceType objects (amlarc.azureml.com/v1alpha1): a watch in `serve`, `-f` documents offline. */
+  instanceTypes: boolean;
+  /** The extension's nodeSelector (AML's `nodeSelector.*` setting): joins every instance type's selector. */
+  nodeSelector: Record<string, string>;
 }
 
 export interface NodePool {
@@ -110,8 +128,17 @@ export interface SchedulerSettings {
   gang: boolean;
 }
 
+/** How a blob mount becomes a volume: the blobfuse FlexVolume, or an inline Azure Blob CSI volume. */
+export const BlobVolume = { FlexVolume: 'flexVolume', Csi: 'csi' } as const;
+export type BlobVolume = (typeof BlobVolume)[keyof typeof BlobVolume];
+
 export interface BlobfuseSettings {
+  /** The volume the mounts become (the FlexVolume driver is deprecated; AML's extension ships Blob CSI). */
+  volume: BlobVolume;
+  /** FlexVolume driver (volume: flexVolume). */
   driver: string;
+  /** CSI driver (volume: csi). */
+  csiDriver: string;
   tmpPath: string;
   mountOptions: string;
   /** Secrets the blobfuse mounts may name; empty means any. */
@@ -154,7 +181,9 @@ export interface Compute {
   nodePools: Record<string, NodePool>;
   /** Pool targeted when a pod has no pool targeting of its own; default: the first pool. */
   defaultNodePool?: string;
+  /** The compute's own instance types; with `amlExtension.instanceTypes` the cluster's join them (policy/instanceTypes.ts). */
   instanceTypes: Record<string, InstanceType>;
+  /** `defaultinstancetype` unless set, as on AML. */
   defaultInstanceType: string;
   /** Extra tolerations for every AML pod of the compute. */
   tolerations: Toleration[];
@@ -182,6 +211,7 @@ export interface Policy {
   trustedControllers: TrustedControllers;
   gpu: GpuSettings;
   amlTaints: AmlTaints;
+  amlExtension: AmlExtension;
   rules: Record<RuleId, RuleSettings>;
   computes: Record<string, Compute>;
 }

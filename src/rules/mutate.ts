@@ -9,7 +9,9 @@ import { blobfuseVolumes } from './mutating/blobfuseVolumes.js';
 import { gpuTolerations } from './mutating/gpuTolerations.js';
 import { instanceType } from './mutating/instanceType.js';
 import { nodePool } from './mutating/nodePool.js';
+import { pvcVolumes } from './mutating/pvcVolumes.js';
 import { volcanoScheduler } from './mutating/volcanoScheduler.js';
+import { NO_CLAIMS, type ClaimLookup } from '../policy/amlClaims.js';
 import type { MutatingRule } from './rule.js';
 import { runRules } from './runner.js';
 import { subjectOf } from './subject.js';
@@ -20,7 +22,7 @@ import { subjectOf } from './subject.js';
  * nodeSelector may already target a pool (which node-pool must see). Running them in any other
  * order would make a second call find more to do, and the webhook must be idempotent.
  */
-export const MUTATING_RULES: readonly MutatingRule[] = [instanceType, gpuTolerations, amlTolerations, nodePool, volcanoScheduler, blobfuseVolumes];
+export const MUTATING_RULES: readonly MutatingRule[] = [instanceType, gpuTolerations, amlTolerations, nodePool, volcanoScheduler, blobfuseVolumes, pvcVolumes];
 
 /** The auditAnnotations key listing the rules that changed the pod (the API server prefixes the webhook name). */
 export const MUTATED_BY = 'mutated-by';
@@ -30,8 +32,14 @@ export const MUTATED_BY = 'mutated-by';
  * patch. An object that is not a valid Pod is left alone (the validating webhook reports it). A
  * rule that throws follows its failure mode: `open` skips it with a warning, `closed` refuses the pod.
  */
-export function mutate(snapshot: PolicySnapshot, request: AdmissionRequest, rules: readonly MutatingRule[] = MUTATING_RULES): Decision {
-  let subject = subjectOf(snapshot, request, request.object, request.userInfo);
+export function mutate(
+  snapshot: PolicySnapshot,
+  request: AdmissionRequest,
+  rules: readonly MutatingRule[] = MUTATING_RULES,
+  /** The PVCs the server knows (pvc-volumes mounts AML's labelled ones). */
+  claims: ClaimLookup = NO_CLAIMS,
+): Decision {
+  let subject = subjectOf(snapshot, request, request.object, request.userInfo, undefined, claims);
   if (subject.invalid !== undefined) return { verdict: allowed(), facts: {} };
   const builder = new PatchBuilder<Pod>(subject.pod.object);
   const mutatedBy: string[] = [];

@@ -3,6 +3,7 @@ import type { ReviewFacts } from '../admission/webhook.js';
 import type { PlacementFit } from '../k8s/placement.js';
 import { decodePod, podAmount, viewPod, type PodView } from '../k8s/pod.js';
 import { amlFacts, type AmlFacts } from '../policy/aml.js';
+import { NO_CLAIMS, type ClaimLookup } from '../policy/amlClaims.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { Policy } from '../policy/types.js';
 
@@ -52,6 +53,8 @@ export class Subject {
      * whose pods were bound by the scheduler).
      */
     readonly nodes?: NodeLookup,
+    /** The PVCs the webhook knows (AML's `ml.azure.com/pvc` convention, pvc-volumes); none by default. */
+    readonly claims: ClaimLookup = NO_CLAIMS,
   ) {}
 
   get policy(): Policy {
@@ -82,7 +85,7 @@ export class Subject {
 
   /** The same subject with the pod as the mutating rules have left it so far. */
   withPod(pod: PodView): Subject {
-    return new Subject(this.snapshot, this.request, pod, this.aml, this.requester, this.invalid, this.at, this.nodes);
+    return new Subject(this.snapshot, this.request, pod, this.aml, this.requester, this.invalid, this.at, this.nodes, this.claims);
   }
 
   /** How the pod's placement fits its compute's pools; undefined unless it is an AML pod of a known compute. */
@@ -138,8 +141,15 @@ export function inPool(node: Readonly<Record<string, string>>, pool: Readonly<Re
 }
 
 /** The subject for an object under review; an object that is not a valid Pod gives a subject that says why. */
-export function subjectOf(snapshot: PolicySnapshot, request: AdmissionRequest, object: unknown, requester: UserInfo | undefined, nodes?: NodeLookup): Subject {
+export function subjectOf(
+  snapshot: PolicySnapshot,
+  request: AdmissionRequest,
+  object: unknown,
+  requester: UserInfo | undefined,
+  nodes?: NodeLookup,
+  claims?: ClaimLookup,
+): Subject {
   const decoded = decodePod(object);
-  if (!decoded.ok) return new Subject(snapshot, request, NO_POD, undefined, requester, decoded.error, '', nodes);
-  return new Subject(snapshot, request, decoded.pod, amlFacts(snapshot.policy, decoded.pod), requester, undefined, '', nodes);
+  if (!decoded.ok) return new Subject(snapshot, request, NO_POD, undefined, requester, decoded.error, '', nodes, claims);
+  return new Subject(snapshot, request, decoded.pod, amlFacts(snapshot.policy, decoded.pod), requester, undefined, '', nodes, claims);
 }

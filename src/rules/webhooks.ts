@@ -2,7 +2,8 @@ import { Operation, type AdmissionRequest } from '../admission/request.js';
 import { WORKLOAD_RESOURCES } from '../k8s/workloads.js';
 import { FailurePolicy, WebhookName, type Webhook, type WebhookSpec } from '../admission/webhook.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
-import { mutate } from './mutate.js';
+import { NO_CLAIMS, type ClaimLookup } from '../policy/amlClaims.js';
+import { mutate, MUTATING_RULES } from './mutate.js';
 import { NO_NODES, type NodeLookup } from './subject.js';
 import { validate } from './validate.js';
 import { validateWorkload } from './validateWorkload.js';
@@ -36,10 +37,15 @@ export const VALIDATING_WEBHOOK: WebhookSpec = {
  * Both webhooks, each deciding with the snapshot `current()` returns at the time of the request.
  * `nodes()` is what the server knows about nodes then (its informer or state file); without it
  * every node a pod names in spec.nodeName is unknown, and such pods fail closed where it matters.
+ * `claims()` is the PVCs it knows (its informer), for AML's labelled PVCs; without it none.
  */
-export function admissionWebhooks(current: () => PolicySnapshot, nodes: () => NodeLookup = () => NO_NODES): Webhook[] {
+export function admissionWebhooks(
+  current: () => PolicySnapshot,
+  nodes: () => NodeLookup = () => NO_NODES,
+  claims: () => ClaimLookup = () => NO_CLAIMS,
+): Webhook[] {
   return [
-    { spec: MUTATING_WEBHOOK, decide: (request) => mutate(current(), request) },
+    { spec: MUTATING_WEBHOOK, decide: (request) => mutate(current(), request, MUTATING_RULES, claims()) },
     {
       spec: VALIDATING_WEBHOOK,
       decide: (request) => (isPod(request) ? validate(current(), request, { nodes: nodes() }) : validateWorkload(current(), request, { nodes: nodes() })),

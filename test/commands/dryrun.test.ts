@@ -291,6 +291,50 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     given: ['-f', fixturePath('pod-allowed.yaml'), '--as', 'bob', '--as-group', 'ml-engineers'],
     want: { code: 0, requester: 'bob', check: (r) => assert.deepEqual(r.results[0].request.userInfo.groups, ['ml-engineers', 'system:authenticated']) },
   },
+  {
+    name: "InstanceType documents among the inputs are the cluster's instance types: a pod naming one gets its selector and resources.",
+    given: ['-f', fixturePath('instancetypes.yaml'), '-f', fixturePath('pod-cluster-type.yaml')],
+    want: {
+      code: 0,
+      pods: [['aml-training/train-2x', 'Pod', true]],
+      check: (r) => {
+        assert.deepEqual(r.results[0].mutated.spec.nodeSelector, { agentpool: 'gpupool' });
+        assert.deepEqual(r.results[0].mutated.spec.containers[0].resources, {
+          requests: { cpu: '6', memory: '48Gi' },
+          limits: { cpu: '8', 'nvidia.com/gpu': '2', memory: '64Gi' },
+        });
+      },
+    },
+  },
+  {
+    name: 'Without the InstanceType documents the same pod names an unknown type: denied by policy-input.',
+    given: ['-f', fixturePath('pod-cluster-type.yaml')],
+    want: { code: 1, check: (r) => assert.match(r.results[0].mutation.message ?? r.results[0].validation.message, /instance type gpu-2x is not defined/) },
+  },
+  {
+    name: 'An InstanceType the API server would refuse (a GPU only in requests) is bad input: exit 2, with the reason.',
+    given: ['-f', fixturePath('instancetype-invalid.yaml'), '-f', fixturePath('pod-allowed.yaml')],
+    want: {
+      code: 2,
+      pods: [['aml-training/train-0', 'Pod', true]],
+      problem: /InstanceType\/gpu-requests is invalid: spec\.resources\.requests\[nvidia\.com\/gpu\]: nvidia\.com\/gpu goes in limits only/,
+    },
+  },
+  {
+    name: "PersistentVolumeClaim documents among the inputs are the cluster's PVCs: AML's labelled one is mounted into the AML pod of its namespace.",
+    given: ['-f', fixturePath('pvc.yaml'), '-f', fixturePath('pod-allowed.yaml')],
+    want: {
+      code: 0,
+      pods: [['aml-training/train-0', 'Pod', true]],
+      skipped: [],
+      check: (r) => {
+        const spec = r.results[0].mutated.spec;
+        assert.deepEqual(spec.volumes, [{ name: 'pvc-nfs-pvc', persistentVolumeClaim: { claimName: 'nfs-pvc' } }]);
+        assert.deepEqual(spec.containers[0].volumeMounts, [{ name: 'pvc-nfs-pvc', mountPath: '/mnt/nfs' }]);
+        assert.deepEqual(spec.securityContext, { supplementalGroups: [3000] });
+      },
+    },
+  },
 ];
 
 describe('dry-run command', () => {
@@ -350,6 +394,12 @@ describe('dry-run command', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('Says in text which cluster objects the inputs held (InstanceTypes, PVCs), so a reader sees them honoured.', async () => {
+    const run = await runCli(['dry-run', '-f', fixturePath('instancetypes.yaml'), '-f', fixturePath('pvc.yaml'), '-f', fixturePath('pod-cluster-type.yaml')]);
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /\ncluster objects read: 2 InstanceTypes, 1 PersistentVolumeClaim\n1 allowed, 0 denied\n$/);
   });
 
   it('Requires -f: a usage error exits 2.', async () => {

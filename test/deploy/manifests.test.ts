@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -31,6 +32,7 @@ const SCHEMAS: Record<string, new (data: any) => { validate(): void }> = {
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
 };
 
 /**
@@ -99,7 +101,7 @@ describe('deploy/ rendered by kubectl kustomize', () => {
   }
 
   it('puts every namespaced object in a namespace of its own choosing (azureml, or kube-system for the auth reader)', () => {
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
     for (const o of rendered.filter((o) => !clusterScoped.has(o.kind))) {
       assert.ok(['azureml', 'kube-system'].includes(o.metadata.namespace), `${id(o)} has namespace ${o.metadata.namespace}`);
     }
@@ -217,7 +219,7 @@ describe('deploy/ rendered by kubectl kustomize', () => {
 
   const rbac: { name: string; given: string; want: string[] }[] = [
     {
-      name: 'the admission server reads nodes, pods and its one policy ConfigMap, and creates Events',
+      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes and its one policy ConfigMap, and creates Events",
       given: 'azureml-connector-admission',
       want: [
         'azureml /configmaps get [aml-admission-policy]',
@@ -227,9 +229,15 @@ describe('deploy/ rendered by kubectl kustomize', () => {
         'cluster /nodes get',
         'cluster /nodes list',
         'cluster /nodes watch',
+        'cluster /persistentvolumeclaims get',
+        'cluster /persistentvolumeclaims list',
+        'cluster /persistentvolumeclaims watch',
         'cluster /pods get',
         'cluster /pods list',
         'cluster /pods watch',
+        'cluster amlarc.azureml.com/instancetypes get',
+        'cluster amlarc.azureml.com/instancetypes list',
+        'cluster amlarc.azureml.com/instancetypes watch',
       ],
     },
     {

@@ -23,7 +23,7 @@ describe('serve: when to use a cluster', () => {
   const cases: {
     name: string;
     given: Omit<ClusterFlags, 'kubeconfig'> & { kubeconfig?: boolean };
-    want: { cluster: boolean; policyKey?: string; nodeCache: boolean };
+    want: { cluster: boolean; policyKey?: string; nodeCache: boolean; claims?: boolean };
   }[] = [
     { name: 'connects to nothing without --kubeconfig or --policy-configmap', given: { components: both }, want: { cluster: false, nodeCache: false } },
     {
@@ -47,6 +47,11 @@ describe('serve: when to use a cluster', () => {
       given: { kubeconfig: true, components: both, extenderState: 'state.yaml' },
       want: { cluster: true, nodeCache: false },
     },
+    {
+      name: "watches no PVCs for the extender alone (AML's labelled PVCs are the mutating webhook's)",
+      given: { kubeconfig: true, components: [Component.Extender] },
+      want: { cluster: true, nodeCache: true, claims: false },
+    },
   ];
   for (const { name, given, want } of cases) {
     it(name, async () => {
@@ -54,6 +59,8 @@ describe('serve: when to use a cluster', () => {
       const got = await clusterServeOptions({ ...flags, ...(useFile ? { kubeconfig } : {}) }, { POD_NAME: 'replica-7' });
       assert.equal(got.cluster !== undefined, want.cluster);
       assert.equal(got.nodeCache !== undefined, want.nodeCache);
+      // A PVC index whenever a cluster serves the admission component.
+      assert.equal(got.claims !== undefined, want.claims ?? (want.cluster && flags.components.includes(Component.Admission)));
       assert.equal(got.cluster?.policyConfigMap?.key, want.policyKey);
       if (got.cluster) assert.equal(got.cluster.instance, 'replica-7', 'Events name the pod');
     });

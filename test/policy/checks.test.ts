@@ -68,6 +68,60 @@ const cases: Case[] = [
     want: ['/computes/gpu/instanceTypes/a100/resources/requests/nvidia.com~1gpu', /needs a limit equal to its request/],
   },
   {
+    name: "AML's GPU spellings: a whole number, 0 and null (0 and null mean no GPU)",
+    edit: (d) => {
+      gpu(d).instanceTypes.a100.resources.limits['nvidia.com/gpu'] = 1;
+      gpu(d).instanceTypes.small.resources.limits['nvidia.com/gpu'] = 0;
+      gpu(d).instanceTypes.tiny = { resources: { requests: { cpu: '100m', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi', 'nvidia.com/gpu': null } } };
+    },
+  },
+  {
+    name: 'a GPU count as a negative number',
+    edit: (d) => (gpu(d).instanceTypes.a100.resources.limits['nvidia.com/gpu'] = -1),
+    want: ['/computes/gpu/instanceTypes/a100/resources/limits/nvidia.com~1gpu', /must not be negative, got "-1"/],
+  },
+  {
+    name: 'a GPU count as a fraction number (a number is a whole number or nothing)',
+    edit: (d) => (gpu(d).instanceTypes.a100.resources.limits['nvidia.com/gpu'] = 1.5),
+    want: ['/computes/gpu/instanceTypes/a100/resources/limits/nvidia.com~1gpu', /must be string,integer,null/],
+  },
+  {
+    name: "an instance type selector that contradicts the AML extension's nodeSelector",
+    edit: (d) => {
+      d.amlExtension = { nodeSelector: { agentpool: 'cpupool', 'ml-workloads': 'true' } };
+      gpu(d).instanceTypes.a100.nodeSelector = { agentpool: 'gpupool' };
+    },
+    want: ['/computes/gpu/instanceTypes/a100/nodeSelector/agentpool', /agentpool=gpupool contradicts amlExtension\.nodeSelector agentpool=cpupool/],
+  },
+  {
+    name: "a compute with no instance types and no default: AML's built-in defaultinstancetype serves",
+    edit: (d) => {
+      delete gpu(d).instanceTypes;
+      delete gpu(d).defaultInstanceType;
+    },
+  },
+  {
+    name: "a compute with no instance types when the cluster's are not honoured",
+    edit: (d) => {
+      d.amlExtension = { instanceTypes: false };
+      delete gpu(d).instanceTypes;
+      delete gpu(d).defaultInstanceType;
+    },
+    want: ['/computes/gpu/defaultInstanceType', /instance type "defaultinstancetype" is not defined in instanceTypes/],
+  },
+  {
+    name: 'claims naming a type only the cluster may define',
+    edit: (d) => (gpu(d).claims = { resources: { instanceTypes: ['small', 'cluster-gpu'] } }),
+  },
+  {
+    name: "claims naming an undefined type when the cluster's are not honoured",
+    edit: (d) => {
+      d.amlExtension = { instanceTypes: false };
+      gpu(d).claims = { resources: { instanceTypes: ['small', 'cluster-gpu'] } };
+    },
+    want: ['/computes/gpu/claims/resources/instanceTypes', /instance type "cluster-gpu" is not defined/],
+  },
+  {
     name: 'an extended resource request below its limit',
     edit: (d) => (gpu(d).instanceTypes.a100.resources = { requests: { 'example.com/fpga': '1' }, limits: { 'example.com/fpga': '2' } }),
     want: ['/computes/gpu/instanceTypes/a100/resources/requests/example.com~1fpga', /request 1 must equal the limit 2/],

@@ -1,12 +1,26 @@
 import { append, type Mutation, type PathSegment } from '../../admission/patch.js';
-import type { Container } from '../../k8s/pod.js';
+import type { Container, Volume } from '../../k8s/pod.js';
 import type { BlobfuseMount } from '../../policy/aml.js';
-import { MutatingRuleId, type BlobfuseSettings } from '../../policy/types.js';
+import { BlobVolume, MutatingRuleId, type BlobfuseSettings } from '../../policy/types.js';
 import { malformed, Needs, nothing, unknownCompute, type MutatingRule } from '../rule.js';
 
-/** The FlexVolume for one mount; option keys are the ones the azure/blobfuse driver reads. */
+/**
+ * The volume for one mount: a FlexVolume (option keys as the azure/blobfuse driver reads them), or
+ * an inline CSI volume (volumeAttributes as the Azure Blob CSI driver reads them; the Secret holds
+ * `azurestorageaccountname` and `azurestorageaccountkey`, and is read from the pod's namespace).
+ */
 export function blobfuseVolume(m: BlobfuseMount, settings: BlobfuseSettings): Record<string, unknown> {
   const mountoptions = m.mountOptions ?? settings.mountOptions;
+  if (settings.volume === BlobVolume.Csi) {
+    return {
+      name: m.name,
+      csi: {
+        driver: settings.csiDriver,
+        ...(m.readOnly === true ? { readOnly: true } : {}),
+        volumeAttributes: { containerName: m.container, secretName: m.secretName, ...(mountoptions !== '' ? { mountOptions: mountoptions } : {}) },
+      },
+    };
+  }
   return {
     name: m.name,
     flexVolume: {
@@ -16,6 +30,11 @@ export function blobfuseVolume(m: BlobfuseMount, settings: BlobfuseSettings): Re
       options: { container: m.container, tmppath: settings.tmpPath, ...(mountoptions !== '' ? { mountoptions } : {}) },
     },
   };
+}
+
+/** A volume of the compute's blob driver, in either form (an earlier call made it, or the pod brought it). */
+export function isBlobVolume(v: Volume, settings: BlobfuseSettings): boolean {
+  return v.flexVolume?.driver === settings.driver || v.csi?.driver === settings.csiDriver;
 }
 
 interface Target {
@@ -30,9 +49,9 @@ function targetsOf(list: readonly Container[], field: 'containers' | 'initContai
 }
 
 /**
- * Each mount of the blobfuse annotation becomes a FlexVolume (driver, secretRef, options
- * container/tmppath/mountoptions) and a volumeMount in the named containers (default: every
- * regular container). Volumes and mounts already present by name are left alone, which is
+ * Each mount of the blobfuse annotation becomes a volume of the compute's `blobfuse.volume` form
+ * (a FlexVolume, or an inline Azure Blob CSI volume) and a volumeMount in the named containers
+ * (default: every regular container). Volumes and mounts already present by name are left alone, which is
  * also what makes a second call a no-op.
  */
 export const blobfuseVolumes: MutatingRule = {
@@ -52,7 +71,7 @@ export const blobfuseVolumes: MutatingRule = {
     for (const m of blobfuse.mounts) {
       const existing = volumes.get(m.name);
       if (existing === undefined) mutations.push(append(['spec', 'volumes'], blobfuseVolume(m, settings)));
-      else if (existing.flexVolume?.driver !== settings.driver) {
+      else if (!isBlobVolume(existing, settings)) {
         warnings.push(`volume "${m.name}" already exists and is not blobfuse; mount skipped`);
         continue;
       }

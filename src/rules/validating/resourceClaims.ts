@@ -21,12 +21,22 @@ function gpuQuantityFindings(c: Container, kind: string, resourceNames: readonly
   return findings;
 }
 
-/** Secrets named by blobfuse mounts: the annotation's entries and flexVolumes of the blobfuse driver. */
+/**
+ * Secrets named by blob mounts: the annotation's entries, FlexVolumes of the blobfuse driver, and
+ * inline CSI volumes of the Blob CSI driver (whichever form the compute uses: a pod may bring
+ * either itself).
+ */
 function blobfuseSecretNames(s: Subject, compute: Compute): string[] {
   const names = s.aml?.blobfuse?.ok ? s.aml.blobfuse.mounts.map((m) => m.secretName) : [];
+  const { driver, csiDriver } = compute.blobfuse;
   for (const v of s.pod.volumes) {
-    const name: unknown = v.flexVolume?.driver === compute.blobfuse.driver ? v.flexVolume.secretRef?.name : undefined;
-    if (typeof name === 'string') names.push(name);
+    const found: unknown[] =
+      v.flexVolume?.driver === driver
+        ? [v.flexVolume.secretRef?.name]
+        : v.csi?.driver === csiDriver
+          ? [v.csi.volumeAttributes?.secretName, v.csi.nodePublishSecretRef?.name]
+          : [];
+    for (const name of found) if (typeof name === 'string' && name !== '') names.push(name);
   }
   return [...new Set(names)];
 }

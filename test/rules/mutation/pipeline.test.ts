@@ -92,6 +92,7 @@ describe('mutation pipeline', () => {
         ['node-pool', 'mutate', 'pass'],
         ['volcano-scheduler', 'mutate', 'mutated'],
         ['blobfuse-volumes', 'mutate', 'pass'],
+        ['pvc-volumes', 'mutate', 'pass'],
       ],
     );
     assert.deepEqual(MUTATING_RULES.map((r) => r.id).sort(), Object.values(MutatingRuleId).sort(), 'every mutating rule id runs');
@@ -123,6 +124,7 @@ describe('mutation pipeline', () => {
         ['node-pool', 'skipped', 'not an AML pod'],
         ['volcano-scheduler', 'skipped', 'not an AML pod'],
         ['blobfuse-volumes', 'skipped', 'not an AML pod'],
+        ['pvc-volumes', 'skipped', 'not an AML pod'],
       ],
     );
   });

@@ -330,6 +330,41 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'On a compute with blobfuse.volume: csi, the mounts become inline Azure Blob CSI volumes (containerName, secretName, mountOptions).',
+    given: { pod: fixture('aml-command-job'), policy: policyWith((d) => (d.computes['gpu-cluster'].blobfuse = { volume: 'csi' })) },
+    want: {
+      edit: (p) => {
+        p.spec.nodeSelector = { agentpool: 'cpupool' };
+        p.spec.containers[0].resources = CPU_SMALL;
+        p.spec.tolerations.push(...AML_GPU_CLUSTER);
+        p.spec.volumes.push(
+          {
+            name: 'training-data',
+            csi: {
+              driver: 'blob.csi.azure.com',
+              readOnly: true,
+              volumeAttributes: {
+                containerName: 'datasets',
+                secretName: 'blob-datasets',
+                mountOptions: '-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120',
+              },
+            },
+          },
+          {
+            name: 'outputs',
+            csi: { driver: 'blob.csi.azure.com', volumeAttributes: { containerName: 'outputs', secretName: 'blob-outputs', mountOptions: '-o allow_other' } },
+          },
+        );
+        p.spec.containers[0].volumeMounts.push(
+          { name: 'training-data', mountPath: '/mnt/azureml/data', readOnly: true },
+          { name: 'outputs', mountPath: '/mnt/azureml/outputs' },
+        );
+        p.spec.containers[1].volumeMounts.push({ name: 'training-data', mountPath: '/mnt/azureml/data', readOnly: true });
+      },
+      mutatedBy: 'instance-type,aml-tolerations,blobfuse-volumes',
+    },
+  },
+  {
     name: 'A GPU pod with no pool targeting goes to a GPU pool even when the default pool is a CPU pool.',
     given: {
       pod: fixture('mpijob-worker-gpu'),

@@ -320,6 +320,18 @@ const cases: Case[] = [
     want: { fails: { 'resource-claims': /blobfuse secret stolen not allowed/ } },
   },
   {
+    name: 'An inline Blob CSI volume naming a secret outside the allowed ones is denied, by attribute or by nodePublishSecretRef.',
+    given: {
+      pod: gpuPod({
+        volumes: [
+          { name: 'a', csi: { driver: 'blob.csi.azure.com', volumeAttributes: { containerName: 'c', secretName: 'stolen' } } },
+          { name: 'b', csi: { driver: 'blob.csi.azure.com', volumeAttributes: { containerName: 'c' }, nodePublishSecretRef: { name: 'taken' } } },
+        ],
+      }),
+    },
+    want: { fails: { 'resource-claims': /blobfuse secret stolen, taken not allowed/ } },
+  },
+  {
     name: 'A blobfuse mount naming an allowed secret is allowed.',
     given: {
       pod: gpuPod({
