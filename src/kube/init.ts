@@ -1,7 +1,6 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { caBundle, DEFAULT_CERT_DAYS } from '../tls/certs.js';
-import { RENEW_BEFORE_MS } from '../tls/files.js';
-import { writeServing } from '../tls/files.js';
+import { RENEW_BEFORE_MS, writeServing } from '../tls/files.js';
 import { ensureCaSecret, type CaSecretResult } from './caSecret.js';
 import { ensureCertSecret, type CertSecretResult } from './certSecret.js';
 import type { KubeClients } from './client.js';
