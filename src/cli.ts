@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerCerts } from './commands/certs.js';
 import { registerDryRun } from './commands/dryrun.js';
+import { exitCodesHelp } from './commands/exitCodes.js';
 import { registerInit } from './commands/init.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import type { CliIO } from './commands/io.js';
@@ -14,7 +15,8 @@ export function buildCli(io: CliIO): Command {
     .version(PACKAGE_VERSION, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .addHelpText('after', exitCodesHelp());
 
   registerServe(program, io);
   registerCerts(program, io);

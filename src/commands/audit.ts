@@ -7,7 +7,8 @@ import { validate } from '../rules/validate.js';
 import { requestFor } from './evaluate.js';
 import type { CliIO } from './io.js';
 import { addClusterAuditOptions, clusterInputs, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
-import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
+import { addInputOptions, loadCommonInputs, requesterOf, verdictExitCode, type CommonOptions } from './commonOptions.js';
+import { ExitCode } from './exitCodes.js';
 import { whereText, type Input, type PodInput } from './inputs.js';
 import { columns, OutputFormat, podName, renderFooter, renderProblems, serialize } from './render.js';
 
@@ -91,9 +92,18 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
   const loaded = await loadCommonInputs(fromCluster ? { ...o, filename: [] } : o, io.stdin);
   if (!loaded.ok) {
     io.err(`error: ${loaded.message}\n`);
-    return ExitCode.BadInput;
+    return loaded.code;
   }
-  const read = fromCluster ? await clusterInputs(o) : loaded.read;
+  let read = loaded.read;
+  if (fromCluster) {
+    try {
+      read = await clusterInputs(o);
+    } catch (err) {
+      // Pods it could not list are no pods without violations: say why, and exit Cluster.
+      io.err(`error: ${(err as Error).message}\n`);
+      return ExitCode.Cluster;
+    }
+  }
   const as = requesterOf(o);
   const audits = auditPods(loaded.snapshot, read.inputs, as);
   const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;
@@ -111,13 +121,13 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
   } else {
     io.out(serialize(o.output, { pods: audits, byRule: countByRule(audits), skipped: read.skipped, problems: read.problems, summary }));
   }
-  return exitCodeOf(read, summary.deny, audits.length);
+  return verdictExitCode(read, summary.deny, audits.length);
 }
 
 /**
  * `aml-admission audit -f FILE…`: judge existing pods (e.g. `kubectl get pods -A -o yaml`)
- * against the validating rules and report per pod and rule. Exit 1 when any pod has a
- * deny-level violation, 2 on bad input. Without -f (or with --kubeconfig/-A) the pods are
+ * against the validating rules and report per pod and rule; exit 1 when any pod has a
+ * deny-level violation (exitCodes.ts). Without -f (or with --kubeconfig/-A) the pods are
  * listed from a cluster in pages (src/commands/auditCluster.ts).
  */
 export function registerAudit(program: Command, io: CliIO): void {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { KubeError } from '../kube/errors.js';
+import { KubeConfigError, KubeError } from '../kube/errors.js';
 import { listPods } from '../kube/pods.js';
 import { intArg } from './args.js';
 import type { Inputs } from './inputs.js';
@@ -29,24 +29,24 @@ export function readsCluster(o: ClusterAuditOptions): boolean {
 }
 
 /**
- * The pods of a namespace (or all) as audit inputs, listed in pages. A failure to list (RBAC,
- * unreachable API server) is a problem of the input, so `audit` exits 2 rather than reporting
- * violations it could not look for.
+ * The pods of a namespace (or all) as audit inputs, listed in pages. A failure to list (no
+ * kubeconfig, RBAC, unreachable API server) is thrown as a KubeError or KubeConfigError, so
+ * `audit` exits Cluster rather than reporting no violations among pods it could not look at.
  */
 export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
   const source = o.allNamespaces ? 'cluster (all namespaces)' : `cluster (namespace ${o.namespace})`;
   const out: Inputs = { inputs: [], problems: [], skipped: [], nodes: new Map() };
+  const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
+  const { core } = kubeClients(loadKubeConfig(o.kubeconfig));
+  let items: Awaited<ReturnType<typeof listPods>>['items'];
   try {
-    const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
-    const { core } = kubeClients(loadKubeConfig(o.kubeconfig));
-    const { items } = await listPods(core, { pageSize: o.pageSize ?? 500, ...(o.allNamespaces ? {} : { namespace: o.namespace }) });
-    items.forEach((pod, i) => {
-      // Plain JSON, as `kubectl get pods -o json` shows it (client-node hands back model objects).
-      out.inputs.push({ type: 'pod', where: { file: source, doc: i + 1 }, origin: 'Pod', pod: JSON.parse(JSON.stringify(pod)) as typeof pod });
-    });
+    ({ items } = await listPods(core, { pageSize: o.pageSize ?? 500, ...(o.allNamespaces ? {} : { namespace: o.namespace }) }));
   } catch (err) {
-    const message = err instanceof KubeError ? err.message : new KubeError('list pods', err).message;
-    out.problems.push({ where: { file: source, doc: 0 }, message });
+    throw err instanceof KubeError || err instanceof KubeConfigError ? err : new KubeError('list pods', err);
   }
+  items.forEach((pod, i) => {
+    // Plain JSON, as `kubectl get pods -o json` shows it (client-node hands back model objects).
+    out.inputs.push({ type: 'pod', where: { file: source, doc: i + 1 }, origin: 'Pod', pod: JSON.parse(JSON.stringify(pod)) as typeof pod });
+  });
   return out;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIO } from './io.js';
-import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
+import { addInputOptions, loadCommonInputs, requesterOf, verdictExitCode, type CommonOptions } from './commonOptions.js';
 import { evaluate, requestFor, type Evaluation } from './evaluate.js';
 import { loadPodSchemaCheck } from './podSchema.js';
 import { evaluationReport, OutputFormat, renderEvaluation, renderFooter, renderProblems, serialize } from './render.js';
@@ -9,7 +9,7 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
   const loaded = await loadCommonInputs(o, io.stdin);
   if (!loaded.ok) {
     io.err(`error: ${loaded.message}\n`);
-    return ExitCode.BadInput;
+    return loaded.code;
   }
   const { snapshot, read } = loaded;
   const as = requesterOf(o);
@@ -19,7 +19,7 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
   if (read.inputs.length === 0 && read.problems.length === 0) {
     read.problems.push({ where: { file: o.filename.join(', '), doc: 0 }, message: 'no Pods, pod templates or AdmissionReviews found' });
   }
-  const code = exitCodeOf(read, denied, results.length);
+  const code = verdictExitCode(read, denied, results.length);
   if (o.output === OutputFormat.Text) {
     io.err(renderProblems(read));
     io.out(results.map(renderEvaluation).join('\n'));
@@ -40,8 +40,7 @@ export async function runDryRun(o: CommonOptions, io: CliIO): Promise<number> {
 
 /**
  * `aml-admission dry-run -f FILE…`: what the webhooks would answer, offline: the patch, the
- * mutated object and every rule's verdict. Exit 0 when everything is allowed, 1 when anything
- * is denied, 2 on bad input (unreadable or invalid files or policy, nothing to evaluate).
+ * mutated object and every rule's verdict. Exit codes: exitCodes.ts (verdictExitCode).
  */
 export function registerDryRun(program: Command, io: CliIO): void {
   addInputOptions(

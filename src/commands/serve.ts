@@ -9,7 +9,8 @@ import { PolicyStore } from '../policy/store.js';
 import { DEFAULT_LIMITS } from '../http/server.js';
 import { Component, serve } from '../serve.js';
 import { ensureServingCerts } from '../tls/files.js';
-import { errorText, isFileError } from '../util/fileErrors.js';
+import { errorText } from '../util/fileErrors.js';
+import { ExitCode, exitCodeOfError } from './exitCodes.js';
 import { isClusterWorker, superviseWorkers } from '../workers.js';
 import { durationArg, intArg, namespaceArg, serviceNameArg } from './args.js';
 import { clusterServeOptions, configMapArg } from './serveCluster.js';
@@ -27,8 +28,8 @@ function componentsArg(value: string): Component[] {
 
 /** `aml-admission serve` (also `npm start`): flags → ServeOptions, signals → graceful stop. */
 export function registerServe(program: Command, io: CliIO): void {
-  program
-    .command('serve')
+  const serveCommand = program.command('serve');
+  serveCommand
     .description('run the HTTPS server (webhooks, scheduler extender, health, metrics)')
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--port <n>', 'port to listen on', intArg('--port', 0, 65535), 8443)
@@ -125,6 +126,9 @@ export function registerServe(program: Command, io: CliIO): void {
         auditLogMaxbackup: number;
         auditLogMaxage: number;
       }) => {
+        // Checked before anything starts: a usage error, said as one (exit 2, no log, no stack).
+        if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
+          serveCommand.error('error: --tls-cert and --tls-key must be given together', { exitCode: ExitCode.Usage });
         const stdout = stdoutDestination();
         const logger = createLogger({ level: o.logLevel, destination: stdout });
         if (o.workers > 1 && !isClusterWorker()) {
@@ -178,8 +182,9 @@ export function registerServe(program: Command, io: CliIO): void {
             await flushLogger(logger);
           });
         } catch (err) {
-          // A path that cannot be used is the operator's to fix: say which, in words, without a stack.
-          logger.fatal(isFileError(err) ? { error: errorText(err) } : { err }, 'could not start');
+          // What the operator can fix (a path, a policy, the cluster) is said in words, without a
+          // stack; only the unexpected keeps its stack for the bug report.
+          logger.fatal(exitCodeOfError(err) === ExitCode.Failed ? { err } : { error: errorText(err) }, 'could not start');
           await flushLogger(logger);
           throw err;
         }

@@ -90,7 +90,12 @@ describe('audit command', () => {
       // Not mutated: a template without the instance type's selector has no pool targeting.
       want: { code: 1, statuses: { 'azureml/bert-worker-0': 'deny', 'azureml/infer-…': 'deny' } },
     },
-    { name: 'Exits 2 on bad input.', given: async () => ['-f', fixturePath('invalid.yaml')], want: { code: 2, statuses: {} } },
+    { name: 'Exits 3 on bad input.', given: async () => ['-f', fixturePath('invalid.yaml')], want: { code: 3, statuses: {} } },
+    {
+      name: 'Bad input in one file does not hide a deny-level violation in another: exit 1.',
+      given: async () => ['-f', fixturePath('invalid.yaml'), '-f', fixturePath('review.json')],
+      want: { code: 1, statuses: { 'azureml/bert-worker-0': 'deny' } },
+    },
   ];
 
   for (const t of cases) {

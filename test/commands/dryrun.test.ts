@@ -224,29 +224,34 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     },
   },
   {
-    name: 'Invalid YAML is bad input: exit 2.',
+    name: 'Invalid YAML is bad input: exit 3.',
     given: ['-f', fixturePath('invalid.yaml')],
-    want: { code: 2, pods: [], problem: /^not valid YAML or JSON at line 4, column 1: Flow map/ },
+    want: { code: 3, pods: [], problem: /^not valid YAML or JSON at line 4, column 1: Flow map/ },
   },
   {
-    name: 'A malformed AdmissionReview is bad input: exit 2.',
+    name: 'A malformed AdmissionReview is bad input: exit 3.',
     given: ['-f', fixturePath('bad-review.json')],
-    want: { code: 2, pods: [], problem: /invalid AdmissionReview: request\.uid is missing/ },
+    want: { code: 3, pods: [], problem: /invalid AdmissionReview: request\.uid is missing/ },
   },
   {
-    name: 'A missing file is bad input: exit 2.',
+    name: 'A missing file is bad input: exit 3.',
     given: ['-f', fixturePath('does-not-exist.yaml')],
-    want: { code: 2, pods: [], problem: /^cannot read: no such file or directory$/ },
+    want: { code: 3, pods: [], problem: /^cannot read: no such file or directory$/ },
   },
   {
-    name: 'A file with nothing to judge is bad input: exit 2.',
+    name: 'A file with nothing to judge is bad input: exit 3.',
     given: ['-f', fixturePath('service-only.yaml')],
-    want: { code: 2, pods: [], skipped: ['ConfigMap/settings'], problem: /no Pods, pod templates or AdmissionReviews found/ },
+    want: { code: 3, pods: [], skipped: ['ConfigMap/settings'], problem: /no Pods, pod templates or AdmissionReviews found/ },
   },
   {
-    name: 'Bad input wins over a denial: exit 2, and the good files are still judged.',
-    given: ['-f', fixturePath('pod-denied.yaml'), '-f', fixturePath('invalid.yaml')],
-    want: { code: 2, pods: [['azureml/gpu-on-cpu', 'Pod', false]], problem: /not valid YAML/ },
+    name: 'Bad input in one file does not hide a denial in another: exit 1, the bad file reported, the others judged.',
+    given: ['-f', fixturePath('invalid.yaml'), '-f', fixturePath('pod-denied.yaml')],
+    want: { code: 1, pods: [['azureml/gpu-on-cpu', 'Pod', false]], problem: /not valid YAML/ },
+  },
+  {
+    name: 'Bad input beside allowed files is never 0: exit 3, the good files still judged.',
+    given: ['-f', fixturePath('pod-allowed.yaml'), '-f', fixturePath('invalid.yaml')],
+    want: { code: 3, pods: [['azureml/train-0', 'Pod', true]], problem: /not valid YAML/ },
   },
   {
     name: '--as judges the pods as that user: outside the identity claims they are denied.',
@@ -330,7 +335,7 @@ describe('dry-run command', () => {
     }
   });
 
-  it('Refuses an invalid policy with its errors and paths: exit 2.', async () => {
+  it('Refuses an invalid policy with its errors and paths: exit 4.', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dry-run-'));
     try {
       const bad = join(dir, 'policy.yaml');
@@ -339,7 +344,7 @@ describe('dry-run command', () => {
         'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes:\n  c: { nodePools: {}, instanceTypes: {}, defaultInstanceType: x }\n',
       );
       const run = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--policy', bad]);
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 4);
       assert.match(run.err, /policy .* is invalid:\n\/computes\/c\/nodePools: /);
       assert.equal(run.out, '');
     } finally {
@@ -374,7 +379,7 @@ describe('dry-run command', () => {
     assert.equal(lines.at(-2), '1 allowed, 1 denied');
   });
 
-  it('Exits 0, 1 and 2 from the real entry point (spawned).', async () => {
+  it('Exits 0, 1 and 3 from the real entry point (spawned).', async () => {
     const [ok, denied, bad] = await Promise.all([
       spawnCli(['dry-run', '-f', fixturePath('pod-allowed.yaml')]),
       spawnCli(['dry-run', '-f', fixturePath('pod-denied.yaml')]),
@@ -384,7 +389,7 @@ describe('dry-run command', () => {
     assert.match(ok.out, /^ALLOWED/);
     assert.equal(denied.code, 1, denied.err);
     assert.match(denied.out, /^DENIED/);
-    assert.equal(bad.code, 2, bad.err);
+    assert.equal(bad.code, 3, bad.err);
     assert.match(bad.err, /^error: .*invalid\.yaml#1: not valid YAML or JSON/);
     assert.match(bad.out, /^0 allowed, 0 denied, 1 with bad input$/m);
   });

@@ -77,7 +77,7 @@ describe('cluster commands against an API server', () => {
         child.on('error', reject);
         child.on('close', (code) => resolve({ code, out }));
       });
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 5);
       assert.match(run.out, /no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~\/\.kube\/config, or run in a pod/);
     });
   });
