@@ -317,6 +317,38 @@ describe('dry-run command', () => {
     });
   }
 
+  it('Locates every item of a List by its index, with its name on the same line (nested Lists too; a bad item among good ones).', async () => {
+    const list = `apiVersion: v1
+kind: List
+items:
+  - { apiVersion: v1, kind: Pod, metadata: { name: web-1, namespace: default }, spec: { containers: [{ name: c, image: nginx }] } }
+  - { apiVersion: v1, kind: Pod, metadata: { name: broken, namespace: default } }
+  - { apiVersion: v1, kind: Service, metadata: { name: web } }
+  - apiVersion: v1
+    kind: PodList
+    items:
+      - { apiVersion: v1, kind: Pod, metadata: { name: web-2, namespace: default }, spec: { containers: [{ name: c, image: nginx }] } }
+`;
+    const json = await runCli(['dry-run', '-f', '-', '-o', 'json'], list);
+    const report = JSON.parse(json.out);
+    assert.deepEqual(
+      report.results.map((r: any) => [r.where, r.pod]),
+      [
+        ['stdin#1 items[0]', 'default/web-1'],
+        ['stdin#1 items[3].items[0]', 'default/web-2'],
+      ],
+    );
+    assert.deepEqual(report.problems, [{ where: { file: 'stdin', doc: 1, item: 'items[1]' }, message: 'Pod/broken has no spec' }]);
+    assert.deepEqual(report.skipped, [{ where: { file: 'stdin', doc: 1, item: 'items[2]' }, what: 'Service/web' }]);
+    assert.equal(new Set(report.results.map((r: any) => r.request.uid)).size, 2, 'each item its own request uid');
+
+    const text = await runCli(['dry-run', '-f', '-'], list);
+    assert.match(text.out, /^ALLOWED {2}Pod default\/web-1 {2}\(Pod, stdin#1 items\[0\]\)$/m);
+    assert.match(text.out, /^ALLOWED {2}Pod default\/web-2 {2}\(Pod, stdin#1 items\[3\]\.items\[0\]\)$/m);
+    assert.match(text.err, /^error: stdin#1 items\[1\]: Pod\/broken has no spec$/m);
+    assert.match(text.out, /^skipped Service\/web \(stdin#1 items\[2\]\): holds no pod template$/m);
+  });
+
   it('--as a service account gets its groups, as the API server gives them: a group claim on its namespace lets it in.', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dry-run-'));
     try {
