@@ -11,6 +11,7 @@ import { addInputOptions, loadCommonInputs, requesterOf, verdictExitCode, type C
 import { ExitCode } from './exitCodes.js';
 import { whereText, type Input, type PodInput } from './inputs.js';
 import { columns, OutputFormat, podName, renderFooter, renderProblems, serialize } from './render.js';
+import { renderTable, TableResult, unjudgedRows, type TableRow } from './table.js';
 
 /** How bad a pod's worst finding is: its denial, else the strongest action among its failures. */
 export const AuditStatus = { Deny: 'deny', Warn: 'warn', Audit: 'audit', Ok: 'ok' } as const;
@@ -87,6 +88,16 @@ function renderText(audits: readonly PodAudit[], requesterKnown: boolean): strin
   return `${lines.join('\n')}\n\n`;
 }
 
+/**
+ * One line of `-o table`: a deny-level violation is fail; warn- and audit-level ones are warn
+ * (they do not change the exit code, as `kyverno apply --audit-warn` counts audit failures).
+ */
+function auditRow(a: PodAudit): TableRow {
+  const result = { deny: TableResult.Fail, warn: TableResult.Warn, audit: TableResult.Warn, ok: TableResult.Pass }[a.status];
+  const detail = a.findings.map((f) => `[${f.ruleId}] ${f.result === 'error' ? 'error' : f.action}: ${f.message ?? ''}`).join('; ');
+  return { result, object: `Pod ${a.pod}`, origin: a.origin, where: a.where, detail: detail || (a.compute ? `compute ${a.compute}` : '') };
+}
+
 export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO): Promise<number> {
   const fromCluster = readsCluster(o);
   const loaded = await loadCommonInputs(fromCluster ? { ...o, filename: [] } : o, io.stdin);
@@ -118,6 +129,8 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
     io.err(renderProblems(read));
     if (audits.length > 0) io.out(renderText(audits, as !== undefined));
     io.out(renderFooter(summary, read));
+  } else if (o.output === OutputFormat.Table) {
+    io.out(renderTable([...audits.map(auditRow), ...unjudgedRows(read)]));
   } else {
     io.out(serialize(o.output, { pods: audits, byRule: countByRule(audits), skipped: read.skipped, problems: read.problems, summary }));
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { fixturePath, runCli, spawnCli } from './helpers.js';
 
 const policyFile = new URL('../fixtures/validation/policy.yaml', import.meta.url).pathname;
@@ -347,6 +347,85 @@ items:
     assert.match(text.out, /^ALLOWED {2}Pod default\/web-2 {2}\(Pod, stdin#1 items\[3\]\.items\[0\]\)$/m);
     assert.match(text.err, /^error: stdin#1 items\[1\]: Pod\/broken has no spec$/m);
     assert.match(text.out, /^skipped Service\/web \(stdin#1 items\[2\]\): holds no pod template$/m);
+  });
+
+  it('-o table prints one line per object (judged, bad input, skipped) and a kyverno-style summary, with the same exit code.', async () => {
+    const run = await runCli([
+      'dry-run',
+      '-f',
+      fixturePath('pod-allowed.yaml'),
+      '-f',
+      fixturePath('multi.yaml'),
+      '-f',
+      fixturePath('invalid.yaml'),
+      '-o',
+      'table',
+    ]);
+    assert.equal(run.code, 1, run.err);
+    assert.equal(run.err, '', 'bad input is a row of the table');
+    const lines = run.out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^RESULT +OBJECT +FROM +WHERE +DETAIL$/);
+    const rows = lines.slice(1, -2).map((l) => l.split(/ {2,}/));
+    assert.deepEqual(
+      rows.map((r) => [r[0], r[1]]),
+      [
+        ['pass', 'Pod azureml/train-0'],
+        ['pass', 'Pod default/cpu-job'],
+        ['fail', 'Pod default/lost'],
+        ['error', '-'],
+        ['skip', 'Service/web'],
+      ],
+    );
+    assert.match(rows[2]!.at(-1)!, /^\[policy-input\] compute no-such-compute is not defined/);
+    assert.match(rows[3]!.at(-1)!, /^not valid YAML or JSON at line 4/);
+    assert.equal(lines.at(-2), '');
+    assert.equal(lines.at(-1), 'pass: 2, fail: 1, warn: 0, error: 1, skip: 1');
+  });
+
+  it('--mutated-only -o yaml prints the allowed pods after mutation as a YAML stream for kubectl apply -f -, and says what it left out.', async () => {
+    const run = await runCli([
+      'dry-run',
+      '-f',
+      fixturePath('pod-allowed.yaml'),
+      '-f',
+      fixturePath('pod-denied.yaml'),
+      '-f',
+      fixturePath('deployment.yaml'),
+      '-f',
+      fixturePath('review.json'),
+      '--mutated-only',
+      '-o',
+      'yaml',
+    ]);
+    assert.equal(run.code, 1, 'the exit code still tells of the denial');
+    const docs = parseAllDocuments(run.out).map((d) => d.toJS());
+    assert.deepEqual(
+      docs.map((d) => [d.kind, d.metadata.name]),
+      [
+        ['Pod', 'train-0'],
+        ['Pod', 'bert-worker-0'],
+      ],
+    );
+    assert.deepEqual(docs[0].spec.nodeSelector, { agentpool: 'gpupool' }, 'the object after the patch');
+    assert.equal(docs[0].spec.containers[0].env[0].value, 'not-a-real-key-0123456789', 'nothing hidden: these are the objects');
+    assert.match(run.err, /^not printed: Pod azureml\/gpu-on-cpu \(.*pod-denied\.yaml#1\) is denied$/m);
+    assert.match(run.err, /^not printed: Pod azureml\/infer-… \(.*deployment\.yaml#1\): a pod of Deployment\/infer, which its controller creates/m);
+  });
+
+  it('--mutated-only -o json prints a v1 List of the objects; with -o text it is a usage error.', async () => {
+    const json = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--mutated-only', '-o', 'json']);
+    assert.equal(json.code, 0, json.err);
+    const list = JSON.parse(json.out);
+    assert.equal(list.apiVersion, 'v1');
+    assert.equal(list.kind, 'List');
+    assert.deepEqual(
+      list.items.map((i: any) => i.metadata.name),
+      ['train-0'],
+    );
+    const text = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--mutated-only']);
+    assert.equal(text.code, 2);
+    assert.match(text.err, /--mutated-only prints objects: use it with -o yaml or -o json/);
+    assert.equal(text.out, '');
   });
 
   it('--as a service account gets its groups, as the API server gives them: a group claim on its namespace lets it in.', async () => {
