@@ -12,7 +12,9 @@ import { ensureServingCerts } from '../tls/files.js';
 import { errorText } from '../util/fileErrors.js';
 import { ExitCode, exitCodeOfError } from './exitCodes.js';
 import { isClusterWorker, superviseWorkers } from '../workers.js';
-import { durationArg, intArg, namespaceArg, serviceNameArg } from './args.js';
+import { formatDuration } from '../util/duration.js';
+import { formatSize } from '../util/size.js';
+import { durationArg, intArg, namespaceArg, serviceNameArg, sizeArg } from './args.js';
 import { clusterServeOptions, configMapArg } from './serveCluster.js';
 
 function componentsArg(value: string): Component[] {
@@ -24,6 +26,18 @@ function componentsArg(value: string): Component[] {
   const bad = list.filter((c) => !all.includes(c));
   if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`components are ${all.join(', ')} (comma-separated)`);
   return [...new Set(list)] as Component[];
+}
+
+/** A duration option: given as `2s` (a bare number is milliseconds), its default shown so too. */
+function durationOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, `${description} (e.g. 500ms, 2s, 1m; a bare number is milliseconds)`)
+    .argParser(durationArg)
+    .default(defaultMs, formatDuration(defaultMs));
+}
+
+/** A size option: given as `8MiB` (a bare number is bytes), its default shown so too. */
+function sizeOption(flags: string, description: string, parse: (value: string) => number, defaultBytes: number): Option {
+  return new Option(flags, `${description} (e.g. 512KiB, 8MiB; a bare number is bytes)`).argParser(parse).default(defaultBytes, formatSize(defaultBytes));
 }
 
 /** `aml-admission serve` (also `npm start`): flags → ServeOptions, signals → graceful stop. */
@@ -53,15 +67,16 @@ export function registerServe(program: Command, io: CliIO): void {
     )
     .option('--policy-configmap <ns/name>', 'watch this ConfigMap for the policy and apply valid changes live', configMapArg)
     .option('--policy-key <key>', 'data key of the policy in --policy-configmap', 'policy.yaml')
-    .option('--body-limit <bytes>', 'largest accepted request body', intArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024)
-    .option('--reload-interval <duration>', 'how often certificate and policy files are checked', durationArg, 2000)
-    .option(
-      '--drain-delay <duration>',
-      'on SIGTERM, keep serving (not ready, answering with connection: close) this long before closing the listener',
-      durationArg,
-      5000,
+    .addOption(sizeOption('--body-limit <size>', 'largest accepted request body', sizeArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024))
+    .addOption(durationOption('--reload-interval <duration>', 'how often certificate and policy files are checked', 2000))
+    .addOption(
+      durationOption(
+        '--drain-delay <duration>',
+        'on SIGTERM, keep serving (not ready, answering with connection: close) this long before closing the listener',
+        5000,
+      ),
     )
-    .option('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', durationArg, 25000)
+    .addOption(durationOption('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', 25000))
     .option(
       '--max-connections <n>',
       'open connections per process at most (each is a file descriptor: keep it below ulimit -n); more are closed on accept',
