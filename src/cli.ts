@@ -7,6 +7,7 @@ import { registerInit } from './commands/init.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import type { CliIO } from './commands/io.js';
 import { registerServe } from './commands/serve.js';
+import { registerTest } from './commands/testCommand.js';
 import { PACKAGE_VERSION } from './util/packageInfo.js';
 
 export function buildCli(io: CliIO): Command {
@@ -24,5 +25,6 @@ export function buildCli(io: CliIO): Command {
   registerDryRun(program, io);
   registerAudit(program, io);
   registerPolicyCommands(program, io);
+  registerTest(program, io);
   return program;
 }
