@@ -73,6 +73,7 @@ describe('Exit codes', () => {
       err: /--tls-cert and --tls-key must be given together/,
     },
     { name: 'an unknown command', args: () => ['bogus'], want: ExitCode.Usage },
+    { name: 'test without a file', args: () => ['test'], want: ExitCode.Usage },
     // Bad input: a file cannot be read or used.
     { name: 'dry-run of a missing file', args: () => ['dry-run', '-f', path('missing.yaml')], want: ExitCode.BadInput },
     { name: 'audit of a missing file', args: () => ['audit', '-f', path('missing.yaml')], want: ExitCode.BadInput },
@@ -82,6 +83,7 @@ describe('Exit codes', () => {
       want: ExitCode.BadInput,
     },
     { name: 'policy check of a missing file', args: () => ['policy', 'check', path('missing.yaml')], want: ExitCode.BadInput },
+    { name: 'test of a missing file', args: () => ['test', path('missing.yaml')], want: ExitCode.BadInput },
     { name: 'certs --out below a file', args: () => ['certs', '--out', join(path('a-file'), 'certs')], want: ExitCode.BadInput },
     {
       name: 'serve with a missing certificate',
