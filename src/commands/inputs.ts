@@ -20,11 +20,18 @@ export interface Where {
   readonly file: string;
   /** 1-based document number in the file (items of a List share their document's number). */
   readonly doc: number;
+  /** For an item of a List: its place, `items[2]` (`items[0].items[1]` in a List of Lists). */
+  readonly item?: string;
 }
 
-/** `file#doc`, as shown in reports (just `file` for what concerns the whole file). */
+/**
+ * `file#doc`, or `file#doc items[2]` for a List's item, as shown in reports (just `file` for what
+ * concerns the whole file). The item's name is on the same line: the object's, in its report or
+ * problem.
+ */
 export function whereText(w: Where): string {
-  return w.doc > 0 ? `${w.file}#${w.doc}` : w.file;
+  if (w.doc <= 0) return w.file;
+  return `${w.file}#${w.doc}${w.item !== undefined ? ` ${w.item}` : ''}`;
 }
 
 export interface PodInput {
@@ -72,7 +79,7 @@ export function noInputs(): Inputs {
 
 function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inputs): void {
   if (!isObject(doc)) {
-    if (doc !== null && doc !== undefined) out.problems.push({ where, message: 'document is not an object' });
+    if (doc !== null && doc !== undefined) out.problems.push({ where, message: `${where.item !== undefined ? 'item' : 'document'} is not an object` });
     return;
   }
   const kind = typeof doc.kind === 'string' ? doc.kind : '';
@@ -118,7 +125,11 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
   }
   if (kind === 'List' || kind.endsWith('List')) {
     if (!Array.isArray(doc.items)) out.problems.push({ where, message: `${kind} has no items list` });
-    else for (const item of doc.items) collect(item, where, defaultNamespace, out);
+    else
+      doc.items.forEach((item, i) => {
+        const at = `items[${i}]`;
+        collect(item, { ...where, item: where.item !== undefined ? `${where.item}.${at}` : at }, defaultNamespace, out);
+      });
     return;
   }
   const name = typeof meta.name === 'string' ? meta.name : 'unnamed';

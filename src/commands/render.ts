@@ -8,7 +8,7 @@ import { whereText, type Inputs } from './inputs.js';
 
 /** Text reports for `dry-run` and `audit`: the answer first, then the detail, aligned in columns. */
 
-export const OutputFormat = { Text: 'text', Json: 'json', Yaml: 'yaml' } as const;
+export const OutputFormat = { Text: 'text', Table: 'table', Json: 'json', Yaml: 'yaml' } as const;
 export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
 
 /** Left-aligns columns; the last column is not padded. */
@@ -145,5 +145,18 @@ export function evaluationReport(e: Evaluation): Record<string, unknown> {
 }
 
 export function serialize(format: OutputFormat, value: unknown): string {
-  return format === OutputFormat.Yaml ? stringify(value, { lineWidth: 0, aliasDuplicateObjects: false }) : `${JSON.stringify(value, null, 2)}\n`;
+  return format === OutputFormat.Yaml ? yamlText(value) : `${JSON.stringify(value, null, 2)}\n`;
+}
+
+function yamlText(value: unknown): string {
+  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/**
+ * Objects as `kubectl apply -f -` reads them: a YAML stream of documents, or a JSON `v1 List`
+ * (a JSON stream of objects is not one kubectl's decoder takes in every version).
+ */
+export function serializeObjects(format: OutputFormat, objects: readonly unknown[]): string {
+  if (format === OutputFormat.Yaml) return objects.map((o) => `---\n${yamlText(o)}`).join('');
+  return `${JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: {}, items: objects }, null, 2)}\n`;
 }

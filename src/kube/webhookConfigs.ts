@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { isConflict, isNotFound, KubeError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { keepingAksExclusions, normalWebhooks, toleratedExclusions } from './webhookDrift.js';
+import { InputError } from '../util/inputError.js';
 
 export const WebhookKind = { Mutating: 'MutatingWebhookConfiguration', Validating: 'ValidatingWebhookConfiguration' } as const;
 export type WebhookKind = (typeof WebhookKind)[keyof typeof WebhookKind];
@@ -24,17 +25,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Checks the shape init relies on; anything else in the template is passed to the API server as written. */
 function checkTemplate(doc: unknown, source: string): WebhookConfiguration {
-  if (!isObject(doc)) throw new Error(`${source}: not a YAML object`);
+  if (!isObject(doc)) throw new InputError(`${source}: not a YAML object`);
   if (doc.kind !== WebhookKind.Mutating && doc.kind !== WebhookKind.Validating) {
-    throw new Error(`${source}: kind must be ${WebhookKind.Mutating} or ${WebhookKind.Validating}, got ${JSON.stringify(doc.kind)}`);
+    throw new InputError(`${source}: kind must be ${WebhookKind.Mutating} or ${WebhookKind.Validating}, got ${JSON.stringify(doc.kind)}`);
   }
   const meta = doc.metadata;
-  if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') throw new Error(`${source}: metadata.name is required`);
-  if (!Array.isArray(doc.webhooks) || doc.webhooks.length === 0) throw new Error(`${source}: webhooks must be a non-empty list`);
+  if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') throw new InputError(`${source}: metadata.name is required`);
+  if (!Array.isArray(doc.webhooks) || doc.webhooks.length === 0) throw new InputError(`${source}: webhooks must be a non-empty list`);
   for (const [i, w] of doc.webhooks.entries()) {
     const service = isObject(w) && isObject(w.clientConfig) ? w.clientConfig.service : undefined;
     if (!isObject(service) || typeof service.namespace !== 'string' || typeof service.name !== 'string') {
-      throw new Error(`${source}: webhooks[${i}].clientConfig.service needs a name and namespace`);
+      throw new InputError(`${source}: webhooks[${i}].clientConfig.service needs a name and namespace`);
     }
   }
   return doc as unknown as WebhookConfiguration;
@@ -47,13 +48,13 @@ export async function loadWebhookTemplates(dir: string): Promise<WebhookConfigur
   for (const file of files) {
     const path = join(dir, file);
     for (const [i, doc] of parseAllDocuments(await readFile(path, 'utf8')).entries()) {
-      if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]!.message.split('\n')[0]}`);
+      if (doc.errors.length > 0) throw new InputError(`${path}: ${doc.errors[0]!.message.split('\n')[0]}`);
       const value: unknown = doc.toJS();
       if (value === null || value === undefined) continue;
       templates.push(checkTemplate(value, `${path} (document ${i + 1})`));
     }
   }
-  if (templates.length === 0) throw new Error(`${dir}: no webhook configurations found`);
+  if (templates.length === 0) throw new InputError(`${dir}: no webhook configurations found`);
   return templates;
 }
 
