@@ -75,9 +75,7 @@ export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
  * is a cluster error, invalid an invalid policy; never a silent fall-back to the built-in policy,
  * which describes example computes: judging real pods by it would report violations that are not there.
  */
-export async function clusterPolicy(
-  o: ClusterAuditOptions,
-): Promise<{ ok: true; policy: Policy; source: string } | { ok: false; code: ExitCode; message: string }> {
+export async function clusterPolicy(o: Pick<ClusterAuditOptions, 'kubeconfig' | 'policyConfigmap' | 'policyKey'>): Promise<ClusterPolicy> {
   const ref = o.policyConfigmap ?? configMapArg(DEFAULT_POLICY_CONFIGMAP);
   const key = o.policyKey ?? DEFAULT_POLICY_KEY;
   const source = `ConfigMap ${ref.namespace}/${ref.name} (key ${key})`;
@@ -87,12 +85,29 @@ export async function clusterPolicy(
   try {
     cm = await kubeClients(loadKubeConfig(o.kubeconfig)).core.readNamespacedConfigMap({ namespace: ref.namespace, name: ref.name });
   } catch (err) {
-    const message = isNotFound(err)
-      ? `policy ${source} not found; name the policy with --policy-configmap NS/NAME or --policy FILE`
-      : `cannot read the policy: ${err instanceof KubeConfigError ? err.message : new KubeError(`read ConfigMap ${ref.namespace}/${ref.name}`, err).message}`;
-    return { ok: false, code: ExitCode.Cluster, message };
+    if (isNotFound(err))
+      return {
+        ok: false,
+        code: ExitCode.Cluster,
+        notFound: true,
+        message: `policy ${source} not found; name the policy with --policy-configmap NS/NAME or --policy FILE`,
+      };
+    const error = err instanceof KubeConfigError ? err : new KubeError(`read ConfigMap ${ref.namespace}/${ref.name}`, err);
+    return { ok: false, code: ExitCode.Cluster, error, message: `cannot read the policy: ${error.message}` };
   }
   const { loaded } = readConfigMapPolicy(cm, key);
   if (!loaded.ok) return { ok: false, code: ExitCode.InvalidPolicy, message: `policy ${source} is invalid:\n${formatErrors(loaded.errors)}` };
   return { ok: true, policy: loaded.policy, source };
 }
+
+export type ClusterPolicy =
+  | { readonly ok: true; readonly policy: Policy; readonly source: string }
+  | {
+      readonly ok: false;
+      readonly code: ExitCode;
+      readonly message: string;
+      /** The ConfigMap does not exist. */
+      readonly notFound?: true;
+      /** Why it could not be read, when the cluster refused or failed. */
+      readonly error?: KubeError | KubeConfigError;
+    };

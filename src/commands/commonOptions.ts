@@ -5,6 +5,7 @@ import type { UserInfo } from '../admission/request.js';
 import { builtinPolicy } from '../policy/builtin.js';
 import { formatErrors, loadPolicy } from '../policy/loader.js';
 import { PolicySnapshot } from '../policy/snapshot.js';
+import { WorkloadKinds } from '../k8s/workloads.js';
 import type { Policy } from '../policy/types.js';
 import { fileErrorText } from '../util/fileErrors.js';
 import { clusterInstanceTypes, readInstanceTypeObject, type ClusterInstanceTypes } from '../policy/instanceTypeObjects.js';
@@ -70,7 +71,7 @@ export async function loadCommonInputs(o: CommonOptions, stdin?: () => Promise<s
     policy = loaded.policy;
   }
   const sources = await readSources(o.filename, { recursive: o.recursive === true, ...(stdin ? { stdin } : {}) });
-  const read = readInputs(sources.files, { namespace: o.namespace });
+  const read = readInputs(sources.files, { namespace: o.namespace, kinds: new WorkloadKinds(policy.workloads) });
   const { types, problems } = instanceTypesOf(read);
   return { ok: true, snapshot: new PolicySnapshot(policy, types), read: { ...read, problems: [...sources.problems, ...read.problems, ...problems] } };
 }

@@ -4,7 +4,7 @@ import { decodeReview, type DecodedReview } from '../admission/review.js';
 import type { UserInfo } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
 import type { Pod } from '../k8s/pod.js';
-import { podFromSite, templateSites } from '../k8s/workloads.js';
+import { BUILTIN_WORKLOAD_KINDS, podFromSite, type WorkloadKinds } from '../k8s/workloads.js';
 import { ClaimIndex, claimMetaOf } from '../policy/amlClaims.js';
 import { isInstanceTypeDocument, isInstanceTypeListDocument } from '../policy/instanceTypeObjects.js';
 import { yamlErrorText } from '../util/yamlErrors.js';
@@ -77,7 +77,13 @@ export function noInputs(): Inputs {
   return { inputs: [], problems: [], skipped: [], nodes: new Map(), instanceTypes: [], claims: new ClaimIndex() };
 }
 
-function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inputs): void {
+/** What reading needs to know: the namespace of documents without one, the workload kinds the policy judges. */
+interface ReadContext {
+  readonly namespace: string;
+  readonly kinds: WorkloadKinds;
+}
+
+function collect(doc: unknown, where: Where, ctx: ReadContext, out: Inputs): void {
   if (!isObject(doc)) {
     if (doc !== null && doc !== undefined) out.problems.push({ where, message: `${where.item !== undefined ? 'item' : 'document'} is not an object` });
     return;
@@ -96,7 +102,7 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
   if (kind === 'Pod') {
     if (!isObject(doc.spec)) out.problems.push({ where, message: `${label} has no spec` });
     else {
-      const pod = { ...doc, metadata: { ...meta, namespace: typeof meta.namespace === 'string' ? meta.namespace : defaultNamespace } } as Pod;
+      const pod = { ...doc, metadata: { ...meta, namespace: typeof meta.namespace === 'string' ? meta.namespace : ctx.namespace } } as Pod;
       out.inputs.push({ type: 'pod', where, origin: 'Pod', pod });
     }
     return;
@@ -107,7 +113,7 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
     return;
   }
   if (kind === 'PersistentVolumeClaim' && doc.apiVersion === 'v1') {
-    const claim = claimMetaOf(doc, defaultNamespace);
+    const claim = claimMetaOf(doc, ctx.namespace);
     if (claim === undefined) out.problems.push({ where, message: `${label} has no name` });
     else out.claims.upsert(claim);
     return;
@@ -128,18 +134,18 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
     else
       doc.items.forEach((item, i) => {
         const at = `items[${i}]`;
-        collect(item, { ...where, item: where.item !== undefined ? `${where.item}.${at}` : at }, defaultNamespace, out);
+        collect(item, { ...where, item: where.item !== undefined ? `${where.item}.${at}` : at }, ctx, out);
       });
     return;
   }
   const name = typeof meta.name === 'string' ? meta.name : 'unnamed';
-  const sites = isObject(doc.spec) ? templateSites(apiVersion, kind, name, doc.spec) : undefined;
+  const sites = isObject(doc.spec) ? ctx.kinds.sites(apiVersion, kind, name, doc.spec) : undefined;
   if (sites === undefined) {
     out.skipped.push({ where, what: label });
     return;
   }
   if (sites.length === 0) out.problems.push({ where, message: `${label} has no pod templates` });
-  const namespace = typeof meta.namespace === 'string' ? meta.namespace : defaultNamespace;
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : ctx.namespace;
   for (const site of sites) {
     const pod = podFromSite(site, namespace);
     const origin = site.role ? `${label} (${site.role})` : label;
@@ -149,7 +155,11 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
 }
 
 /** Reads every document of every file; never throws (problems are returned). */
-export function readInputs(files: readonly { readonly file: string; readonly text: string }[], opts: { readonly namespace: string }): Inputs {
+export function readInputs(
+  files: readonly { readonly file: string; readonly text: string }[],
+  opts: { readonly namespace: string; readonly kinds?: WorkloadKinds },
+): Inputs {
+  const ctx = { namespace: opts.namespace, kinds: opts.kinds ?? BUILTIN_WORKLOAD_KINDS };
   const out = noInputs();
   for (const { file, text } of files) {
     const lines = new LineCounter();
@@ -163,7 +173,7 @@ export function readInputs(files: readonly { readonly file: string; readonly tex
         out.problems.push({ where, message: `not valid YAML or JSON at ${yamlErrorText(d.errors[0]!, lines)}` });
         return;
       }
-      collect(d.toJS({ maxAliasCount: 100 }), where, opts.namespace, out);
+      collect(d.toJS({ maxAliasCount: 100 }), where, ctx, out);
     });
   }
   return out;

@@ -73,6 +73,8 @@ export interface RenderOptions {
   readonly excludeNamespaces?: readonly string[];
   /** The install's cluster-scoped object the configuration is deleted with (owner.ts). */
   readonly ownerReference?: V1OwnerReference;
+  /** The policy's own workload kinds (policy `workloads`): the validating webhooks get a rule for each. */
+  readonly workloads?: readonly { readonly group: string; readonly resource: string }[];
 }
 
 /**
@@ -104,7 +106,7 @@ function webhookUrl(base: URL, path: string | undefined): string {
 /**
  * The template made concrete: every webhook points at `service` in `namespace` (or at `url`) with
  * `caBundle`, and its namespace-name exclusion names the real namespace instead of the template's,
- * plus `excludeNamespaces`.
+ * plus `excludeNamespaces`; a validating webhook also judges the policy's own workload kinds.
  */
 export function renderWebhookConfig(template: WebhookConfiguration, opts: RenderOptions): WebhookConfiguration {
   const config = structuredClone(template);
@@ -123,6 +125,12 @@ export function renderWebhookConfig(template: WebhookConfiguration, opts: Render
       if (expr.key !== NAMESPACE_NAME_LABEL || !expr.values) continue;
       expr.values = [...new Set([...expr.values.map((v) => (v === templateNamespace ? opts.namespace : v)), ...(opts.excludeNamespaces ?? [])])];
     }
+    if (config.kind === WebhookKind.Validating)
+      for (const { group, resource } of opts.workloads ?? [])
+        webhook.rules = [
+          ...(webhook.rules ?? []),
+          { operations: ['CREATE', 'UPDATE'], apiGroups: [group], apiVersions: ['*'], resources: [resource], scope: 'Namespaced' },
+        ];
   }
   return config;
 }

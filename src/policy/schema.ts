@@ -1,4 +1,5 @@
 import { QUANTITY_PATTERN } from '../k8s/quantity.js';
+import { TEMPLATE_PATH_PATTERN } from '../k8s/workloads.js';
 import { DEFAULT_INSTANCE_TYPE } from './instanceTypeObjects.js';
 import { MutatingRuleId, POLICY_API_VERSION, POLICY_KIND, RULE_IDS, type RuleId } from './types.js';
 
@@ -33,6 +34,19 @@ export const SCHEMA_PATTERNS = {
     pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\\*)$',
     words:
       "a service account as namespace/name, or namespace/* for every one of a namespace (e.g. team-a/runner, team-a/*): lowercase letters, digits and '-' ('.' too in the name), not the system:serviceaccount:NS:NAME username",
+  },
+  /** Where a policy workload kind holds its pod templates (k8s/workloads.ts valuesAt). */
+  templatePath: {
+    pattern: TEMPLATE_PATH_PATTERN,
+    words:
+      "a path from spec to a pod template: field names joined by '.', name[*] for every item of a list, * for every key of a map (e.g. spec.workerGroupSpecs[*].template)",
+  },
+  /** A kind as the API names it. */
+  kind: { pattern: '^[A-Z][A-Za-z0-9]*$', words: 'a kind as its API names it (e.g. RayCluster): letters and digits, starting with a capital' },
+  /** A plural resource (and an API group's DNS subdomain): lowercase, as webhook rules name them. */
+  resource: {
+    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+    words: "lowercase letters, digits, '-' and '.' (e.g. rayclusters, ray.io)",
   },
   /** Names that appear as label values (computes, pools, instance types). */
   name: {
@@ -236,6 +250,22 @@ export const policySchema = {
           ],
         },
         users: { ...stringList, default: ['system:kube-controller-manager'] },
+      },
+    },
+    workloads: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['group', 'kind', 'resource', 'templates', 'creator'],
+        properties: {
+          group: matching(SCHEMA_PATTERNS.resource),
+          kind: matching(SCHEMA_PATTERNS.kind),
+          resource: matching(SCHEMA_PATTERNS.resource),
+          templates: { type: 'array', minItems: 1, items: matching(SCHEMA_PATTERNS.templatePath) },
+          creator: matching(SCHEMA_PATTERNS.serviceAccount),
+        },
       },
     },
     gpu: {
