@@ -75,6 +75,7 @@ export function startClusterSources(
   if (opts.validatingWebhook) {
     // Until the first list: no policy workload kind is registered (their controllers' pods are not trusted).
     opts.store.setRegistered(NONE_REGISTERED);
+    readiness.set(Condition.WebhookRegistration, false);
     const registration = registrationInformer({
       kc,
       admission,
@@ -84,6 +85,7 @@ export function startClusterSources(
       ...backoff,
     });
     registration.start();
+    void registration.synced.then(() => readiness.set(Condition.WebhookRegistration, true));
     stops.push(() => registration.stop());
   }
 
