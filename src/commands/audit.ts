@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { UserInfo } from '../admission/request.js';
 import type { RuleOutcome, ValidationVerdict } from '../admission/verdict.js';
+import { WorkloadKinds } from '../k8s/workloads.js';
 import { clusterInstanceTypes } from '../policy/instanceTypeObjects.js';
 import { PolicySnapshot } from '../policy/snapshot.js';
 import { ValidatingRuleId } from '../policy/types.js';
 import { validate } from '../rules/validate.js';
+import { admitted } from '../rules/validateWorkload.js';
 import { requestFor } from './evaluate.js';
 import type { CliIO } from './io.js';
 import { addClusterAuditOptions, clusterInputs, clusterPolicy, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
@@ -47,7 +49,10 @@ export function auditPods(snapshot: PolicySnapshot, inputs: readonly Input[], as
     // An existing pod is judged as if it were being created now; a review's object likewise.
     const pod: Input =
       input.type === 'pod' ? input : { type: 'pod', where: input.where, origin: input.origin, pod: input.review.request.object as PodInput['pod'] };
-    const request = requestFor(pod, as, 'audit');
+    const asCreated = requestFor(pod, as, 'audit');
+    // A workload's template is judged as its pods will reach validation: mutated first, as the
+    // validating webhook judges the workload (an existing pod was mutated when it was created).
+    const request = input.type === 'pod' && input.creator !== undefined ? { ...asCreated, object: admitted(snapshot, asCreated) } : asCreated;
     const { verdict, facts } = validate(snapshot, request, { requesterUnknown: as === undefined });
     return {
       where: whereText(input.where),
@@ -119,7 +124,7 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
   let read = loaded.read;
   if (fromCluster) {
     try {
-      read = await clusterInputs(o);
+      read = await clusterInputs(o, new WorkloadKinds(policy.workloads));
     } catch (err) {
       // Pods it could not list are no pods without violations: say why, and exit Cluster.
       io.err(`error: ${(err as Error).message}\n`);

@@ -6,7 +6,8 @@ import { formatErrors } from '../policy/loader.js';
 import type { Policy } from '../policy/types.js';
 import { intArg } from './args.js';
 import { ExitCode } from './exitCodes.js';
-import { noInputs, type Inputs } from './inputs.js';
+import { collect, noInputs, type Inputs } from './inputs.js';
+import { WORKLOAD_RESOURCES, type WorkloadKinds } from '../k8s/workloads.js';
 import { configMapArg } from './serveCluster.js';
 
 /** `audit` reading pods from a cluster instead of files (the options added to the command). */
@@ -48,7 +49,7 @@ export function readsCluster(o: ClusterAuditOptions): boolean {
  * is thrown as a KubeError or KubeConfigError, so `audit` exits Cluster rather than reporting no
  * violations among pods it could not look at.
  */
-export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
+export async function clusterInputs(o: ClusterAuditOptions, kinds: WorkloadKinds): Promise<Inputs> {
   const source = o.allNamespaces ? 'cluster (all namespaces)' : `cluster (namespace ${o.namespace})`;
   const out = noInputs();
   const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
@@ -60,6 +61,14 @@ export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
     // The pods were admitted with the cluster's InstanceType objects as instance types: judge them so too.
     const { listInstanceTypes } = await import('../kube/instanceTypes.js');
     (await listInstanceTypes(kc)).forEach((object, i) => out.instanceTypes.push({ where: { file: 'cluster (instancetypes)', doc: i + 1 }, object }));
+    // The workloads too: a template the policy now refuses fails its next pod, though no pod of it exists yet.
+    const { listWorkloads } = await import('../kube/workloads.js');
+    const workloads = await listWorkloads(kc, [...WORKLOAD_RESOURCES, ...kinds.customResources], {
+      pageSize: o.pageSize ?? 500,
+      ...(o.allNamespaces ? {} : { namespace: o.namespace }),
+    });
+    const ctx = { namespace: o.namespace, kinds };
+    workloads.forEach((w, i) => collect(w, { file: source.replace('cluster', 'cluster workloads'), doc: i + 1 }, ctx, out));
   } catch (err) {
     throw err instanceof KubeError || err instanceof KubeConfigError ? err : new KubeError('list pods', err);
   }

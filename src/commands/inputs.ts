@@ -78,12 +78,13 @@ export function noInputs(): Inputs {
 }
 
 /** What reading needs to know: the namespace of documents without one, the workload kinds the policy judges. */
-interface ReadContext {
+export interface ReadContext {
   readonly namespace: string;
   readonly kinds: WorkloadKinds;
 }
 
-function collect(doc: unknown, where: Where, ctx: ReadContext, out: Inputs): void {
+/** Collects one document (a Pod, AdmissionReview, List, workload, Node, InstanceType, PVC) into `out`. */
+export function collect(doc: unknown, where: Where, ctx: ReadContext, out: Inputs): void {
   if (!isObject(doc)) {
     if (doc !== null && doc !== undefined) out.problems.push({ where, message: `${where.item !== undefined ? 'item' : 'document'} is not an object` });
     return;

@@ -83,7 +83,7 @@ function ownerReferencesOf(object: unknown): unknown[] {
 }
 
 /** The pod as it reaches validation: the mutating webhook's patch applied (unpatched if it refused or fails to apply). */
-function admitted(snapshot: PolicySnapshot, request: AdmissionRequest): unknown {
+export function admitted(snapshot: PolicySnapshot, request: AdmissionRequest): unknown {
   const { verdict } = mutate(snapshot, request);
   if (verdict.kind !== 'patched') return request.object;
   try {

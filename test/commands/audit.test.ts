@@ -87,8 +87,9 @@ describe('audit command', () => {
     {
       name: 'Judges the pods inside AdmissionReviews and workload templates as well.',
       given: async () => ['-f', fixturePath('review.json'), '-f', fixturePath('deployment.yaml')],
-      // Not mutated: a template without the instance type's selector has no pool targeting.
-      want: { code: 1, statuses: { 'aml-training/bert-worker-0': 'deny', 'aml-training/infer-…': 'deny' } },
+      // A template is mutated first, as the validating webhook judges its workload: the default
+      // instance type's selector targets a pool, so the Deployment the webhook admits is ok here too.
+      want: { code: 1, statuses: { 'aml-training/bert-worker-0': 'deny', 'aml-training/infer-…': 'ok' } },
     },
     { name: 'Exits 3 on bad input.', given: async () => ['-f', fixturePath('invalid.yaml')], want: { code: 3, statuses: {} } },
     {

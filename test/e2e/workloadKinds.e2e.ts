@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { AML, createNamespace, installBase, installServer, uninstall, type AmlServer } from './harness/aml.js';
+import { AML, amlCli, createNamespace, installBase, installServer, uninstall, type AmlServer } from './harness/aml.js';
 import { amlPod, POLICY_FILE } from './harness/objects.js';
 import { waitFor } from './harness/processes.js';
 import { cluster } from './harness/suite.js';
@@ -38,9 +39,9 @@ const rayCluster = (name: string) => ({
   spec: { headGroupSpec: { template: template() }, workerGroupSpecs: [{ groupName: 'gpu', template: template() }] },
 });
 
-async function policyYaml(): Promise<string> {
+async function policyYaml(inNamespace = true): Promise<string> {
   const doc = parse(await readFile(POLICY_FILE, 'utf8'));
-  doc.computes['gpu-compute'].namespaces.push(NS);
+  if (inNamespace) doc.computes['gpu-compute'].namespaces.push(NS);
   doc.trustedControllers = { serviceAccounts: ['kube-system/replicaset-controller', 'ray-system/kuberay-operator'] };
   doc.workloads = [
     {
@@ -152,5 +153,25 @@ describe('policy workload kinds on a real API server (a RayCluster CRD)', () => 
       return r.code !== 0 && r;
     });
     assert.match(run.err, new RegExp(`\\[identity-claims\\] ${KUBERAY} is not allowed to create pods for compute gpu-compute`));
+  });
+
+  it('audit lists the workloads of the policy kinds too, judging their templates (mutated first) by the live policy or a planned one', async () => {
+    const plane = cluster();
+    const audit = async (extra: string[]) => {
+      const run = await amlCli(['audit', '--kubeconfig', plane.kubeconfigPath('admin'), '-n', NS, '-o', 'json', ...extra]);
+      const report = JSON.parse(run.out);
+      const rows = (report.pods as any[]).filter((p) => p.origin.startsWith('RayCluster/alice-ray'));
+      return { code: run.code, rows: rows.map((p) => `${p.origin} ${p.status}`).sort(), messages: rows.map((p) => p.message ?? '') };
+    };
+    const live = await audit([]);
+    assert.deepEqual(live.rows, ['RayCluster/alice-ray (0) ok', 'RayCluster/alice-ray ok'], 'head and worker template, by the ConfigMap policy');
+
+    // A change one plans: gpu-compute no longer admits this namespace; the RayCluster would fail its next pod.
+    const planned = join(plane.dir, 'workload-kinds-planned.yaml');
+    await writeFile(planned, await policyYaml(false));
+    const strict = await audit(['--policy', planned]);
+    assert.equal(strict.code, 1);
+    assert.deepEqual(strict.rows, ['RayCluster/alice-ray (0) deny', 'RayCluster/alice-ray deny']);
+    for (const m of strict.messages) assert.match(m, new RegExp(`\\[identity-claims\\] namespace ${NS} may not use compute gpu-compute`));
   });
 });
