@@ -42,6 +42,8 @@ export interface PodInput {
   readonly pod: Pod;
   /** The identity that creates such pods in a cluster (the workload's controller), if known. */
   readonly creator?: UserInfo;
+  /** How many pods the workload asks for from this template (this pod is replica 0), when it says. */
+  readonly replicas?: number;
 }
 
 export interface ReviewInput {
@@ -151,7 +153,7 @@ export function collect(doc: unknown, where: Where, ctx: ReadContext, out: Input
     const pod = podFromSite(site, namespace);
     const origin = site.role ? `${label} (${site.role})` : label;
     if (typeof pod === 'string') out.problems.push({ where, message: `${origin} ${pod} at ${site.at}` });
-    else out.inputs.push({ type: 'pod', where, origin, pod, creator: site.creator });
+    else out.inputs.push({ type: 'pod', where, origin, pod, creator: site.creator, ...(site.replicas !== undefined ? { replicas: site.replicas } : {}) });
   }
 }
 

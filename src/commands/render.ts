@@ -74,6 +74,9 @@ export function renderEvaluation(e: Evaluation): string {
   const lines = [`${status}  ${e.request.kind.kind} ${podName(e.request.object, e.request.namespace)}  (${e.origin}, ${e.where})`];
   const head: string[][] = [['requester', requesterText(e.request.userInfo)]];
   if (e.createdBy !== undefined) head.push(['created by', e.createdBy]);
+  // Replicas differ only in name and replica-index, which no rule reads: one verdict holds for all.
+  if (e.replicas !== undefined && e.replicas !== 1)
+    head.push(['replicas', `${e.replicas} (replica 0 shown; the others differ only in name and index, judged alike)`]);
   if (e.request.operation !== 'CREATE') head.push(['operation', e.request.operation]);
   const { compute, instanceType, pools } = e.facts;
   if (compute !== undefined)
@@ -132,6 +135,7 @@ export function evaluationReport(e: Evaluation): Record<string, unknown> {
     where: e.where,
     origin: e.origin,
     ...(e.createdBy !== undefined ? { createdBy: e.createdBy } : {}),
+    ...(e.replicas !== undefined ? { replicas: e.replicas } : {}),
     pod: podName(e.request.object, e.request.namespace),
     allowed: e.allowed,
     request,

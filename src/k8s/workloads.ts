@@ -30,6 +30,28 @@ export interface TemplateSite {
   /** Labels and annotations the controller adds to the template's. */
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /** How many pods the spec asks for from this template, when it says (Kubeflow and Volcano default 1). */
+  readonly replicas?: number;
+}
+
+/** A replica count as a spec writes it; `fallback` when absent or not a whole number. */
+const countOf = (v: unknown, fallback?: number): number | undefined => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fallback);
+
+const REPLICA_INDEX = 'training.kubeflow.org/replica-index';
+
+/**
+ * The site as pod `index` of its replicas: the name (`<job>-worker-3`) and replica-index label its
+ * controller gives that pod. Sites whose pods the API server names (generateName) look alike
+ * whatever the index. dry-run judges replica 0 for all: the others differ only in these two
+ * fields, which no rule reads (a property test holds every rule to it).
+ */
+export function replicaOf(s: TemplateSite, index: number): TemplateSite {
+  if (!('name' in s.naming)) return s;
+  return {
+    ...s,
+    naming: { name: s.naming.name.replace(/-0$/, `-${index}`) },
+    labels: REPLICA_INDEX in s.labels ? { ...s.labels, [REPLICA_INDEX]: String(index) } : s.labels,
+  };
 }
 
 interface Workload {
@@ -52,7 +74,15 @@ const site = (at: string, template: unknown, creator: UserInfo, naming: Template
 
 const single =
   (creator: UserInfo, ordinal = false): Sites =>
-  ({ name, spec }) => [site('spec.template', spec.template, creator, ordinal ? { name: `${name}-0` } : { generateName: `${name}-` })];
+  ({ name, spec }) => [
+    site(
+      'spec.template',
+      spec.template,
+      creator,
+      ordinal ? { name: `${name}-0` } : { generateName: `${name}-` },
+      countOf(spec.replicas) === undefined ? {} : { replicas: countOf(spec.replicas)! },
+    ),
+  ];
 
 /** The training operator's replica specs (`spec.<x>ReplicaSpecs.<Role>.template`) and its pod labels. */
 function kubeflow(specsField: string, controller: string, creatorOf: (role: string) => UserInfo = () => TRAINING_OPERATOR): Sites {
@@ -68,11 +98,12 @@ function kubeflow(specsField: string, controller: string, creatorOf: (role: stri
         launcherJob ? { generateName: `${name}-${type}-` } : { name: `${name}-${type}-0` },
         {
           role,
+          replicas: countOf(obj(r).replicas, 1)!,
           labels: {
             'training.kubeflow.org/operator-name': controller,
             'training.kubeflow.org/job-name': name,
             'training.kubeflow.org/replica-type': type,
-            ...(launcherJob ? {} : { 'training.kubeflow.org/replica-index': '0' }),
+            ...(launcherJob ? {} : { [REPLICA_INDEX]: '0' }),
             ...(specsField === 'mpiReplicaSpecs' ? { 'training.kubeflow.org/job-role': type === 'launcher' ? 'launcher' : 'worker' } : {}),
           },
         },
@@ -93,6 +124,7 @@ function volcanoTasks(at: string, name: string, spec: Record<string, unknown>): 
       { name: `${name}-${taskName}-0` },
       {
         role: taskName,
+        replicas: countOf(task.replicas, 1)!,
         labels: { 'volcano.sh/job-name': name, 'volcano.sh/task-spec': taskName },
         // The job controller creates the job's PodGroup and names it on every pod.
         annotations: {
