@@ -7,6 +7,7 @@ import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
 import { Condition, Readiness } from './http/health.js';
 import { HttpsServer, type DrainOptions, type Limits, type Timeouts } from './http/server.js';
+import { MetricsServer } from './http/metricsServer.js';
 import type { RawHandler } from './http/jsonRoute.js';
 import { webhookRoute, type ReviewObserver } from './http/webhookRoute.js';
 import type { Logger } from './observability/logger.js';
@@ -15,6 +16,7 @@ import { ensureServingCerts, loadKeyMaterial, notAfter, type CertPaths } from '.
 import { FilePoller } from './util/watch.js';
 import type { PolicyStore } from './policy/store.js';
 import { startPolicyFile } from './policy/file.js';
+import { policyDigest } from './policy/digest.js';
 import { admissionWebhooks } from './rules/webhooks.js';
 
 export const Component = { Admission: 'admission', Extender: 'extender' } as const;
@@ -23,6 +25,8 @@ export type Component = (typeof Component)[keyof typeof Component];
 export interface ServeOptions {
   readonly host: string;
   readonly port: number;
+  /** `--metrics-port`: also serve /metrics (only) on plain HTTP on this port, for Prometheus inside the cluster. */
+  readonly metricsPort?: number;
   /** Explicit certificate files; when absent, a CA and serving certificate are kept in `certsDir`. */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
@@ -62,6 +66,8 @@ export interface ServeOptions {
 
 export interface Running {
   readonly port: number;
+  /** The plain-HTTP metrics port, when one was asked for. */
+  readonly metricsPort?: number;
   readonly server: HttpsServer;
   readonly readiness: Readiness;
   readonly metrics: Metrics;
@@ -89,6 +95,7 @@ async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
 export async function serve(opts: ServeOptions): Promise<Running> {
   const { logger } = opts;
   const metrics = opts.metrics ?? new Metrics();
+  metrics.observePolicy(() => policyDigest(opts.policy.current().loaded));
   const readiness = new Readiness();
   readiness.set(Condition.Certificates, false);
   readiness.set(Condition.NotDraining, true);
@@ -123,6 +130,10 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       })
     : undefined;
   const fastRoutes: Record<string, RawHandler> = { ...extender?.routes };
+  // The extender's cache (informer-fed or its state file's); without the extender, the informers' cache the webhooks read.
+  const nodeCache = opts.nodeCache;
+  if (extender) metrics.observeExtenderCache(() => extender.size());
+  else if (nodeCache) metrics.observeExtenderCache(() => nodeCache.size);
   if (opts.components.includes(Component.Admission)) {
     // Pods naming their node are judged against the nodes the server knows: the informer's
     // cache, else the extender's state file; with neither, every named node is unknown.
@@ -135,11 +146,13 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       ? () => (readiness.holds(Condition.PolicyConfigMap) ? undefined : `not ready: the policy in ConfigMap ${ref.namespace}/${ref.name} is not loaded yet`)
       : undefined;
     const claims = opts.claims;
+    const definedCompute = (compute: string) => Object.hasOwn(opts.policy.current().policy.computes, compute);
     for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes, claims ? () => claims : undefined)) {
       fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, {
         logger,
         metrics,
         bodyLimit,
+        definedCompute,
         ...(unavailable ? { unavailable } : {}),
         ...(opts.observers ? { observers: opts.observers } : {}),
       });
@@ -193,12 +206,18 @@ export async function serve(opts: ServeOptions): Promise<Running> {
     : undefined;
 
   const address = await server.listen();
+  const metricsServer = opts.metricsPort === undefined ? undefined : new MetricsServer({ host: opts.host, port: opts.metricsPort, metrics, logger });
+  const metricsAddress = await metricsServer?.listen();
   readiness.set(Condition.Certificates, true);
-  logger.info({ host: opts.host, port: address.port, components: opts.components, mutualTls: clientCa !== undefined }, 'listening');
+  logger.info(
+    { host: opts.host, port: address.port, metricsPort: metricsAddress?.port, components: opts.components, mutualTls: clientCa !== undefined },
+    'listening',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
     port: address.port,
+    ...(metricsAddress ? { metricsPort: metricsAddress.port } : {}),
     server,
     readiness,
     metrics,
@@ -213,6 +232,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         policyFile?.stop();
         extender?.stop();
         await server.drain(opts.drain);
+        await metricsServer?.close(); // scraped through the drain, which the metrics show
         await cluster?.stop(); // after the drain: the policy and caches stay live while requests finish
         logger.info('stopped');
       })();

@@ -47,6 +47,11 @@ export function registerServe(program: Command, io: CliIO): void {
     .description('run the HTTPS server (webhooks, scheduler extender, health, metrics)')
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--port <n>', 'port to listen on', intArg('--port', 0, 65535), 8443)
+    .option(
+      '--metrics-port <n>',
+      'also serve /metrics, and nothing else, on plain HTTP on this port, for Prometheus scraping inside the cluster (default: off; /metrics stays on the HTTPS port too)',
+      intArg('--metrics-port', 0, 65535),
+    )
     .option('--tls-cert <file>', 'serving certificate (PEM); default: generated into --certs-dir')
     .option('--tls-key <file>', 'serving key (PEM)')
     .option('--tls-ca <file>', "the CA bundle clients trust (init's ca.crt), for the CA expiry metric; default with --certs-dir: its ca.crt")
@@ -116,6 +121,7 @@ export function registerServe(program: Command, io: CliIO): void {
       async (o: {
         host: string;
         port: number;
+        metricsPort?: number;
         tlsCert?: string;
         tlsKey?: string;
         tlsCa?: string;
@@ -146,6 +152,8 @@ export function registerServe(program: Command, io: CliIO): void {
         // Checked before anything starts: a usage error, said as one (exit 2, no log, no stack).
         if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
           serveCommand.error('error: --tls-cert and --tls-key must be given together', { exitCode: ExitCode.Usage });
+        if (o.metricsPort !== undefined && o.metricsPort !== 0 && o.metricsPort === o.port)
+          serveCommand.error('error: --metrics-port must differ from --port (the webhooks are served on HTTPS only)', { exitCode: ExitCode.Usage });
         const stdout = stdoutDestination();
         const logger = createLogger({ level: o.logLevel, destination: stdout });
         if (o.workers > 1 && !isClusterWorker()) {
@@ -174,6 +182,7 @@ export function registerServe(program: Command, io: CliIO): void {
           const running = await serve({
             host: o.host,
             port: o.port,
+            ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {}),
             ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}),
             ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}),
             ...(o.tlsCa ? { tlsCa: o.tlsCa } : {}),

@@ -72,7 +72,7 @@ export function startClusterSources(
   // Watched whatever the policy says: a reload may turn amlExtension.instanceTypes on.
   if (opts.instanceTypes) {
     readiness.set(Condition.InstanceTypes, false);
-    const instanceTypes = new InstanceTypeSource({ kc, publish: (types) => opts.store.setInstanceTypes(types), logger, ...backoff });
+    const instanceTypes = new InstanceTypeSource({ kc, publish: (types) => opts.store.setInstanceTypes(types), logger, metrics: opts.metrics, ...backoff });
     instanceTypes.start();
     void instanceTypes.settled.then(() => readiness.set(Condition.InstanceTypes, true));
     stops.push(() => instanceTypes.stop());
@@ -80,7 +80,7 @@ export function startClusterSources(
 
   if (opts.claims) {
     readiness.set(Condition.VolumeClaims, false);
-    const claims = claimInformer({ kc, core, index: opts.claims, logger, ...backoff });
+    const claims = claimInformer({ kc, core, index: opts.claims, logger, metrics: opts.metrics, ...backoff });
     claims.start();
     void claims.synced.then(() => readiness.set(Condition.VolumeClaims, true));
     stops.push(() => claims.stop());
@@ -88,7 +88,7 @@ export function startClusterSources(
 
   if (opts.feed) {
     readiness.set(Condition.Informers, false);
-    const informers = new ClusterInformers({ kc, core, feed: opts.feed, pods: opts.feedPods ?? true, logger, ...backoff });
+    const informers = new ClusterInformers({ kc, core, feed: opts.feed, pods: opts.feedPods ?? true, logger, metrics: opts.metrics, ...backoff });
     informers.start();
     void informers.synced.then(() => {
       readiness.set(Condition.Informers, true);
