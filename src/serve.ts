@@ -17,6 +17,7 @@ import { FilePoller } from './util/watch.js';
 import type { PolicyStore } from './policy/store.js';
 import { startPolicyFile } from './policy/file.js';
 import { policyDigest } from './policy/digest.js';
+import { DEFAULT_EVENT_OUTCOMES, EventQueue, eventObserver, type EventOutcome } from './observability/admissionEvents.js';
 import { admissionWebhooks } from './rules/webhooks.js';
 
 export const Component = { Admission: 'admission', Extender: 'extender' } as const;
@@ -58,6 +59,11 @@ export interface ServeOptions {
    */
   readonly nodeCache?: NodeCache;
   readonly extenderState?: string;
+  /**
+   * `--events`: the admission outcomes posted as Kubernetes Events on the workload (needs
+   * `cluster`; none without one). Default: deny and warn.
+   */
+  readonly events?: readonly EventOutcome[];
   /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` and `claims` (src/kube/cluster.ts). */
   readonly cluster?: ClusterOptions;
   /** The cluster's PVCs, fed by an informer, for AML's labelled PVCs (pvc-volumes). */
@@ -91,6 +97,13 @@ async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
   return ensured.paths;
 }
 
+/** Events go out through the cluster connection; client-node is loaded only with one. */
+async function admissionEventQueue(cluster: ClusterOptions, metrics: Metrics, logger: Logger): Promise<EventQueue> {
+  const [{ kubeClients }, { EventRecorder }] = await Promise.all([import('./kube/client.js'), import('./kube/events.js')]);
+  const recorder = new EventRecorder(kubeClients(cluster.kc).core, { instance: cluster.instance, logger });
+  return new EventQueue({ post: (spec) => recorder.record(spec), metrics });
+}
+
 /** Composes and starts the server: listener, file pollers and (when asked) the cluster sources. */
 export async function serve(opts: ServeOptions): Promise<Running> {
   const { logger } = opts;
@@ -118,6 +131,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   await recordExpiry(material.cert);
 
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const eventOutcomes = opts.events ?? DEFAULT_EVENT_OUTCOMES;
+  const events = opts.cluster && eventOutcomes.length > 0 ? await admissionEventQueue(opts.cluster, metrics, logger) : undefined;
+  const observers = [...(opts.observers ?? []), ...(events ? [eventObserver(eventOutcomes, events)] : [])];
   const extender = opts.components.includes(Component.Extender)
     ? await startExtender({
         policy: opts.policy,
@@ -154,7 +170,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         bodyLimit,
         definedCompute,
         ...(unavailable ? { unavailable } : {}),
-        ...(opts.observers ? { observers: opts.observers } : {}),
+        observers,
       });
     }
   }
@@ -233,6 +249,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         extender?.stop();
         await server.drain(opts.drain);
         await metricsServer?.close(); // scraped through the drain, which the metrics show
+        await events?.close(); // the last reviews' Events, briefly
         await cluster?.stop(); // after the drain: the policy and caches stay live while requests finish
         logger.info('stopped');
       })();

@@ -2,6 +2,7 @@ import { Option, InvalidArgumentError, type Command } from 'commander';
 import type { CliIO } from './io.js';
 import type { ConfigMapRef } from '../kube/configMapRef.js';
 import { createAuditLog } from '../observability/audit.js';
+import { DEFAULT_EVENT_OUTCOMES, parseEventOutcomes, type EventOutcome } from '../observability/admissionEvents.js';
 import { DAY_MS, DEFAULT_MAXSIZE_MB, MEGABYTE } from '../observability/auditFile.js';
 import { createLogger, flushLogger, LogLevels, stdoutDestination, type LogLevel } from '../observability/logger.js';
 import { builtinPolicy } from '../policy/builtin.js';
@@ -26,6 +27,14 @@ function componentsArg(value: string): Component[] {
   const bad = list.filter((c) => !all.includes(c));
   if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`components are ${all.join(', ')} (comma-separated)`);
   return [...new Set(list)] as Component[];
+}
+
+function eventsArg(value: string): EventOutcome[] {
+  try {
+    return parseEventOutcomes(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 /** A duration option: given as `2s` (a bare number is milliseconds), its default shown so too. */
@@ -102,6 +111,14 @@ export function registerServe(program: Command, io: CliIO): void {
       DEFAULT_LIMITS.maxRequestsPerConnection,
     )
     .option('--workers <n>', "server processes sharing the port (node:cluster); use up to the pod's CPU count", intArg('--workers', 1, 64), 1)
+    .addOption(
+      new Option(
+        '--events <list>',
+        'post Kubernetes Events on the workload for these admission outcomes: deny,warn,audit (comma-separated), or none; needs a cluster connection',
+      )
+        .argParser(eventsArg)
+        .default([...DEFAULT_EVENT_OUTCOMES], DEFAULT_EVENT_OUTCOMES.join(',')),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
     .option('--audit-log <file>', 'also append the audit log (one JSON line per admission decision) to this file')
     .option(
@@ -135,6 +152,7 @@ export function registerServe(program: Command, io: CliIO): void {
         drainDelay: number;
         drainTimeout: number;
         logLevel: LogLevel;
+        events: EventOutcome[];
         workers: number;
         extenderState?: string;
         maxConnections: number;
@@ -196,6 +214,7 @@ export function registerServe(program: Command, io: CliIO): void {
             policy,
             ...(o.policy ? { policyFile: o.policy } : {}),
             observers: [audit.observer],
+            events: o.events,
             bodyLimit: o.bodyLimit,
             reloadIntervalMs: o.reloadInterval,
             drain: { delayMs: o.drainDelay, timeoutMs: o.drainTimeout },

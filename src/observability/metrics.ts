@@ -47,6 +47,7 @@ export class Metrics {
   readonly policyInfo: Gauge<'digest'>;
   readonly extenderCache: Gauge<'kind'>;
   readonly informerRestarts: Counter<'resource'>;
+  readonly events: Counter<'reason' | 'result'>;
   private connectionSource: (() => { open: number; handshaking: number }) | undefined;
   private policySource: (() => string) | undefined;
   private cacheSource: (() => { readonly nodes: number; readonly pods: number }) | undefined;
@@ -144,6 +145,12 @@ export class Metrics {
       name: 'aml_admission_informer_restarts_total',
       help: 'List-watch restarts after a failure (a reset connection, a 5xx, a failed list), by resource (nodes, pods, configmaps, ...).',
       labelNames: ['resource'],
+      registers,
+    });
+    this.events = new Counter({
+      name: 'aml_admission_events_total',
+      help: 'Kubernetes Events for admission outcomes (serve --events), by reason and result: posted, failed (the API refused), rate_limited, queue_full.',
+      labelNames: ['reason', 'result'],
       registers,
     });
   }

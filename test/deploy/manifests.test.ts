@@ -219,13 +219,13 @@ describe('deploy/ rendered by kubectl kustomize', () => {
 
   const rbac: { name: string; given: string; want: string[] }[] = [
     {
-      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes and its one policy ConfigMap, and creates Events",
+      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes and its one policy ConfigMap, and creates Events (in any namespace: on the workloads it judges)",
       given: 'azureml-connector-admission',
       want: [
         'azureml /configmaps get [aml-admission-policy]',
         'azureml /configmaps list [aml-admission-policy]',
         'azureml /configmaps watch [aml-admission-policy]',
-        'azureml /events create',
+        'cluster /events create',
         'cluster /nodes get',
         'cluster /nodes list',
         'cluster /nodes watch',

@@ -94,11 +94,8 @@ describe('deploy/monitoring (ServiceMonitor, PrometheusRule, Grafana dashboard)'
       base.filter((o) => ['ServiceMonitor', 'PrometheusRule'].includes(o.kind)),
       [],
     );
-    assert.ok(
-      !(base.find((o) => o.kind === 'Deployment' && o.metadata.name === 'azureml-connector-admission').spec.template.spec.containers[0].args as string[]).some(
-        (a) => a.startsWith('--metrics-port'),
-      ),
-    );
+    const deployment = base.find((o) => o.kind === 'Deployment' && o.metadata.name === 'azureml-connector-admission')!;
+    assert.ok(!(deployment.spec.template.spec.containers[0].args as string[]).some((a) => a.startsWith('--metrics-port')));
   });
 
   it('Turns on the plain-HTTP metrics port and scrapes it: Deployment port, metrics Service, ServiceMonitor agree.', () => {
