@@ -64,6 +64,11 @@ export interface ServeOptions {
    * `cluster`; none without one). Default: deny and warn.
    */
   readonly events?: readonly EventOutcome[];
+  /**
+   * `--background-audit-interval`: judge the pods the informer holds this often and write one
+   * PolicyReport per namespace (needs `cluster`). Off when undefined.
+   */
+  readonly backgroundAuditIntervalMs?: number;
   /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` and `claims` (src/kube/cluster.ts). */
   readonly cluster?: ClusterOptions;
   /** The cluster's PVCs, fed by an informer, for AML's labelled PVCs (pvc-volumes). */
@@ -95,6 +100,22 @@ async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
     ensured.generated ? 'generated a self-signed CA and serving certificate' : 'reusing serving certificate',
   );
   return ensured.paths;
+}
+
+/** The informers' feed with the pods also kept whole in `index`; the node cache, when there is one, fed as before. */
+function withPodIndex(cache: NodeCache | undefined, index: { upsert(pod: unknown): void; remove(namespace: string, name: string): void }) {
+  return {
+    upsertNode: (node: unknown) => cache?.upsertNode(node),
+    deleteNode: (name: string) => cache?.deleteNode(name),
+    upsertPod: (pod: unknown) => {
+      cache?.upsertPod(pod);
+      index.upsert(pod);
+    },
+    deletePod: (namespace: string, name: string) => {
+      cache?.deletePod(namespace, name);
+      index.remove(namespace, name);
+    },
+  };
 }
 
 /** Events go out through the cluster connection; client-node is loaded only with one. */
@@ -204,14 +225,17 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   );
   await certPoller.start();
 
-  const feed = opts.nodeCache;
+  // The background audit keeps the informer's pods whole, next to the node cache that keeps what the extender counts.
+  const auditing = opts.cluster && opts.backgroundAuditIntervalMs !== undefined ? await import('./observability/backgroundAudit.js') : undefined;
+  const podIndex = auditing ? new auditing.PodIndex() : undefined;
+  const feed = podIndex ? withPodIndex(opts.nodeCache, podIndex) : opts.nodeCache;
   // Loaded only when asked for: client-node alone is most of the process's memory.
   const cluster = opts.cluster
     ? (await import('./kube/cluster.js')).startClusterSources({
         ...opts.cluster,
         store: opts.policy,
         feed,
-        feedPods: opts.components.includes(Component.Extender),
+        feedPods: opts.components.includes(Component.Extender) || podIndex !== undefined,
         ...(opts.claims ? { claims: opts.claims } : {}),
         // Instance types shape mutation and validation; the extender places pods already mutated.
         instanceTypes: opts.components.includes(Component.Admission),
@@ -220,6 +244,20 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         metrics,
       })
     : undefined;
+
+  const backgroundAudit =
+    auditing && podIndex && opts.cluster && opts.backgroundAuditIntervalMs !== undefined
+      ? new auditing.BackgroundAudit({
+          intervalMs: opts.backgroundAuditIntervalMs,
+          pods: () => podIndex.values(),
+          snapshot: () => opts.policy.current(),
+          writer: new (await import('./kube/policyReports.js')).KubeReportWriter(opts.cluster.kc),
+          metrics,
+          logger,
+          ...(cluster?.informersSynced ? { ready: cluster.informersSynced } : {}),
+        })
+      : undefined;
+  backgroundAudit?.start();
 
   const address = await server.listen();
   const metricsServer = opts.metricsPort === undefined ? undefined : new MetricsServer({ host: opts.host, port: opts.metricsPort, metrics, logger });
@@ -250,6 +288,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         await server.drain(opts.drain);
         await metricsServer?.close(); // scraped through the drain, which the metrics show
         await events?.close(); // the last reviews' Events, briefly
+        await backgroundAudit?.stop();
         await cluster?.stop(); // after the drain: the policy and caches stay live while requests finish
         logger.info('stopped');
       })();

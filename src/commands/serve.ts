@@ -119,6 +119,12 @@ export function registerServe(program: Command, io: CliIO): void {
         .argParser(eventsArg)
         .default([...DEFAULT_EVENT_OUTCOMES], DEFAULT_EVENT_OUTCOMES.join(',')),
     )
+    .addOption(
+      new Option(
+        '--background-audit-interval <duration>',
+        'judge the pods the informer holds this often and write one wgpolicyk8s.io PolicyReport per namespace (e.g. 10m; needs a cluster connection and the PolicyReport CRD; default: off)',
+      ).argParser(durationArg),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
     .option('--audit-log <file>', 'also append the audit log (one JSON line per admission decision) to this file')
     .option(
@@ -153,6 +159,7 @@ export function registerServe(program: Command, io: CliIO): void {
         drainTimeout: number;
         logLevel: LogLevel;
         events: EventOutcome[];
+        backgroundAuditInterval?: number;
         workers: number;
         extenderState?: string;
         maxConnections: number;
@@ -172,6 +179,12 @@ export function registerServe(program: Command, io: CliIO): void {
           serveCommand.error('error: --tls-cert and --tls-key must be given together', { exitCode: ExitCode.Usage });
         if (o.metricsPort !== undefined && o.metricsPort !== 0 && o.metricsPort === o.port)
           serveCommand.error('error: --metrics-port must differ from --port (the webhooks are served on HTTPS only)', { exitCode: ExitCode.Usage });
+        if (o.backgroundAuditInterval !== undefined && o.backgroundAuditInterval < 1000)
+          serveCommand.error('error: --background-audit-interval must be at least 1s', { exitCode: ExitCode.Usage });
+        if (o.backgroundAuditInterval !== undefined && o.kubeconfig === undefined && o.policyConfigmap === undefined)
+          serveCommand.error('error: --background-audit-interval needs a cluster connection (--kubeconfig or --policy-configmap)', {
+            exitCode: ExitCode.Usage,
+          });
         const stdout = stdoutDestination();
         const logger = createLogger({ level: o.logLevel, destination: stdout });
         if (o.workers > 1 && !isClusterWorker()) {
@@ -215,6 +228,7 @@ export function registerServe(program: Command, io: CliIO): void {
             ...(o.policy ? { policyFile: o.policy } : {}),
             observers: [audit.observer],
             events: o.events,
+            ...(o.backgroundAuditInterval !== undefined ? { backgroundAuditIntervalMs: o.backgroundAuditInterval } : {}),
             bodyLimit: o.bodyLimit,
             reloadIntervalMs: o.reloadInterval,
             drain: { delayMs: o.drainDelay, timeoutMs: o.drainTimeout },

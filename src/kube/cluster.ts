@@ -23,6 +23,8 @@ export interface ClusterOptions {
 }
 
 export interface ClusterSources {
+  /** Resolves when the node (and pod) informers have their first list; undefined without a feed. */
+  readonly informersSynced: Promise<void> | undefined;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export function startClusterSources(
   const { core } = kubeClients(kc);
   const backoff = opts.backoff ? { backoff: opts.backoff } : {};
   const stops: (() => Promise<void>)[] = [];
+  let informersSynced: Promise<void> | undefined;
 
   if (opts.policyConfigMap) {
     readiness.set(Condition.PolicyConfigMap, false);
@@ -90,6 +93,7 @@ export function startClusterSources(
     readiness.set(Condition.Informers, false);
     const informers = new ClusterInformers({ kc, core, feed: opts.feed, pods: opts.feedPods ?? true, logger, metrics: opts.metrics, ...backoff });
     informers.start();
+    informersSynced = informers.synced;
     void informers.synced.then(() => {
       readiness.set(Condition.Informers, true);
       logger.info(opts.feedPods === false ? 'node cache synced' : 'node and pod caches synced');
@@ -98,6 +102,7 @@ export function startClusterSources(
   }
 
   return {
+    informersSynced,
     async stop() {
       await Promise.all(stops.map((s) => s()));
     },

@@ -48,6 +48,8 @@ export class Metrics {
   readonly extenderCache: Gauge<'kind'>;
   readonly informerRestarts: Counter<'resource'>;
   readonly events: Counter<'reason' | 'result'>;
+  readonly auditViolations: Gauge<'rule' | 'action' | 'namespace'>;
+  readonly backgroundAudits: Counter<'result'>;
   private connectionSource: (() => { open: number; handshaking: number }) | undefined;
   private policySource: (() => string) | undefined;
   private cacheSource: (() => { readonly nodes: number; readonly pods: number }) | undefined;
@@ -151,6 +153,18 @@ export class Metrics {
       name: 'aml_admission_events_total',
       help: 'Kubernetes Events for admission outcomes (serve --events), by reason and result: posted, failed (the API refused), rate_limited, queue_full.',
       labelNames: ['reason', 'result'],
+      registers,
+    });
+    this.auditViolations = new Gauge({
+      name: 'aml_admission_audit_violations',
+      help: 'Existing pods failing a validating rule at the last background audit (serve --background-audit-interval), by rule, enforcement action and namespace.',
+      labelNames: ['rule', 'action', 'namespace'],
+      registers,
+    });
+    this.backgroundAudits = new Counter({
+      name: 'aml_admission_background_audits_total',
+      help: 'Background audit rounds, by result: success (every report written), failure (some not written, or no PolicyReport CRD).',
+      labelNames: ['result'],
       registers,
     });
   }

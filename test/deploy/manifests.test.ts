@@ -219,7 +219,7 @@ describe('deploy/ rendered by kubectl kustomize', () => {
 
   const rbac: { name: string; given: string; want: string[] }[] = [
     {
-      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes and its one policy ConfigMap, and creates Events (in any namespace: on the workloads it judges)",
+      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes and its one policy ConfigMap, and creates Events (in any namespace: on the workloads it judges) and its PolicyReports",
       given: 'azureml-connector-admission',
       want: [
         'azureml /configmaps get [aml-admission-policy]',
@@ -238,6 +238,10 @@ describe('deploy/ rendered by kubectl kustomize', () => {
         'cluster amlarc.azureml.com/instancetypes get',
         'cluster amlarc.azureml.com/instancetypes list',
         'cluster amlarc.azureml.com/instancetypes watch',
+        'cluster wgpolicyk8s.io/policyreports create',
+        'cluster wgpolicyk8s.io/policyreports delete',
+        'cluster wgpolicyk8s.io/policyreports get',
+        'cluster wgpolicyk8s.io/policyreports update',
       ],
     },
     {
