@@ -260,7 +260,8 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   backgroundAudit?.start();
 
   const address = await server.listen();
-  const metricsServer = opts.metricsPort === undefined ? undefined : new MetricsServer({ host: opts.host, port: opts.metricsPort, metrics, logger });
+  const metricsServer =
+    opts.metricsPort === undefined ? undefined : new MetricsServer({ host: opts.host, port: opts.metricsPort, source: metrics.registry, logger });
   const metricsAddress = await metricsServer?.listen();
   readiness.set(Condition.Certificates, true);
   logger.info(

@@ -190,12 +190,24 @@ export function registerServe(program: Command, io: CliIO): void {
         if (o.workers > 1 && !isClusterWorker()) {
           // Generate the certificate once, before the workers start and look for it.
           if (!o.tlsCert) await ensureServingCerts(o.certsDir, { service: o.service, namespace: o.namespace });
+          // The primary serves the plain metrics port, aggregating the workers' registries.
+          const metricsServer =
+            o.metricsPort === undefined
+              ? undefined
+              : new (await import('../http/metricsServer.js')).MetricsServer({
+                  host: o.host,
+                  port: o.metricsPort,
+                  source: (await import('../observability/workerMetrics.js')).workersMetrics(),
+                  logger,
+                });
+          if (metricsServer) logger.info({ host: o.host, metricsPort: (await metricsServer.listen()).port, workers: o.workers }, 'metrics listening');
           superviseWorkers({
             count: o.workers,
             logger,
             onSignal: (h) =>
               io.onSignal(async (signal) => {
                 await h(signal);
+                await metricsServer?.close();
                 await flushLogger(logger);
               }),
           });
@@ -213,7 +225,8 @@ export function registerServe(program: Command, io: CliIO): void {
           const running = await serve({
             host: o.host,
             port: o.port,
-            ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {}),
+            // A worker leaves the metrics port to the primary, which asks it for its metrics.
+            ...(o.metricsPort !== undefined && !isClusterWorker() ? { metricsPort: o.metricsPort } : {}),
             ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}),
             ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}),
             ...(o.tlsCa ? { tlsCa: o.tlsCa } : {}),
@@ -235,6 +248,7 @@ export function registerServe(program: Command, io: CliIO): void {
             limits: { maxConnections: o.maxConnections, maxHandshakes: o.maxHandshakes, maxRequestsPerConnection: o.maxRequestsPerConnection },
             logger,
           });
+          if (o.metricsPort !== undefined && isClusterWorker()) (await import('../observability/workerMetrics.js')).exposeToPrimary(running.metrics);
           io.onSignal(async (signal) => {
             logger.info({ signal }, 'shutting down');
             await running.stop();

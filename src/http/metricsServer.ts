@@ -2,13 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, HttpError } from '../admission/errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
 import { sendError } from './respond.js';
 
 export interface MetricsServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly metrics: Metrics;
+  /** The exposition text: this process's registry, or, in the primary of `--workers`, every worker's aggregated. */
+  readonly source: { readonly contentType: string; metrics(): Promise<string> };
   readonly logger: Logger;
 }
 
@@ -22,7 +22,7 @@ export class MetricsServer {
   private readonly server: Server;
 
   constructor(private readonly opts: MetricsServerOptions) {
-    const { registry } = opts.metrics;
+    const registry = opts.source;
     this.server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 120_000 }, (req, res) => {
       req.resume();
       const url = req.url ?? '/';

@@ -144,7 +144,7 @@ const TRACKED_OBJECTS = 10_000;
  * Sends Events off the hot path. `offer` only rate-limits and enqueues; the posts run later on
  * the event loop, after the answer was written, a few at a time. What is refused is counted in
  * aml_admission_events_total{result}: `rate_limited` (a token bucket per object and reason, as
- * the kubelet's event spam filter keeps one per object, and a global one), `queue_full`
+ * client-go's event spam filter keeps one per object, and a global one), `queue_full`
  * (a bounded queue: an API server that is slow to take Events never grows the heap).
  */
 export class EventQueue {

@@ -89,6 +89,7 @@ export class Metrics {
       name: 'aml_admission_certificate_expiry_timestamp_seconds',
       help: 'Unix time at which the serving certificate (and client CA, when set) expires.',
       labelNames: ['certificate'],
+      aggregator: 'min', // across --workers
       registers,
     });
     const source = () => this.connectionSource?.();
@@ -114,6 +115,7 @@ export class Metrics {
       name: 'aml_admission_build_info',
       help: 'Always 1; the labels say which aml-admission version runs on which Node.js.',
       labelNames: ['version', 'node_version'],
+      aggregator: 'max', // across --workers
       registers,
     });
     this.buildInfo.set({ version: PACKAGE_VERSION, node_version: process.version }, 1);
@@ -122,6 +124,7 @@ export class Metrics {
       name: 'aml_admission_policy_info',
       help: 'Always 1; digest is the sha256 of the policy in force (its JSON with keys sorted), so replicas serving different policies show.',
       labelNames: ['digest'],
+      aggregator: 'max', // across --workers
       registers,
       collect() {
         const digest = policy();
@@ -135,6 +138,7 @@ export class Metrics {
       name: 'aml_admission_extender_cache_objects',
       help: 'Objects in the node cache the extender schedules by (and the webhooks judge spec.nodeName by): kind="nodes", and kind="pods", the active pods bound to them.',
       labelNames: ['kind'],
+      aggregator: 'max', // across --workers
       registers,
       collect() {
         const size = cache();
@@ -159,6 +163,7 @@ export class Metrics {
       name: 'aml_admission_audit_violations',
       help: 'Existing pods failing a validating rule at the last background audit (serve --background-audit-interval), by rule, enforcement action and namespace.',
       labelNames: ['rule', 'action', 'namespace'],
+      aggregator: 'max', // across --workers
       registers,
     });
     this.backgroundAudits = new Counter({
