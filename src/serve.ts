@@ -7,6 +7,7 @@ import { createApp } from './http/app.js';
 import { DEFAULT_BODY_LIMIT } from './http/body.js';
 import { Condition, Readiness } from './http/health.js';
 import { HttpsServer, type DrainOptions, type Limits, type Timeouts } from './http/server.js';
+import { MetricsServer } from './http/metricsServer.js';
 import type { RawHandler } from './http/jsonRoute.js';
 import { webhookRoute, type ReviewObserver } from './http/webhookRoute.js';
 import type { Logger } from './observability/logger.js';
@@ -14,7 +15,10 @@ import { Metrics } from './observability/metrics.js';
 import { ensureServingCerts, loadKeyMaterial, notAfter, type CertPaths } from './tls/files.js';
 import { FilePoller } from './util/watch.js';
 import type { PolicyStore } from './policy/store.js';
+import { WORKLOAD_KINDS } from './policy/workloadKinds.js';
 import { startPolicyFile } from './policy/file.js';
+import { policyDigest } from './policy/digest.js';
+import { DEFAULT_EVENT_OUTCOMES, EventQueue, eventObserver, type EventOutcome } from './observability/admissionEvents.js';
 import { admissionWebhooks, VALIDATING_WEBHOOK_CONFIGURATION } from './rules/webhooks.js';
 
 export const Component = { Admission: 'admission', Extender: 'extender' } as const;
@@ -23,6 +27,8 @@ export type Component = (typeof Component)[keyof typeof Component];
 export interface ServeOptions {
   readonly host: string;
   readonly port: number;
+  /** `--metrics-port`: also serve /metrics (only) on plain HTTP on this port, for Prometheus inside the cluster. */
+  readonly metricsPort?: number;
   /** Explicit certificate files; when absent, a CA and serving certificate are kept in `certsDir`. */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
@@ -54,6 +60,16 @@ export interface ServeOptions {
    */
   readonly nodeCache?: NodeCache;
   readonly extenderState?: string;
+  /**
+   * `--events`: the admission outcomes posted as Kubernetes Events on the workload (needs
+   * `cluster`; none without one). Default: deny and warn.
+   */
+  readonly events?: readonly EventOutcome[];
+  /**
+   * `--background-audit-interval`: judge the pods the informer holds this often and write one
+   * PolicyReport per namespace (needs `cluster`). Off when undefined.
+   */
+  readonly backgroundAuditIntervalMs?: number;
   /** A cluster connection: the policy ConfigMap watch, and informers feeding `nodeCache` and `claims` (src/kube/cluster.ts). */
   readonly cluster?: ClusterOptions;
   /** The cluster's PVCs, fed by an informer, for AML's labelled PVCs (pvc-volumes). */
@@ -62,6 +78,8 @@ export interface ServeOptions {
 
 export interface Running {
   readonly port: number;
+  /** The plain-HTTP metrics port, when one was asked for. */
+  readonly metricsPort?: number;
   readonly server: HttpsServer;
   readonly readiness: Readiness;
   readonly metrics: Metrics;
@@ -85,10 +103,34 @@ async function resolveCertPaths(opts: ServeOptions): Promise<CertPaths> {
   return ensured.paths;
 }
 
+/** The informers' feed with the pods also kept whole in `index`; the node cache, when there is one, fed as before. */
+function withPodIndex(cache: NodeCache | undefined, index: { upsert(pod: unknown): void; remove(namespace: string, name: string): void }) {
+  return {
+    upsertNode: (node: unknown) => cache?.upsertNode(node),
+    deleteNode: (name: string) => cache?.deleteNode(name),
+    upsertPod: (pod: unknown) => {
+      cache?.upsertPod(pod);
+      index.upsert(pod);
+    },
+    deletePod: (namespace: string, name: string) => {
+      cache?.deletePod(namespace, name);
+      index.remove(namespace, name);
+    },
+  };
+}
+
+/** Events go out through the cluster connection; client-node is loaded only with one. */
+async function admissionEventQueue(cluster: ClusterOptions, metrics: Metrics, logger: Logger): Promise<EventQueue> {
+  const [{ kubeClients }, { EventRecorder }] = await Promise.all([import('./kube/client.js'), import('./kube/events.js')]);
+  const recorder = new EventRecorder(kubeClients(cluster.kc).core, { instance: cluster.instance, logger });
+  return new EventQueue({ post: (spec) => recorder.record(spec), metrics });
+}
+
 /** Composes and starts the server: listener, file pollers and (when asked) the cluster sources. */
 export async function serve(opts: ServeOptions): Promise<Running> {
   const { logger } = opts;
   const metrics = opts.metrics ?? new Metrics();
+  metrics.observePolicy(() => policyDigest(opts.policy.current().loaded));
   const readiness = new Readiness();
   readiness.set(Condition.Certificates, false);
   readiness.set(Condition.NotDraining, true);
@@ -111,6 +153,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   await recordExpiry(material.cert);
 
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const eventOutcomes = opts.events ?? DEFAULT_EVENT_OUTCOMES;
+  const events = opts.cluster && eventOutcomes.length > 0 ? await admissionEventQueue(opts.cluster, metrics, logger) : undefined;
+  const observers = [...(opts.observers ?? []), ...(events ? [eventObserver(eventOutcomes, events, () => opts.policy.current().get(WORKLOAD_KINDS))] : [])];
   const extender = opts.components.includes(Component.Extender)
     ? await startExtender({
         policy: opts.policy,
@@ -123,6 +168,10 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       })
     : undefined;
   const fastRoutes: Record<string, RawHandler> = { ...extender?.routes };
+  // The extender's cache (informer-fed or its state file's); without the extender, the informers' cache the webhooks read.
+  const nodeCache = opts.nodeCache;
+  if (extender) metrics.observeExtenderCache(() => extender.size());
+  else if (nodeCache) metrics.observeExtenderCache(() => nodeCache.size);
   if (opts.components.includes(Component.Admission)) {
     // Pods naming their node are judged against the nodes the server knows: the informer's
     // cache, else the extender's state file; with neither, every named node is unknown.
@@ -135,13 +184,15 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       ? () => (readiness.holds(Condition.PolicyConfigMap) ? undefined : `not ready: the policy in ConfigMap ${ref.namespace}/${ref.name} is not loaded yet`)
       : undefined;
     const claims = opts.claims;
+    const definedCompute = (compute: string) => Object.hasOwn(opts.policy.current().policy.computes, compute);
     for (const webhook of admissionWebhooks(() => opts.policy.current(), nodes, claims ? () => claims : undefined)) {
       fastRoutes[`/${webhook.spec.name}`] = webhookRoute(webhook, {
         logger,
         metrics,
         bodyLimit,
+        definedCompute,
         ...(unavailable ? { unavailable } : {}),
-        ...(opts.observers ? { observers: opts.observers } : {}),
+        observers,
       });
     }
   }
@@ -175,14 +226,17 @@ export async function serve(opts: ServeOptions): Promise<Running> {
   );
   await certPoller.start();
 
-  const feed = opts.nodeCache;
+  // The background audit keeps the informer's pods whole, next to the node cache that keeps what the extender counts.
+  const auditing = opts.cluster && opts.backgroundAuditIntervalMs !== undefined ? await import('./observability/backgroundAudit.js') : undefined;
+  const podIndex = auditing ? new auditing.PodIndex() : undefined;
+  const feed = podIndex ? withPodIndex(opts.nodeCache, podIndex) : opts.nodeCache;
   // Loaded only when asked for: client-node alone is most of the process's memory.
   const cluster = opts.cluster
     ? (await import('./kube/cluster.js')).startClusterSources({
         ...opts.cluster,
         store: opts.policy,
         feed,
-        feedPods: opts.components.includes(Component.Extender),
+        feedPods: opts.components.includes(Component.Extender) || podIndex !== undefined,
         ...(opts.claims ? { claims: opts.claims } : {}),
         // Instance types shape mutation and validation; the extender places pods already mutated.
         instanceTypes: opts.components.includes(Component.Admission),
@@ -193,13 +247,34 @@ export async function serve(opts: ServeOptions): Promise<Running> {
       })
     : undefined;
 
+  const backgroundAudit =
+    auditing && podIndex && opts.cluster && opts.backgroundAuditIntervalMs !== undefined
+      ? new auditing.BackgroundAudit({
+          intervalMs: opts.backgroundAuditIntervalMs,
+          pods: () => podIndex.values(),
+          snapshot: () => opts.policy.current(),
+          writer: new (await import('./kube/policyReports.js')).KubeReportWriter(opts.cluster.kc),
+          metrics,
+          logger,
+          ...(cluster?.informersSynced ? { ready: cluster.informersSynced } : {}),
+        })
+      : undefined;
+  backgroundAudit?.start();
+
   const address = await server.listen();
+  const metricsServer =
+    opts.metricsPort === undefined ? undefined : new MetricsServer({ host: opts.host, port: opts.metricsPort, source: metrics.registry, logger });
+  const metricsAddress = await metricsServer?.listen();
   readiness.set(Condition.Certificates, true);
-  logger.info({ host: opts.host, port: address.port, components: opts.components, mutualTls: clientCa !== undefined }, 'listening');
+  logger.info(
+    { host: opts.host, port: address.port, metricsPort: metricsAddress?.port, components: opts.components, mutualTls: clientCa !== undefined },
+    'listening',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
     port: address.port,
+    ...(metricsAddress ? { metricsPort: metricsAddress.port } : {}),
     server,
     readiness,
     metrics,
@@ -214,6 +289,9 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         policyFile?.stop();
         extender?.stop();
         await server.drain(opts.drain);
+        await metricsServer?.close(); // scraped through the drain, which the metrics show
+        await events?.close(); // the last reviews' Events, briefly
+        await backgroundAudit?.stop();
         await cluster?.stop(); // after the drain: the policy and caches stay live while requests finish
         logger.info('stopped');
       })();

@@ -15,6 +15,12 @@ import { ExitCode } from './exitCodes.js';
 import { whereText, type Input, type PodInput } from './inputs.js';
 import { columns, OutputFormat, podName, renderFooter, renderProblems, serialize } from './render.js';
 import { renderTable, TableResult, unjudgedRows, type TableRow } from './table.js';
+import { stringify } from 'yaml';
+import { policyReports } from '../observability/policyReport.js';
+import { policyDigest } from '../policy/digest.js';
+
+/** `audit -o policyreport`: wgpolicyk8s.io/v1alpha2 PolicyReports, one per namespace (YAML documents). */
+export const POLICY_REPORT_FORMAT = 'policyreport';
 
 /** How bad a pod's worst finding is: its denial, else the strongest action among its failures. */
 export const AuditStatus = { Deny: 'deny', Warn: 'warn', Audit: 'audit', Ok: 'ok' } as const;
@@ -39,12 +45,20 @@ function statusOf(v: ValidationVerdict): AuditStatus {
   return failed.length > 0 ? AuditStatus.Audit : AuditStatus.Ok;
 }
 
+/** An existing pod as the validating webhook would judge it now. */
+export interface JudgedInput {
+  readonly input: Input;
+  readonly pod: unknown;
+  readonly verdict: ValidationVerdict;
+  readonly compute: string | undefined;
+}
+
 /**
  * Judges existing pods against the validating rules (no mutation: they were mutated when
  * created). Existing pods have no requester, so without `as` identity claims judge only the
  * namespace.
  */
-export function auditPods(snapshot: PolicySnapshot, inputs: readonly Input[], as: UserInfo | undefined): PodAudit[] {
+export function judgePods(snapshot: PolicySnapshot, inputs: readonly Input[], as: UserInfo | undefined): JudgedInput[] {
   return inputs.map((input) => {
     // An existing pod is judged as if it were being created now; a review's object likewise.
     const pod: Input =
@@ -54,16 +68,25 @@ export function auditPods(snapshot: PolicySnapshot, inputs: readonly Input[], as
     // validating webhook judges the workload (an existing pod was mutated when it was created).
     const request = input.type === 'pod' && input.creator !== undefined ? { ...asCreated, object: admitted(snapshot, asCreated) } : asCreated;
     const { verdict, facts } = validate(snapshot, request, { requesterUnknown: as === undefined });
-    return {
-      where: whereText(input.where),
-      origin: input.origin,
-      pod: podName(request.object),
-      ...(facts.compute !== undefined ? { compute: facts.compute } : {}),
-      status: statusOf(verdict),
-      ...(verdict.kind === 'denied' ? { message: verdict.message } : {}),
-      findings: verdict.outcomes.filter((o) => o.result === 'fail' || o.result === 'error'),
-    };
+    return { input, pod: request.object, verdict, compute: facts.compute };
   });
+}
+
+/** The audit report of each judged pod: its status and failed rules. */
+export function auditPods(snapshot: PolicySnapshot, inputs: readonly Input[], as: UserInfo | undefined): PodAudit[] {
+  return auditsOf(judgePods(snapshot, inputs, as));
+}
+
+function auditsOf(judged: readonly JudgedInput[]): PodAudit[] {
+  return judged.map(({ input, pod, verdict, compute }) => ({
+    where: whereText(input.where),
+    origin: input.origin,
+    pod: podName(pod),
+    ...(compute !== undefined ? { compute } : {}),
+    status: statusOf(verdict),
+    ...(verdict.kind === 'denied' ? { message: verdict.message } : {}),
+    findings: verdict.outcomes.filter((o) => o.result === 'fail' || o.result === 'error'),
+  }));
 }
 
 /** Per rule: how many pods failed it at each action (errors counted apart). */
@@ -135,7 +158,8 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
   // cluster's state, not bad input: the server does not use them either.
   const snapshot = fromCluster ? new PolicySnapshot(policy, clusterInstanceTypes(read.instanceTypes.map((t) => t.object))) : loaded.snapshot;
   const as = requesterOf(o);
-  const audits = auditPods(snapshot, read.inputs, as);
+  const judged = judgePods(snapshot, read.inputs, as);
+  const audits = auditsOf(judged);
   const count = (s: AuditStatus) => audits.filter((a) => a.status === s).length;
   const summary = { deny: count('deny'), warn: count('warn'), audit: count('audit'), ok: count('ok') };
   if (read.inputs.length === 0 && read.problems.length === 0) {
@@ -150,6 +174,14 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
     io.out(renderFooter(summary, read));
   } else if (o.output === OutputFormat.Table) {
     io.out(renderTable([...audits.map(auditRow), ...unjudgedRows(read)]));
+  } else if ((o.output as string) === POLICY_REPORT_FORMAT) {
+    // YAML documents `kubectl apply -f -` takes; what could not be read still goes to stderr.
+    io.err(renderProblems(read));
+    const reports = policyReports(
+      judged.map((j) => ({ pod: j.pod, outcomes: j.verdict.outcomes, ...(j.input.type === 'pod' && j.input.workload ? { workload: j.input.workload } : {}) })),
+      { now: new Date(), digest: policyDigest(snapshot.loaded) },
+    );
+    io.out(reports.map((r) => stringify(r, { aliasDuplicateObjects: false })).join('---\n'));
   } else {
     io.out(serialize(o.output, { pods: audits, byRule: countByRule(audits), skipped: read.skipped, problems: read.problems, summary }));
   }
@@ -163,9 +195,12 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
  * listed from a cluster in pages (src/commands/auditCluster.ts).
  */
 export function registerAudit(program: Command, io: CliIO): void {
-  addClusterAuditOptions(
+  const cmd = addClusterAuditOptions(
     addInputOptions(program.command('audit').description('judge existing pods against the validating rules; report per pod and rule')),
-  ).action(async (o: CommonOptions & ClusterAuditOptions) => {
+  );
+  // audit alone also prints wgpolicyk8s.io PolicyReports, one per namespace.
+  cmd.options.find((opt) => opt.long === '--output')!.choices([...Object.values(OutputFormat), POLICY_REPORT_FORMAT]);
+  cmd.action(async (o: CommonOptions & ClusterAuditOptions) => {
     io.setExitCode?.(await runAudit(o, io));
   });
 }

@@ -44,6 +44,8 @@ export interface PodInput {
   readonly creator?: UserInfo;
   /** How many pods the workload asks for from this template (this pod is replica 0), when it says. */
   readonly replicas?: number;
+  /** The workload whose template this is, and where the template sits in it. */
+  readonly workload?: { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly uid?: string; readonly at: string };
 }
 
 export interface ReviewInput {
@@ -153,7 +155,16 @@ export function collect(doc: unknown, where: Where, ctx: ReadContext, out: Input
     const pod = podFromSite(site, namespace);
     const origin = site.role ? `${label} (${site.role})` : label;
     if (typeof pod === 'string') out.problems.push({ where, message: `${origin} ${pod} at ${site.at}` });
-    else out.inputs.push({ type: 'pod', where, origin, pod, creator: site.creator, ...(site.replicas !== undefined ? { replicas: site.replicas } : {}) });
+    else
+      out.inputs.push({
+        type: 'pod',
+        where,
+        origin,
+        pod,
+        creator: site.creator,
+        ...(site.replicas !== undefined ? { replicas: site.replicas } : {}),
+        workload: { apiVersion, kind, name, ...(typeof meta.uid === 'string' && meta.uid !== '' ? { uid: meta.uid } : {}), at: site.at },
+      });
   }
 }
 

@@ -2,6 +2,7 @@ import { Option, InvalidArgumentError, type Command } from 'commander';
 import type { CliIO } from './io.js';
 import type { ConfigMapRef } from '../kube/configMapRef.js';
 import { createAuditLog } from '../observability/audit.js';
+import { DEFAULT_EVENT_OUTCOMES, parseEventOutcomes, type EventOutcome } from '../observability/admissionEvents.js';
 import { DAY_MS, DEFAULT_MAXSIZE_MB, MEGABYTE } from '../observability/auditFile.js';
 import { createLogger, flushLogger, LogLevels, stdoutDestination, type LogLevel } from '../observability/logger.js';
 import { builtinPolicy } from '../policy/builtin.js';
@@ -28,6 +29,14 @@ function componentsArg(value: string): Component[] {
   return [...new Set(list)] as Component[];
 }
 
+function eventsArg(value: string): EventOutcome[] {
+  try {
+    return parseEventOutcomes(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 /** A duration option: given as `2s` (a bare number is milliseconds), its default shown so too. */
 function durationOption(flags: string, description: string, defaultMs: number): Option {
   return new Option(flags, `${description} (e.g. 500ms, 2s, 1m; a bare number is milliseconds)`)
@@ -47,6 +56,11 @@ export function registerServe(program: Command, io: CliIO): void {
     .description('run the HTTPS server (webhooks, scheduler extender, health, metrics)')
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--port <n>', 'port to listen on', intArg('--port', 0, 65535), 8443)
+    .option(
+      '--metrics-port <n>',
+      'also serve /metrics, and nothing else, on plain HTTP on this port, for Prometheus scraping inside the cluster (default: off; /metrics stays on the HTTPS port too)',
+      intArg('--metrics-port', 0, 65535),
+    )
     .option('--tls-cert <file>', 'serving certificate (PEM); default: generated into --certs-dir')
     .option('--tls-key <file>', 'serving key (PEM)')
     .option('--tls-ca <file>', "the CA bundle clients trust (init's ca.crt), for the CA expiry metric; default with --certs-dir: its ca.crt")
@@ -97,6 +111,20 @@ export function registerServe(program: Command, io: CliIO): void {
       DEFAULT_LIMITS.maxRequestsPerConnection,
     )
     .option('--workers <n>', "server processes sharing the port (node:cluster); use up to the pod's CPU count", intArg('--workers', 1, 64), 1)
+    .addOption(
+      new Option(
+        '--events <list>',
+        'post Kubernetes Events on the workload for these admission outcomes: deny,warn,audit (comma-separated), or none; needs a cluster connection',
+      )
+        .argParser(eventsArg)
+        .default([...DEFAULT_EVENT_OUTCOMES], DEFAULT_EVENT_OUTCOMES.join(',')),
+    )
+    .addOption(
+      new Option(
+        '--background-audit-interval <duration>',
+        'judge the pods the informer holds this often and write one wgpolicyk8s.io PolicyReport per namespace (e.g. 10m; needs a cluster connection and the PolicyReport CRD; default: off)',
+      ).argParser(durationArg),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LogLevels).default('info'))
     .option('--audit-log <file>', 'also append the audit log (one JSON line per admission decision) to this file')
     .option(
@@ -116,6 +144,7 @@ export function registerServe(program: Command, io: CliIO): void {
       async (o: {
         host: string;
         port: number;
+        metricsPort?: number;
         tlsCert?: string;
         tlsKey?: string;
         tlsCa?: string;
@@ -129,6 +158,8 @@ export function registerServe(program: Command, io: CliIO): void {
         drainDelay: number;
         drainTimeout: number;
         logLevel: LogLevel;
+        events: EventOutcome[];
+        backgroundAuditInterval?: number;
         workers: number;
         extenderState?: string;
         maxConnections: number;
@@ -146,17 +177,37 @@ export function registerServe(program: Command, io: CliIO): void {
         // Checked before anything starts: a usage error, said as one (exit 2, no log, no stack).
         if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
           serveCommand.error('error: --tls-cert and --tls-key must be given together', { exitCode: ExitCode.Usage });
+        if (o.metricsPort !== undefined && o.metricsPort !== 0 && o.metricsPort === o.port)
+          serveCommand.error('error: --metrics-port must differ from --port (the webhooks are served on HTTPS only)', { exitCode: ExitCode.Usage });
+        if (o.backgroundAuditInterval !== undefined && o.backgroundAuditInterval < 1000)
+          serveCommand.error('error: --background-audit-interval must be at least 1s', { exitCode: ExitCode.Usage });
+        if (o.backgroundAuditInterval !== undefined && o.kubeconfig === undefined && o.policyConfigmap === undefined)
+          serveCommand.error('error: --background-audit-interval needs a cluster connection (--kubeconfig or --policy-configmap)', {
+            exitCode: ExitCode.Usage,
+          });
         const stdout = stdoutDestination();
         const logger = createLogger({ level: o.logLevel, destination: stdout });
         if (o.workers > 1 && !isClusterWorker()) {
           // Generate the certificate once, before the workers start and look for it.
           if (!o.tlsCert) await ensureServingCerts(o.certsDir, { service: o.service, namespace: o.namespace });
+          // The primary serves the plain metrics port, aggregating the workers' registries.
+          const metricsServer =
+            o.metricsPort === undefined
+              ? undefined
+              : new (await import('../http/metricsServer.js')).MetricsServer({
+                  host: o.host,
+                  port: o.metricsPort,
+                  source: (await import('../observability/workerMetrics.js')).workersMetrics(),
+                  logger,
+                });
+          if (metricsServer) logger.info({ host: o.host, metricsPort: (await metricsServer.listen()).port, workers: o.workers }, 'metrics listening');
           superviseWorkers({
             count: o.workers,
             logger,
             onSignal: (h) =>
               io.onSignal(async (signal) => {
                 await h(signal);
+                await metricsServer?.close();
                 await flushLogger(logger);
               }),
           });
@@ -174,6 +225,8 @@ export function registerServe(program: Command, io: CliIO): void {
           const running = await serve({
             host: o.host,
             port: o.port,
+            // A worker leaves the metrics port to the primary, which asks it for its metrics.
+            ...(o.metricsPort !== undefined && !isClusterWorker() ? { metricsPort: o.metricsPort } : {}),
             ...(o.tlsCert ? { tlsCert: o.tlsCert } : {}),
             ...(o.tlsKey ? { tlsKey: o.tlsKey } : {}),
             ...(o.tlsCa ? { tlsCa: o.tlsCa } : {}),
@@ -187,12 +240,15 @@ export function registerServe(program: Command, io: CliIO): void {
             policy,
             ...(o.policy ? { policyFile: o.policy } : {}),
             observers: [audit.observer],
+            events: o.events,
+            ...(o.backgroundAuditInterval !== undefined ? { backgroundAuditIntervalMs: o.backgroundAuditInterval } : {}),
             bodyLimit: o.bodyLimit,
             reloadIntervalMs: o.reloadInterval,
             drain: { delayMs: o.drainDelay, timeoutMs: o.drainTimeout },
             limits: { maxConnections: o.maxConnections, maxHandshakes: o.maxHandshakes, maxRequestsPerConnection: o.maxRequestsPerConnection },
             logger,
           });
+          if (o.metricsPort !== undefined && isClusterWorker()) (await import('../observability/workerMetrics.js')).exposeToPrimary(running.metrics);
           io.onSignal(async (signal) => {
             logger.info({ signal }, 'shutting down');
             await running.stop();

@@ -26,6 +26,8 @@ export interface ExtenderComponent {
   readonly routes: Record<string, RawHandler>;
   /** The cluster as the extender sees it now (the state file's, after a reload the new one). */
   view(): ClusterView;
+  /** The cache's sizes now (the state file's, after a reload the new one). */
+  size(): NodeCache['size'];
   stop(): void;
 }
 
@@ -63,5 +65,5 @@ export async function startExtender(opts: ExtenderOptions): Promise<ExtenderComp
     bodyLimit: opts.bodyLimit,
     context: () => ({ snapshot: opts.policy.current(), view: cache.view() }),
   });
-  return { routes, view: () => cache.view(), stop: () => poller?.stop() };
+  return { routes, view: () => cache.view(), size: () => cache.size, stop: () => poller?.stop() };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, HttpError, toHttpError } from '../admission/errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Metrics, RequestLabels } from '../observability/metrics.js';
 import { parseJson, readJsonBody } from './body.js';
 import { sendError, sendJson } from './respond.js';
 
@@ -22,6 +22,8 @@ export interface JsonRouteDeps {
 export interface JsonAnswer {
   readonly payload: string;
   readonly decision: string;
+  /** An admission review's operation, dry_run and compute, for the request metrics. */
+  readonly labels?: RequestLabels;
 }
 
 /**
@@ -36,8 +38,7 @@ export function jsonRoute<A extends JsonAnswer>(
   handle: (body: unknown) => A,
   observe: (answer: A, latencyMs: number) => void,
 ): RawHandler {
-  const latency = deps.metrics.latency.labels(endpoint);
-  const requests = deps.metrics.requests;
+  const { metrics } = deps;
   return (req, res) => {
     const start = performance.now();
     readJsonBody(req, deps.bodyLimit)
@@ -48,16 +49,14 @@ export function jsonRoute<A extends JsonAnswer>(
         // Before answering: a crash right after the answer must not lose its audit line.
         observe(answer, performance.now() - start);
         sendJson(res, 200, answer.payload);
-        latency.observe((performance.now() - start) / 1000);
-        requests.inc({ endpoint, decision: answer.decision });
+        metrics.recordRequest(endpoint, answer.decision, answer.labels, (performance.now() - start) / 1000);
       })
       .catch((err: unknown) => {
         const httpErr = toHttpError(err);
         sendError(res, httpErr);
         const ms = performance.now() - start;
-        latency.observe(ms / 1000);
         const unavailable = httpErr.code === ErrorCode.Unavailable;
-        requests.inc({ endpoint, decision: unavailable ? 'unavailable' : httpErr.status >= 500 ? 'error' : 'bad_request' });
+        metrics.recordRequest(endpoint, unavailable ? 'unavailable' : httpErr.status >= 500 ? 'error' : 'bad_request', undefined, ms / 1000);
         const fields = { endpoint, status: httpErr.status, code: httpErr.code, latencyMs: Math.round(ms * 1000) / 1000 };
         if (unavailable) deps.logger.warn({ ...fields, reason: httpErr.message }, 'not ready to answer');
         else if (httpErr.status >= 500) deps.logger.error({ ...fields, err }, 'request failed');

@@ -1,4 +1,5 @@
 import { review, type ReviewOutcome, type Webhook } from '../admission/webhook.js';
+import { requestLabels, type RequestLabels } from '../observability/metrics.js';
 import { jsonRoute, type JsonRouteDeps, type RawHandler } from './jsonRoute.js';
 
 /**
@@ -9,6 +10,8 @@ export type ReviewObserver = (outcome: ReviewOutcome, endpoint: string, latencyM
 
 export interface WebhookRouteDeps extends JsonRouteDeps {
   readonly observers?: readonly ReviewObserver[];
+  /** Whether the policy in force defines a compute (the metrics' `compute` label is one it does, or `other`). */
+  readonly definedCompute: (compute: string) => boolean;
 }
 
 function logFields(outcome: ReviewOutcome, endpoint: string, ms: number) {
@@ -34,10 +37,10 @@ export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandl
   const endpoint = `/${webhook.spec.name}`;
   // prom-client hashes label objects on every inc; the label sets are few, so keep their children.
   const ruleCounters = new Map<string, { inc(): void }>();
-  const countRule = (rule: string, action: string, result: string) => {
-    const key = `${rule}\u0000${action}\u0000${result}`;
+  const countRule = (rule: string, action: string, result: string, labels: RequestLabels) => {
+    const key = `${rule}\u0000${action}\u0000${result}\u0000${labels.operation}\u0000${labels.dry_run}\u0000${labels.compute}`;
     let counter = ruleCounters.get(key);
-    if (counter === undefined) ruleCounters.set(key, (counter = deps.metrics.ruleResults.labels({ rule, action, result })));
+    if (counter === undefined) ruleCounters.set(key, (counter = deps.metrics.ruleResults.labels({ rule, action, result, ...labels })));
     counter.inc();
   };
   const observers = deps.observers ?? [];
@@ -47,10 +50,11 @@ export function webhookRoute(webhook: Webhook, deps: WebhookRouteDeps): RawHandl
     deps,
     (body) => {
       const outcome = review(webhook, body);
-      return { payload: outcome.payload, decision: outcome.verdict.kind, outcome };
+      const labels = requestLabels(outcome.request, outcome.facts.compute, deps.definedCompute);
+      return { payload: outcome.payload, decision: outcome.verdict.kind, labels, outcome };
     },
-    ({ outcome }, ms) => {
-      for (const o of outcome.verdict.outcomes) countRule(o.ruleId, o.action, o.result);
+    ({ outcome, labels }, ms) => {
+      for (const o of outcome.verdict.outcomes) countRule(o.ruleId, o.action, o.result, labels);
       if (outcome.failure !== undefined) logger.error({ ...logFields(outcome, endpoint, ms), err: outcome.failure }, 'webhook handler failed');
       else if (logger.isLevelEnabled('debug')) logger.debug(logFields(outcome, endpoint, ms), 'admission review');
       for (const observe of observers) {

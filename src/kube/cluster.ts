@@ -24,6 +24,8 @@ export interface ClusterOptions {
 }
 
 export interface ClusterSources {
+  /** Resolves when the node (and pod) informers have their first list; undefined without a feed. */
+  readonly informersSynced: Promise<void> | undefined;
   stop(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export function startClusterSources(
   const { core, admission } = kubeClients(kc);
   const backoff = opts.backoff ? { backoff: opts.backoff } : {};
   const stops: (() => Promise<void>)[] = [];
+  let informersSynced: Promise<void> | undefined;
 
   if (opts.policyConfigMap) {
     readiness.set(Condition.PolicyConfigMap, false);
@@ -92,7 +95,7 @@ export function startClusterSources(
   // Watched whatever the policy says: a reload may turn amlExtension.instanceTypes on.
   if (opts.instanceTypes) {
     readiness.set(Condition.InstanceTypes, false);
-    const instanceTypes = new InstanceTypeSource({ kc, publish: (types) => opts.store.setInstanceTypes(types), logger, ...backoff });
+    const instanceTypes = new InstanceTypeSource({ kc, publish: (types) => opts.store.setInstanceTypes(types), logger, metrics: opts.metrics, ...backoff });
     instanceTypes.start();
     void instanceTypes.settled.then(() => readiness.set(Condition.InstanceTypes, true));
     stops.push(() => instanceTypes.stop());
@@ -100,7 +103,7 @@ export function startClusterSources(
 
   if (opts.claims) {
     readiness.set(Condition.VolumeClaims, false);
-    const claims = claimInformer({ kc, core, index: opts.claims, logger, ...backoff });
+    const claims = claimInformer({ kc, core, index: opts.claims, logger, metrics: opts.metrics, ...backoff });
     claims.start();
     void claims.synced.then(() => readiness.set(Condition.VolumeClaims, true));
     stops.push(() => claims.stop());
@@ -108,8 +111,9 @@ export function startClusterSources(
 
   if (opts.feed) {
     readiness.set(Condition.Informers, false);
-    const informers = new ClusterInformers({ kc, core, feed: opts.feed, pods: opts.feedPods ?? true, logger, ...backoff });
+    const informers = new ClusterInformers({ kc, core, feed: opts.feed, pods: opts.feedPods ?? true, logger, metrics: opts.metrics, ...backoff });
     informers.start();
+    informersSynced = informers.synced;
     void informers.synced.then(() => {
       readiness.set(Condition.Informers, true);
       logger.info(opts.feedPods === false ? 'node cache synced' : 'node and pod caches synced');
@@ -118,6 +122,7 @@ export function startClusterSources(
   }
 
   return {
+    informersSynced,
     async stop() {
       await Promise.all(stops.map((s) => s()));
     },

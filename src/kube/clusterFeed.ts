@@ -1,5 +1,6 @@
 import type { CoreV1Api, KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { apiFailure } from './errors.js';
 import { Informer } from './informer.js';
 import { listAllPages } from './pods.js';
@@ -33,6 +34,7 @@ export interface ClusterInformersOptions {
   /** Page size of the initial lists (large clusters have tens of thousands of pods). */
   readonly pageSize?: number;
   readonly backoff?: BackoffOptions;
+  readonly metrics?: Metrics | undefined;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
@@ -49,6 +51,7 @@ export class ClusterInformers {
     const common = (what: string) => ({
       kc: opts.kc,
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      metrics: opts.metrics,
       onError: (err: unknown, retryInMs: number) => logger.warn({ informer: what, error: apiFailure(err).message, retryInMs }, 'informer failed; retrying'),
       onHandlerError: (err: unknown) => logger.error({ informer: what, err }, 'the extender cache refused an object; skipped'),
     });

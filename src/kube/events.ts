@@ -7,6 +7,8 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 
 export interface EventSpec {
   readonly involved: V1ObjectReference & { namespace: string; name: string };
+  /** A second object the Event is about (the Pod, when it is posted on the Pod's workload). */
+  readonly related?: V1ObjectReference;
   readonly type: EventType;
   /** UpperCamelCase, short (e.g. InvalidPolicy). */
   readonly reason: string;
@@ -25,6 +27,7 @@ export function buildEvent(spec: EventSpec, opts: { instance: string; now: Date 
     kind: 'Event',
     metadata: { generateName: `${spec.involved.name}.`, namespace: spec.involved.namespace },
     involvedObject: spec.involved,
+    ...(spec.related ? { related: spec.related } : {}),
     type: spec.type,
     reason: spec.reason,
     message,
@@ -44,15 +47,18 @@ export class EventRecorder {
     private readonly opts: { instance: string; logger: Logger; now?: () => Date },
   ) {}
 
-  async record(spec: EventSpec): Promise<void> {
+  /** Resolves whether the Event was posted. */
+  async record(spec: EventSpec): Promise<boolean> {
     const body = buildEvent(spec, { instance: this.opts.instance, now: (this.opts.now ?? (() => new Date()))() });
     try {
       await this.core.createNamespacedEvent({ namespace: spec.involved.namespace, body });
+      return true;
     } catch (err) {
       this.opts.logger.warn(
         { reason: spec.reason, involved: `${spec.involved.kind}/${spec.involved.namespace}/${spec.involved.name}`, error: apiFailure(err).message },
         'could not post a Kubernetes Event',
       );
+      return false;
     }
   }
 }

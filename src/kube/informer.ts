@@ -1,4 +1,5 @@
 import { ADD, DELETE, ERROR, ListWatch, UPDATE, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { Metrics } from '../observability/metrics.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './retry.js';
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -13,6 +14,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   readonly onError?: (err: unknown, retryInMs: number) => void;
   /** Told when a handler throws (the object is skipped; client-node would swallow it silently). */
   readonly onHandlerError?: (err: unknown) => void;
+  /** Counts each restart in aml_admission_informer_restarts_total{resource=<the path's last segment>}. */
+  readonly metrics?: Metrics | undefined;
 }
 
 export interface InformerHandlers<T> {
@@ -100,6 +103,7 @@ export class Informer<T extends KubernetesObject> {
   private failed(err: unknown): void {
     this.failedInRound = true;
     if (this.stopped || this.timer) return; // stop() aborts the watch, which reports an error too
+    this.opts.metrics?.informerRestarts.inc({ resource: this.opts.path.slice(this.opts.path.lastIndexOf('/') + 1) });
     const delay = this.backoff.next();
     this.opts.onError?.(err, delay);
     this.timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import {
   clusterInstanceTypes,
   INSTANCE_TYPE_GROUP,
@@ -35,6 +36,7 @@ export interface InstanceTypeSourceOptions {
   readonly publish: (types: ClusterInstanceTypes) => void;
   readonly logger: Logger;
   readonly backoff?: BackoffOptions;
+  readonly metrics?: Metrics | undefined;
 }
 
 /**
@@ -71,6 +73,7 @@ export class InstanceTypeSource {
           return list;
         },
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        metrics: opts.metrics,
         onError: (err, retryInMs) => this.failed(err, retryInMs),
         onHandlerError: (err) => logger.error({ err, crd: INSTANCE_TYPE_CRD }, 'an InstanceType object could not be read; skipped'),
       },

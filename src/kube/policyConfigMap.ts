@@ -48,6 +48,7 @@ export class PolicyConfigMapSource {
         list: () => opts.core.listNamespacedConfigMap({ namespace, fieldSelector }),
         fieldSelector,
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
+        metrics: opts.metrics,
         onError: (err, retryInMs) =>
           opts.logger.warn({ configMap: `${namespace}/${name}`, error: apiFailure(err).message, retryInMs }, 'policy ConfigMap watch failed; retrying'),
       },

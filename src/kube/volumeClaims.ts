@@ -1,5 +1,6 @@
 import type { CoreV1Api, KubeConfig, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { claimMetaOf, type ClaimIndex } from '../policy/amlClaims.js';
 import { apiFailure } from './errors.js';
 import { Informer } from './informer.js';
@@ -13,6 +14,7 @@ export interface ClaimInformerOptions {
   readonly logger: Logger;
   readonly pageSize?: number;
   readonly backoff?: BackoffOptions;
+  readonly metrics?: Metrics | undefined;
 }
 
 /**
@@ -34,6 +36,7 @@ export function claimInformer(opts: ClaimInformerOptions): Informer<V1Persistent
         return { metadata: { resourceVersion }, items };
       },
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      metrics: opts.metrics,
       onError: (err, retryInMs) => logger.warn({ informer: 'persistentvolumeclaims', error: apiFailure(err).message, retryInMs }, 'informer failed; retrying'),
       onHandlerError: (err) => logger.error({ informer: 'persistentvolumeclaims', err }, 'a PVC could not be read; skipped'),
     },

@@ -72,6 +72,12 @@ describe('Exit codes', () => {
       want: ExitCode.Usage,
       err: /--tls-cert and --tls-key must be given together/,
     },
+    {
+      name: 'serve with --metrics-port the HTTPS --port',
+      args: () => ['serve', '--port', '9443', '--metrics-port', '9443', '--log-level', 'silent'],
+      want: ExitCode.Usage,
+      err: /--metrics-port must differ from --port/,
+    },
     { name: 'an unknown command', args: () => ['bogus'], want: ExitCode.Usage },
     { name: 'test without a file', args: () => ['test'], want: ExitCode.Usage },
     // Bad input: a file cannot be read or used.

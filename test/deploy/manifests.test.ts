@@ -219,13 +219,13 @@ describe('deploy/ rendered by kubectl kustomize', () => {
 
   const rbac: { name: string; given: string; want: string[] }[] = [
     {
-      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes, its one policy ConfigMap and its one validating webhook configuration, and creates Events",
+      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes, its one policy ConfigMap and its one validating webhook configuration, and creates Events (in any namespace: on the workloads it judges) and its PolicyReports",
       given: 'azureml-connector-admission',
       want: [
         'azureml /configmaps get [aml-admission-policy]',
         'azureml /configmaps list [aml-admission-policy]',
         'azureml /configmaps watch [aml-admission-policy]',
-        'azureml /events create',
+        'cluster /events create',
         'cluster /nodes get',
         'cluster /nodes list',
         'cluster /nodes watch',
@@ -241,6 +241,10 @@ describe('deploy/ rendered by kubectl kustomize', () => {
         'cluster amlarc.azureml.com/instancetypes get',
         'cluster amlarc.azureml.com/instancetypes list',
         'cluster amlarc.azureml.com/instancetypes watch',
+        'cluster wgpolicyk8s.io/policyreports create',
+        'cluster wgpolicyk8s.io/policyreports delete',
+        'cluster wgpolicyk8s.io/policyreports get',
+        'cluster wgpolicyk8s.io/policyreports update',
       ],
     },
     {

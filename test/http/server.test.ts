@@ -143,14 +143,26 @@ describe('HTTPS admission server', () => {
     await s.post('/mutate', fixture('pod-create-v1.json'));
     await s.post('/mutate', 'not json');
     const text = (await s.get('/metrics')).text;
-    assert.match(text, /aml_admission_requests_total\{endpoint="\/validate",decision="allowed"\} \d+/);
+    assert.match(
+      text,
+      /aml_admission_requests_total\{endpoint="\/validate",decision="denied",operation="CREATE",dry_run="false",compute="example-compute"\} \d+/,
+    );
     assert.match(text, /aml_admission_requests_total\{endpoint="\/mutate",decision="bad_request"\} \d+/);
-    assert.match(text, /aml_admission_request_duration_seconds_bucket\{le="0.005",endpoint="\/validate"\}/);
+    assert.match(
+      text,
+      /aml_admission_request_duration_seconds_bucket\{le="0.005",endpoint="\/validate",operation="CREATE",dry_run="false",compute="example-compute"\}/,
+    );
     assert.match(text, /aml_admission_certificate_expiry_timestamp_seconds\{certificate="serving"\} \d+/);
     const caEnd = Number(/aml_admission_certificate_expiry_timestamp_seconds\{certificate="ca"\} (\d+)/.exec(text)?.[1]);
     assert.equal(caEnd, new Date(new X509Certificate(s.ca).validTo).getTime() / 1000, "the end of the CA in the certificates folder's ca.crt");
-    assert.match(text, /aml_admission_rule_results_total\{rule="gpu-tolerations",action="mutate",result="mutated"\} \d+/);
-    assert.match(text, /aml_admission_rule_results_total\{rule="node-pool-targeting",action="deny",result="[a-z]+"\} \d+/);
+    assert.match(
+      text,
+      /aml_admission_rule_results_total\{rule="gpu-tolerations",action="mutate",result="mutated",operation="CREATE",dry_run="false",compute="example-compute"\} \d+/,
+    );
+    assert.match(
+      text,
+      /aml_admission_rule_results_total\{rule="node-pool-targeting",action="deny",result="[a-z]+",operation="CREATE",dry_run="false",compute="example-compute"\} \d+/,
+    );
   });
 
   it('logs one line per review with uid, kind, namespace, name, decision and latency', async () => {

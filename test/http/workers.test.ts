@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { Agent } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
 import { eventually, httpsCall, spawnServe, type ServeProcess } from '../helpers/server.js';
 import { podReview } from '../helpers/admission.js';
 
@@ -68,4 +70,52 @@ describe('serve --workers', () => {
       await p.cleanup();
     }
   });
+
+  it("--metrics-port: the primary serves every worker's metrics aggregated (counters summed, build info not)", async function () {
+    this.timeout(120_000);
+    const metricsPort = await freePort();
+    const p = await spawnServe(['--workers', '2', '--components', 'admission', '--log-level', 'debug', '--metrics-port', String(metricsPort)], {
+      listeners: 2,
+    });
+    try {
+      // One connection per request: node:cluster hands new connections to the workers in turn.
+      const uids = Array.from({ length: 10 }, (_, i) => `agg-${i}`);
+      for (const uid of uids) {
+        const body = JSON.stringify(podReview({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }, { uid }));
+        const res = await httpsCall({ port: p.port, ca: p.ca, method: 'POST', path: '/validate', body, headers: { 'content-type': 'application/json' } });
+        assert.equal(res.status, 200);
+      }
+      await eventually(() => servedBy(p, uids).size === uids.length);
+      assert.equal(new Set(servedBy(p, uids).values()).size, 2, 'both workers served some');
+      const text = await plainGet(metricsPort, '/metrics');
+      const count = [...text.matchAll(/^aml_admission_requests_total\{endpoint="\/validate",[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      assert.equal(count, uids.length, "every worker's requests, once");
+      assert.match(text, /^aml_admission_build_info\{[^}]*\} 1$/m, 'a gauge that is 1 in every worker stays 1');
+    } finally {
+      await p.cleanup();
+    }
+  });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function plainGet(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
