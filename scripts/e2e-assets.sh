@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Kubernetes control-plane binaries the e2e suite runs, the envtest way: real binaries, on
 # loopback, from one pinned release, in a cache folder outside the repository. Beside them, the
-# tools the chart tests use: helm, and cert-manager's CRDs (to validate cert-manager objects).
+# tools the chart tests use: helm, and the CRDs of cert-manager and the Prometheus Operator (to
+# validate the chart's Certificates, Issuers and ServiceMonitor).
 #
 #   scripts/e2e-assets.sh            build what is missing (or reuse the cache); print the folder
 #   scripts/e2e-assets.sh --locate [NAME...]
@@ -17,31 +18,35 @@
 # `--version` and /version say v1.34.4 instead of v0.0.0-master.
 # helm is `go install`ed from its Go module (helm.sh/helm/v4), stamped with its version as helm's
 # Makefile does; the CRDs are the YAML files in the Go module github.com/cert-manager/cert-manager
-# (deploy/crds), fetched with `go mod download`, nothing built.
+# (deploy/crds) and github.com/prometheus-operator/prometheus-operator (example/), fetched with
+# `go mod download`, nothing built.
 # Overrides: AML_E2E_K8S_VERSION, AML_E2E_ETCD_VERSION, AML_E2E_HELM_VERSION,
-# AML_E2E_CERT_MANAGER_VERSION, AML_E2E_CACHE.
+# AML_E2E_CERT_MANAGER_VERSION, AML_E2E_PROMETHEUS_OPERATOR_VERSION, AML_E2E_CACHE.
 set -euo pipefail
 
 K8S_VERSION="${AML_E2E_K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${AML_E2E_ETCD_VERSION:-v3.5.21}"
 HELM_VERSION="${AML_E2E_HELM_VERSION:-v4.3.2}"
 CERT_MANAGER_VERSION="${AML_E2E_CERT_MANAGER_VERSION:-v1.21.2}"
+PROMETHEUS_OPERATOR_VERSION="${AML_E2E_PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 CACHE="${AML_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aml-admission/e2e}"
 OUT="$CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
 HELM_OUT="$CACHE/helm-$HELM_VERSION"
 CERT_MANAGER_OUT="$CACHE/cert-manager-$CERT_MANAGER_VERSION"
+PROMETHEUS_OPERATOR_OUT="$CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
 K8S_BINARIES=(kube-apiserver kube-scheduler kube-controller-manager kubectl)
-BINARIES=(etcd "${K8S_BINARIES[@]}" helm cert-manager-crds.yaml)
+BINARIES=(etcd "${K8S_BINARIES[@]}" helm cert-manager-crds.yaml prometheus-operator-crds.yaml)
 # Bump when the way an asset is built changes, so caches built the old way are rebuilt.
 RECIPE=2
 
 log() { printf 'e2e-assets: %s\n' "$*" >&2; }
 
-# Each version has its own folder: the control plane's, helm's, cert-manager's.
+# Each version has its own folder: the control plane's, helm's, each CRD source's.
 cached() {
   case "$1" in
     helm) echo "$HELM_OUT/helm" ;;
     cert-manager-crds.yaml) echo "$CERT_MANAGER_OUT/cert-manager-crds.yaml" ;;
+    prometheus-operator-crds.yaml) echo "$PROMETHEUS_OPERATOR_OUT/prometheus-operator-crds.yaml" ;;
     *) echo "$OUT/$1" ;;
   esac
 }
@@ -189,16 +194,28 @@ if wants helm; then
   rmdir "$HELM_OUT/tmp"
 fi
 
-if wants cert-manager-crds.yaml; then
-  info="$(go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION")" || {
-    log "could not download github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION"
-    exit 1
-  }
+# CRDs from a Go module: `crds MODULE@VERSION OUT FILE...` concatenates the module's FILEs.
+crds() {
+  local module="$1" out="$2" info dir
+  shift 2
+  info="$(go mod download -json "$module")" || { log "could not download $module"; exit 1; }
   dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$info")"
-  mkdir -p "$CERT_MANAGER_OUT"
-  # The cert-manager.io kinds (Issuer, Certificate, ...); the ACME ones are not used here.
-  cat "$dir"/deploy/crds/cert-manager.io_*.yaml > "$CERT_MANAGER_OUT/cert-manager-crds.yaml.tmp"
-  stamp "$CERT_MANAGER_OUT/cert-manager-crds.yaml.tmp" "$CERT_MANAGER_OUT/cert-manager-crds.yaml"
+  mkdir -p "$(dirname "$out")"
+  (cd "$dir" && cat "$@") > "$out.tmp"
+  stamp "$out.tmp" "$out"
+}
+# The cert-manager.io kinds (Issuer, Certificate, ...); the ACME ones are not used here.
+if wants cert-manager-crds.yaml; then
+  log "fetching cert-manager $CERT_MANAGER_VERSION's CRDs"
+  crds "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" "$(cached cert-manager-crds.yaml)" \
+    deploy/crds/cert-manager.io_certificates.yaml deploy/crds/cert-manager.io_certificaterequests.yaml \
+    deploy/crds/cert-manager.io_issuers.yaml deploy/crds/cert-manager.io_clusterissuers.yaml
+fi
+if wants prometheus-operator-crds.yaml; then
+  log "fetching the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION's CRDs"
+  crds "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" "$(cached prometheus-operator-crds.yaml)" \
+    example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml \
+    example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml
 fi
 
 left=($(missing))
