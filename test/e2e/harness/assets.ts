@@ -3,14 +3,7 @@ import { execFileSync } from 'node:child_process';
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 
 export type Binary =
-  | 'etcd'
-  | 'kube-apiserver'
-  | 'kube-scheduler'
-  | 'kube-controller-manager'
-  | 'kubectl'
-  | 'helm'
-  | 'cert-manager-crds.yaml'
-  | 'prometheus-operator-crds.yaml';
+  'etcd' | 'kube-apiserver' | 'kube-scheduler' | 'kube-controller-manager' | 'kubectl' | 'helm' | 'cert-manager-crds.yaml' | 'prometheus-operator-crds.yaml';
 
 function locate(names: readonly Binary[]): string {
   return execFileSync('bash', [`${ROOT}scripts/e2e-assets.sh`, '--locate', ...names], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
