@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadWebhookTemplates, renderWebhookConfig } from '../../src/kube/webhookConfigs.js';
 import { builtinPolicy } from '../../src/policy/builtin.js';
 import { loadPolicy } from '../../src/policy/loader.js';
 import { locateAsset } from '../e2e/harness/assets.js';
+import { kustomize, kustomizeWith } from '../deploy/render.js';
 import { crdValidators, validate, validateCustom, type Obj } from '../deploy/schema.js';
 
 /**
@@ -71,6 +72,44 @@ function withoutHelm(config: Obj): Obj {
 const handedToInit = (objs: Obj[]): Obj[] =>
   Object.values(find(objs, 'ConfigMap', 'azureml-connector-admission-webhook-config').data as Record<string, string>).map((y) => parse(y) as Obj);
 
+/** Objects by kind and name, less what the chart and kustomize differ in on purpose (docs/deploy.md, "Helm"). */
+const normal = (objs: Obj[], helmRendered: boolean): Record<string, Obj> => {
+  const out: Record<string, Obj> = {};
+  for (const original of objs) {
+    const o = structuredClone(original);
+    // `helm install -n NS --create-namespace` makes the namespace; Helm does not own it.
+    if (o.kind === 'Namespace') continue;
+    // The ConfigMap init is handed (checked against webhook-config/ below).
+    if (o.metadata.name === 'azureml-connector-admission-webhook-config') continue;
+    for (const l of HELM_LABELS) delete o.metadata.labels?.[l];
+    // A Job per revision (a Job's pod template cannot change); a fixed scheduler ConfigMap
+    // name with a checksum that rolls the scheduler (kustomize: a hash-suffixed name).
+    if (o.kind === 'Job') o.metadata.name = o.metadata.name.replace(/-1$/, '');
+    if (o.kind === 'ConfigMap' && o.metadata.name.startsWith('azureml-connector-scheduler-config')) {
+      o.metadata.name = 'azureml-connector-scheduler-config';
+      o.data['scheduler-config.yaml'] = parse(o.data['scheduler-config.yaml']);
+    }
+    if (o.kind === 'Deployment' && o.metadata.name === 'azureml-connector-scheduler') {
+      const pod = o.spec.template;
+      if (helmRendered) delete pod.metadata.annotations['checksum/config'];
+      if (pod.metadata.annotations && Object.keys(pod.metadata.annotations).length === 0) delete pod.metadata.annotations;
+      pod.spec.volumes.find((v: Obj) => v.name === 'config').configMap.name = 'azureml-connector-scheduler-config';
+      // IfNotPresent is what Kubernetes defaults a tagged image to.
+      delete pod.spec.containers[0].imagePullPolicy;
+    }
+    // init is handed the chart's webhook configurations and names what deploy/ leaves to its defaults.
+    const initPods = o.kind === 'Job' ? [o.spec.template] : o.kind === 'CronJob' ? [o.spec.jobTemplate.spec.template] : [];
+    for (const pod of initPods) {
+      const init = pod.spec.containers[0];
+      init.args = init.args.filter((a: string) => !/^--(ca-secret|owner-clusterrole|scheduler-deployment|webhook-config)=/.test(a));
+      delete init.volumeMounts;
+      delete pod.spec.volumes;
+    }
+    out[id(o)] = o;
+  }
+  return out;
+};
+
 if (!HELM) {
   describe('charts/aml-admission', () => {
     it('is checked with helm, which is not built here: run `npm run e2e:assets` (scripts/e2e-assets.sh builds it)');
@@ -99,48 +138,10 @@ if (!HELM) {
     for (const obj of defaults) it(`${id(obj)} validates against the Kubernetes schema`, () => validate(obj));
 
     it('installs what deploy/ installs, object for object and field for field, but for the differences Helm needs', () => {
-      const kustomized = parseAllDocuments(execFileSync('kubectl', ['kustomize', 'deploy/'], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);
-      // What the two ways differ in, on purpose (docs/deploy.md, "Helm"):
-      const normal = (objs: Obj[], helmRendered: boolean): Record<string, Obj> => {
-        const out: Record<string, Obj> = {};
-        for (const original of objs) {
-          const o = structuredClone(original);
-          // `helm install -n NS --create-namespace` makes the namespace; Helm does not own it.
-          if (o.kind === 'Namespace') continue;
-          // The ConfigMap init is handed (checked against webhook-config/ below).
-          if (o.metadata.name === 'azureml-connector-admission-webhook-config') continue;
-          for (const l of HELM_LABELS) delete o.metadata.labels?.[l];
-          // A Job per revision (a Job's pod template cannot change); a fixed scheduler ConfigMap
-          // name with a checksum that rolls the scheduler (kustomize: a hash-suffixed name).
-          if (o.kind === 'Job') o.metadata.name = o.metadata.name.replace(/-1$/, '');
-          if (o.kind === 'ConfigMap' && o.metadata.name.startsWith('azureml-connector-scheduler-config')) {
-            o.metadata.name = 'azureml-connector-scheduler-config';
-            o.data['scheduler-config.yaml'] = parse(o.data['scheduler-config.yaml']);
-          }
-          if (o.kind === 'Deployment' && o.metadata.name === 'azureml-connector-scheduler') {
-            const pod = o.spec.template;
-            if (helmRendered) delete pod.metadata.annotations['checksum/config'];
-            if (pod.metadata.annotations && Object.keys(pod.metadata.annotations).length === 0) delete pod.metadata.annotations;
-            pod.spec.volumes.find((v: Obj) => v.name === 'config').configMap.name = 'azureml-connector-scheduler-config';
-            // IfNotPresent is what Kubernetes defaults a tagged image to.
-            delete pod.spec.containers[0].imagePullPolicy;
-          }
-          // init is handed the chart's webhook configurations and names what deploy/ leaves to its defaults.
-          const initPods = o.kind === 'Job' ? [o.spec.template] : o.kind === 'CronJob' ? [o.spec.jobTemplate.spec.template] : [];
-          for (const pod of initPods) {
-            const init = pod.spec.containers[0];
-            init.args = init.args.filter((a: string) => !/^--(ca-secret|owner-clusterrole|scheduler-deployment|webhook-config)=/.test(a));
-            delete init.volumeMounts;
-            delete pod.spec.volumes;
-          }
-          out[id(o)] = o;
-        }
-        return out;
-      };
       const chart = normal(defaults, true);
-      const kustomize = normal(kustomized, false);
-      assert.deepEqual(Object.keys(chart).sort(), Object.keys(kustomize).sort());
-      for (const name of Object.keys(kustomize)) assert.deepEqual(chart[name], kustomize[name], name);
+      const kustomized = normal(kustomize('deploy'), false);
+      assert.deepEqual(Object.keys(chart).sort(), Object.keys(kustomized).sort());
+      for (const name of Object.keys(kustomized)) assert.deepEqual(chart[name], kustomized[name], name);
     });
 
     it("hands init the chart's defaults for the names deploy/ leaves to init's defaults", () => {
@@ -184,6 +185,13 @@ if (!HELM) {
         it(`${id(obj)} validates against ${custom ? "its CRD's schema" : 'the Kubernetes schema'}`, () =>
           custom ? validateCustom(crds!, obj) : validate(obj));
     }
+
+    it('installs what deploy/ with components/cert-manager installs, object for object and field for field', () => {
+      const chart = normal(template(['--set', 'certManager.enabled=true']), true);
+      const kustomized = normal(kustomizeWith(['deploy/components/cert-manager']), false);
+      assert.deepEqual(Object.keys(chart).sort(), Object.keys(kustomized).sort());
+      for (const name of Object.keys(kustomized)) assert.deepEqual(chart[name], kustomized[name], name);
+    });
 
     it('replaces the init Job, its CronJob, ServiceAccount, RBAC and ConfigMap by cert-manager objects', () => {
       const names = (objs: Obj[]) => new Set(objs.map(id));
