@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadWebhookTemplates, renderWebhookConfig } from '../../src/kube/webhookConfigs.js';
 import { builtinPolicy } from '../../src/policy/builtin.js';
@@ -132,6 +134,25 @@ if (!HELM) {
         assert.doesNotMatch(r.out, /\[(WARNING|ERROR)\]/);
       });
     }
+  });
+
+  describe('charts/aml-admission packaged', () => {
+    it('bundles the files it links (helm package): the packaged chart renders as the folder does', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aml-chart-'));
+      try {
+        const packaged = helm(['package', CHART, '--destination', dir]);
+        assert.equal(packaged.code, 0, packaged.err);
+        const [tgz] = readdirSync(dir);
+        const r = helm(['template', 'aml-admission', join(dir, tgz!), '--namespace', 'azureml', '--include-crds']);
+        assert.equal(r.code, 0, r.err);
+        assert.deepEqual(
+          parseAllDocuments(r.out).map((d) => d.toJS() as unknown),
+          parseAllDocuments(helm(['template', 'aml-admission', CHART, '--namespace', 'azureml', '--include-crds']).out).map((d) => d.toJS() as unknown),
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('charts/aml-admission rendered with default values', () => {
