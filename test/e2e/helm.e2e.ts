@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AdmissionregistrationV1Api, AppsV1Api, RbacAuthorizationV1Api, type V1Job } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { AdmissionregistrationV1Api, AppsV1Api, RbacAuthorizationV1Api, type V1Job, type V1PodSpec } from '@kubernetes/client-node';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadWebhookTemplates } from '../../src/kube/webhookConfigs.js';
 import { CA_BUNDLE_ANNOTATION } from '../../src/kube/schedulerRoll.js';
 import { ROOT } from './harness/assets.js';
+import { httpsGet } from './harness/controlPlane.js';
 import { AML, amlCli, createNamespace, installBase, restoreBase, uninstall } from './harness/aml.js';
 import { amlPod, core } from './harness/objects.js';
-import { run, waitFor, type RunResult } from './harness/processes.js';
+import { freePort, run, waitFor, type Proc, type RunResult } from './harness/processes.js';
 import { cluster } from './harness/suite.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read as plain JSON */
@@ -68,34 +69,64 @@ describe('helm: the chart installed, upgraded and uninstalled on a real API serv
   const REFUSED = /failed calling webhook "validate\.aml-admission\.ml\.azure\.com"/;
 
   /**
-   * The release's init Job run as the kubelet would: its container's arguments, as its
-   * ServiceAccount, with its ConfigMap volume written out as the folder it mounts.
+   * What the kubelet would give a container: each volume it mounts written to a folder (a
+   * ConfigMap's or Secret's keys as files, an emptyDir empty), and its arguments with every
+   * mount path moved to that folder. Runs as the pod's ServiceAccount, with a token from the
+   * TokenRequest API as the kubelet projects one.
    */
+  const asKubelet = async (owner: string, pod: V1PodSpec): Promise<{ args: string[]; kubeconfig: string }> => {
+    const [container] = pod.containers;
+    const mounts: [string, string][] = [];
+    for (const m of container!.volumeMounts ?? []) {
+      const volume = pod.volumes!.find((v) => v.name === m.name)!;
+      const dir = join(plane().dir, `${owner}-${m.name}`);
+      await mkdir(dir, { recursive: true });
+      let files: Record<string, Buffer> = {};
+      if (volume.configMap) {
+        const cm = await core(plane()).readNamespacedConfigMap({ namespace: AML.namespace, name: volume.configMap.name! });
+        files = Object.fromEntries(Object.entries(cm.data ?? {}).map(([k, v]) => [k, Buffer.from(v)]));
+      } else if (volume.secret) {
+        const secret = await core(plane()).readNamespacedSecret({ namespace: AML.namespace, name: volume.secret.secretName! });
+        files = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+      } else assert.ok(volume.emptyDir, `volume ${volume.name}: only ConfigMaps, Secrets and emptyDirs are mounted here`);
+      const items = volume.configMap?.items ?? volume.secret?.items;
+      for (const [key, data] of Object.entries(files)) {
+        const path = items ? items.find((i) => i.key === key)?.path : key;
+        if (path) await writeFile(join(dir, path), data);
+      }
+      mounts.push([m.mountPath, dir]);
+    }
+    const local = (value: string) => {
+      const mount = mounts.find(([path]) => value === path || value.startsWith(`${path}/`));
+      return mount ? mount[1] + value.slice(mount[0].length) : value;
+    };
+    const args = container!.args!.map((a) => {
+      const at = a.indexOf('=');
+      return at < 0 ? a : `${a.slice(0, at + 1)}${local(a.slice(at + 1))}`;
+    });
+    return { args, kubeconfig: await plane().serviceAccountKubeconfig(AML.namespace, pod.serviceAccountName!) };
+  };
+
+  /** The release's init Job, its pod run as the kubelet would run it. */
   const runInitJob = async (): Promise<{ job: string; result: RunResult }> => {
     const jobs = JSON.parse(await plane().kubectlOk(['get', 'jobs', '-n', AML.namespace, '-l', 'app.kubernetes.io/component=init', '-o', 'json'])) as {
       items: V1Job[];
     };
     assert.equal(jobs.items.length, 1, `one init Job, got ${jobs.items.map((j) => j.metadata?.name).join(', ')}`);
     const job = jobs.items[0]!;
-    const pod = job.spec!.template.spec!;
-    const [container] = pod.containers;
-    const mounts = new Map<string, string>();
-    for (const m of container!.volumeMounts ?? []) {
-      const volume = pod.volumes!.find((v) => v.name === m.name)!;
-      const cm = await core(plane()).readNamespacedConfigMap({ namespace: AML.namespace, name: volume.configMap!.name! });
-      const dir = join(plane().dir, `${job.metadata!.name}-${m.name}`);
-      await mkdir(dir, { recursive: true });
-      for (const [key, text] of Object.entries(cm.data ?? {})) await writeFile(join(dir, key), text);
-      mounts.set(m.mountPath, dir);
-    }
-    const args = container!.args!.map((a) => {
-      const [flag, value] = a.split('=', 2) as [string, string | undefined];
-      return value !== undefined && mounts.has(value) ? `${flag}=${mounts.get(value)}` : a;
-    });
+    const { args, kubeconfig } = await asKubelet(job.metadata!.name!, job.spec!.template.spec!);
     assert.equal(args[0], 'init');
-    const kubeconfig = await plane().serviceAccountKubeconfig(AML.namespace, pod.serviceAccountName!);
     return { job: job.metadata!.name!, result: await amlCli([...args, `--kubeconfig=${kubeconfig}`]) };
   };
+
+  /** The admission Deployment's pod, run as the kubelet would, on loopback (its pod network). */
+  let server: Proc | undefined;
+  let serverUrl = '';
+  const serverLogs = async (): Promise<Record<string, any>[]> =>
+    (await readFile(server!.logFile, 'utf8'))
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
 
   before(async () => {
     const p = plane();
@@ -113,6 +144,7 @@ describe('helm: the chart installed, upgraded and uninstalled on a real API serv
 
   after(async () => {
     const p = plane();
+    await server?.stop();
     await helm(['uninstall', RELEASE, '--namespace', AML.namespace, '--ignore-not-found']);
     await uninstall(p);
     await p.kubectlOk(['delete', '--ignore-not-found', '-n', AML.namespace, `secret/${AML.secret}`, `secret/${AML.caSecret}`]);
@@ -192,6 +224,39 @@ describe('helm: the chart installed, upgraded and uninstalled on a real API serv
     assert.match(refused.err, REFUSED);
   });
 
+  it("runs the admission Deployment's pod ready: init's certificate, the chart's policy ConfigMap, and enough RBAC for every informer", async () => {
+    const deployment = await plane()
+      .kubeConfig()
+      .makeApiClient(AppsV1Api)
+      .readNamespacedDeployment({ namespace: AML.namespace, name: 'azureml-connector-admission' });
+    const { args, kubeconfig } = await asKubelet('admission', deployment.spec!.template.spec!);
+    assert.equal(args[0], 'serve');
+    const port = await freePort();
+    server = await plane().startProcess({
+      name: 'helm-admission',
+      command: process.execPath,
+      cwd: ROOT,
+      env: { POD_NAME: 'azureml-connector-admission-helm-0' },
+      args: [join(ROOT, 'dist/src/main.js'), ...args, `--kubeconfig=${kubeconfig}`, '--host=127.0.0.1', `--port=${port}`, '--drain-delay=0s'],
+    });
+    serverUrl = `https://127.0.0.1:${port}`;
+    const ca = Buffer.from((await core(plane()).readNamespacedSecret({ namespace: AML.namespace, name: AML.secret })).data!['ca.crt']!, 'base64').toString();
+
+    const ready = await waitFor(
+      'the admission server to be ready',
+      async () => {
+        const r = await httpsGet(`${serverUrl}/readyz`, { ca });
+        return r.status === 200 && r;
+      },
+      { proc: server, timeoutMs: 60_000 },
+    );
+    assert.equal(ready.status, 200);
+    assert.ok(
+      (await serverLogs()).some((l) => l.msg === 'policy loaded from ConfigMap'),
+      "the policy comes from the release's ConfigMap",
+    );
+  });
+
   it('helm upgrade with changed values takes effect: the Deployment at once, the webhooks when the new revision runs init', async () => {
     const apps = plane().kubeConfig().makeApiClient(AppsV1Api);
     const stamp = async () =>
@@ -200,6 +265,12 @@ describe('helm: the chart installed, upgraded and uninstalled on a real API serv
       ];
     const stamped = await stamp();
     assert.ok(stamped, "init's first run stamped the scheduler with the CA bundle");
+
+    // A policy that also covers NS: applied live by the running server.
+    const policy = parse(await readFile(join(ROOT, 'deploy/policy/policy.yaml'), 'utf8')) as Obj;
+    policy.computes['example-compute'].namespaces.push(NS);
+    const policyFile = join(plane().dir, 'helm-policy.yaml');
+    await writeFile(policyFile, stringify(policy));
 
     await helmOk([
       'upgrade',
@@ -213,10 +284,20 @@ describe('helm: the chart installed, upgraded and uninstalled on a real API serv
       'webhooks.validating.timeoutSeconds=7',
       '--set',
       `webhooks.excludeNamespaces={${EXCLUDED}}`,
+      '--set-file',
+      `policy=${policyFile}`,
     ]);
 
     assert.equal((await apps.readNamespacedDeployment({ namespace: AML.namespace, name: 'azureml-connector-admission' })).spec?.replicas, 3);
     assert.equal(await stamp(), stamped, "the upgrade keeps init's annotation (no needless scheduler roll)");
+    const policyMap = await core(plane()).readNamespacedConfigMap({ namespace: AML.namespace, name: AML.policyConfigMap });
+    assert.deepEqual(parse(policyMap.data!['policy.yaml']!), policy, 'the ConfigMap holds the --set-file policy');
+    const policyVersion = policyMap.metadata?.resourceVersion;
+    await waitFor(
+      'the running server to load the upgraded policy',
+      async () => (await serverLogs()).some((l) => l.msg === 'policy loaded from ConfigMap' && l.resourceVersion === policyVersion),
+      { proc: server },
+    );
     await waitFor('the previous revision’s init Job to be deleted', async () => {
       const jobs = await plane().kubectlOk(['get', 'jobs', '-n', AML.namespace, '-o', 'name']);
       return jobs.trim() === 'job.batch/azureml-connector-admission-init-2';
@@ -239,6 +320,7 @@ describe('helm: the chart installed, upgraded and uninstalled on a real API serv
 
   it('helm uninstall removes every object, and with the init ClusterRole the webhooks init registered: pods are created again', async () => {
     manifest = await helmOk(['get', 'manifest', RELEASE, '--namespace', AML.namespace]);
+    await server?.stop();
 
     await helmOk(['uninstall', RELEASE, '--namespace', AML.namespace]);
 
