@@ -184,6 +184,8 @@ if (!HELM) {
 
     it("hands init webhook-config/'s configurations as init would register them itself (rules, matchConditions and all)", async () => {
       assert.deepEqual(handedToInit(defaults).map(withoutHelm), await initsConfigs('azureml'));
+      for (const c of handedToInit(defaults))
+        assert.equal(c.metadata.labels['app.kubernetes.io/managed-by'], undefined, 'init registers them: Helm does not manage them');
     });
 
     it('holds the built-in default policy, and renders no cert-manager object or ServiceMonitor', () => {

@@ -48,7 +48,10 @@ them to init (a ConfigMap), which adds the caBundle and the owner. Returns YAML 
 {{- $config := $.Files.Get $path | fromYaml -}}
 {{- $values := ternary $.Values.webhooks.mutating $.Values.webhooks.validating (eq $config.kind "MutatingWebhookConfiguration") -}}
 {{- $_ := set $config.metadata "labels" (merge (include "aml-admission.labels" (dict "root" $ "component" "admission") | fromYaml) ($config.metadata.labels | default dict)) -}}
-{{- if $.Values.certManager.enabled -}}
+{{- if not $.Values.certManager.enabled -}}
+{{- /* init registers these, owned by its ClusterRole: Helm does not manage them itself. */ -}}
+{{- $_ := unset $config.metadata.labels "app.kubernetes.io/managed-by" -}}
+{{- else -}}
 {{- $_ := set $config.metadata "annotations" (dict "cert-manager.io/inject-ca-from" (printf "%s/%s" $ns (include "aml-admission.service" $))) -}}
 {{- end -}}
 {{- range $webhook := $config.webhooks -}}
