@@ -2,11 +2,13 @@ import { Command } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerCerts } from './commands/certs.js';
 import { registerDryRun } from './commands/dryrun.js';
+import { exitCodesHelp } from './commands/exitCodes.js';
 import { registerInit } from './commands/init.js';
 import { registerUninstall } from './commands/uninstall.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import type { CliIO } from './commands/io.js';
 import { registerServe } from './commands/serve.js';
+import { registerTest } from './commands/testCommand.js';
 import { PACKAGE_VERSION } from './util/packageInfo.js';
 
 export function buildCli(io: CliIO): Command {
@@ -15,7 +17,8 @@ export function buildCli(io: CliIO): Command {
     .version(PACKAGE_VERSION, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .addHelpText('after', exitCodesHelp());
 
   registerServe(program, io);
   registerCerts(program, io);
@@ -24,5 +27,6 @@ export function buildCli(io: CliIO): Command {
   registerDryRun(program, io);
   registerAudit(program, io);
   registerPolicyCommands(program, io);
+  registerTest(program, io);
   return program;
 }

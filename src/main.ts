@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { text } from 'node:stream/consumers';
-import { CommanderError } from 'commander';
 import { buildCli } from './cli.js';
-import { errorText } from './util/fileErrors.js';
+import { reportError } from './commands/exitCodes.js';
 
 // The process entry point: the only place that touches argv, real signals and the exit code.
 const handlers: ((signal: string) => Promise<void>)[] = [];
@@ -41,7 +40,5 @@ const program = buildCli({
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  process.stderr.write(`aml-admission: ${errorText(err)}\n`);
-  process.exit(process.exitCode ?? 1);
+  process.exit(reportError(err, (t) => process.stderr.write(t)));
 }

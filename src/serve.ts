@@ -15,7 +15,7 @@ import { ensureServingCerts, loadKeyMaterial, notAfter, type CertPaths } from '.
 import { FilePoller } from './util/watch.js';
 import type { PolicyStore } from './policy/store.js';
 import { startPolicyFile } from './policy/file.js';
-import { admissionWebhooks } from './rules/webhooks.js';
+import { admissionWebhooks, VALIDATING_WEBHOOK_CONFIGURATION } from './rules/webhooks.js';
 
 export const Component = { Admission: 'admission', Extender: 'extender' } as const;
 export type Component = (typeof Component)[keyof typeof Component];
@@ -186,6 +186,7 @@ export async function serve(opts: ServeOptions): Promise<Running> {
         ...(opts.claims ? { claims: opts.claims } : {}),
         // Instance types shape mutation and validation; the extender places pods already mutated.
         instanceTypes: opts.components.includes(Component.Admission),
+        ...(opts.components.includes(Component.Admission) ? { validatingWebhook: VALIDATING_WEBHOOK_CONFIGURATION } : {}),
         readiness,
         logger,
         metrics,

@@ -44,12 +44,14 @@ export interface Webhook {
   readonly spec: WebhookSpec;
   /** Decides a request in scope; pure apart from what its closure was given. Throws only on a bug. */
   readonly decide: (request: AdmissionRequest) => Decision;
+  /** Kinds it judges beyond the declared ones, known only at request time (the policy's workload kinds). */
+  readonly alsoJudges?: (kind: { readonly group: string; readonly kind: string }) => boolean;
 }
 
 /** A declared operation on a declared kind itself (not a subresource such as pods/status). */
-export function inScope(spec: WebhookSpec, request: AdmissionRequest): boolean {
+export function inScope(spec: WebhookSpec, request: AdmissionRequest, alsoJudges?: Webhook['alsoJudges']): boolean {
   if (request.subResource || !spec.operations.includes(request.operation)) return false;
-  return spec.resources.some((r) => r.group === request.kind.group && r.kind === request.kind.kind);
+  return spec.resources.some((r) => r.group === request.kind.group && r.kind === request.kind.kind) || alsoJudges?.(request.kind) === true;
 }
 
 /**
@@ -60,7 +62,7 @@ export function inScope(spec: WebhookSpec, request: AdmissionRequest): boolean {
  * HTTP 500 would let the API server admit it silently.
  */
 export function decide(webhook: Webhook, request: AdmissionRequest): Decision & { readonly failure?: unknown } {
-  if (!inScope(webhook.spec, request)) return { verdict: allowed(), facts: {} };
+  if (!inScope(webhook.spec, request, webhook.alsoJudges)) return { verdict: allowed(), facts: {} };
   try {
     return webhook.decide(request);
   } catch (failure) {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { InvalidArgumentError } from 'commander';
 import { isDns1035Label, isDns1123Label, isDns1123Subdomain } from '../k8s/names.js';
 import { parseDuration } from '../util/duration.js';
+import { formatSize, parseSize } from '../util/size.js';
 
 /** commander parsers shared by the commands: each refuses a bad value with a message fit for the command line. */
 
@@ -19,6 +20,20 @@ export function durationArg(value: string): number {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+/** A size in bytes (`8MiB`, `512KiB`, `10MB`, or a bare number of bytes) within [min, max]. */
+export function sizeArg(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    let bytes: number;
+    try {
+      bytes = parseSize(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    if (bytes < min || bytes > max) throw new InvalidArgumentError(`${name} must be from ${formatSize(min)} to ${formatSize(max)}`);
+    return bytes;
+  };
 }
 
 /** A Service name, as the API server accepts one (RFC 1035 label). */

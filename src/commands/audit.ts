@@ -1,16 +1,20 @@
 import type { Command } from 'commander';
 import type { UserInfo } from '../admission/request.js';
 import type { RuleOutcome, ValidationVerdict } from '../admission/verdict.js';
+import { WorkloadKinds } from '../k8s/workloads.js';
 import { clusterInstanceTypes } from '../policy/instanceTypeObjects.js';
 import { PolicySnapshot } from '../policy/snapshot.js';
 import { ValidatingRuleId } from '../policy/types.js';
 import { validate } from '../rules/validate.js';
+import { admitted } from '../rules/validateWorkload.js';
 import { requestFor } from './evaluate.js';
 import type { CliIO } from './io.js';
 import { addClusterAuditOptions, clusterInputs, clusterPolicy, readsCluster, type ClusterAuditOptions } from './auditCluster.js';
-import { addInputOptions, exitCodeOf, ExitCode, loadCommonInputs, requesterOf, type CommonOptions } from './commonOptions.js';
+import { addInputOptions, loadCommonInputs, requesterOf, verdictExitCode, type CommonOptions } from './commonOptions.js';
+import { ExitCode } from './exitCodes.js';
 import { whereText, type Input, type PodInput } from './inputs.js';
 import { columns, OutputFormat, podName, renderFooter, renderProblems, serialize } from './render.js';
+import { renderTable, TableResult, unjudgedRows, type TableRow } from './table.js';
 
 /** How bad a pod's worst finding is: its denial, else the strongest action among its failures. */
 export const AuditStatus = { Deny: 'deny', Warn: 'warn', Audit: 'audit', Ok: 'ok' } as const;
@@ -45,7 +49,10 @@ export function auditPods(snapshot: PolicySnapshot, inputs: readonly Input[], as
     // An existing pod is judged as if it were being created now; a review's object likewise.
     const pod: Input =
       input.type === 'pod' ? input : { type: 'pod', where: input.where, origin: input.origin, pod: input.review.request.object as PodInput['pod'] };
-    const request = requestFor(pod, as, 'audit');
+    const asCreated = requestFor(pod, as, 'audit');
+    // A workload's template is judged as its pods will reach validation: mutated first, as the
+    // validating webhook judges the workload (an existing pod was mutated when it was created).
+    const request = input.type === 'pod' && input.creator !== undefined ? { ...asCreated, object: admitted(snapshot, asCreated) } : asCreated;
     const { verdict, facts } = validate(snapshot, request, { requesterUnknown: as === undefined });
     return {
       where: whereText(input.where),
@@ -87,24 +94,43 @@ function renderText(audits: readonly PodAudit[], requesterKnown: boolean): strin
   return `${lines.join('\n')}\n\n`;
 }
 
+/**
+ * One line of `-o table`: a deny-level violation is fail; warn- and audit-level ones are warn
+ * (they do not change the exit code, as `kyverno apply --audit-warn` counts audit failures).
+ */
+function auditRow(a: PodAudit): TableRow {
+  const result = { deny: TableResult.Fail, warn: TableResult.Warn, audit: TableResult.Warn, ok: TableResult.Pass }[a.status];
+  const detail = a.findings.map((f) => `[${f.ruleId}] ${f.result === 'error' ? 'error' : f.action}: ${f.message ?? ''}`).join('; ');
+  return { result, object: `Pod ${a.pod}`, origin: a.origin, where: a.where, detail: detail || (a.compute ? `compute ${a.compute}` : '') };
+}
+
 export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO): Promise<number> {
   const fromCluster = readsCluster(o);
   const loaded = await loadCommonInputs(fromCluster ? { ...o, filename: [] } : o, io.stdin);
   if (!loaded.ok) {
     io.err(`error: ${loaded.message}\n`);
-    return ExitCode.BadInput;
+    return loaded.code;
   }
   let policy = loaded.snapshot.loaded;
   if (fromCluster && o.policy === undefined) {
     const live = await clusterPolicy(o);
     if (!live.ok) {
       io.err(`error: ${live.message}\n`);
-      return ExitCode.BadInput;
+      return live.code;
     }
     policy = live.policy;
     if (o.output === OutputFormat.Text) io.err(`judging by the policy in ${live.source}\n`);
   }
-  const read = fromCluster ? await clusterInputs(o) : loaded.read;
+  let read = loaded.read;
+  if (fromCluster) {
+    try {
+      read = await clusterInputs(o, new WorkloadKinds(policy.workloads));
+    } catch (err) {
+      // Pods it could not list are no pods without violations: say why, and exit Cluster.
+      io.err(`error: ${(err as Error).message}\n`);
+      return ExitCode.Cluster;
+    }
+  }
   // The cluster's InstanceType objects as the server compiles them; refused ones are the
   // cluster's state, not bad input: the server does not use them either.
   const snapshot = fromCluster ? new PolicySnapshot(policy, clusterInstanceTypes(read.instanceTypes.map((t) => t.object))) : loaded.snapshot;
@@ -122,16 +148,18 @@ export async function runAudit(o: CommonOptions & ClusterAuditOptions, io: CliIO
     io.err(renderProblems(read));
     if (audits.length > 0) io.out(renderText(audits, as !== undefined));
     io.out(renderFooter(summary, read));
+  } else if (o.output === OutputFormat.Table) {
+    io.out(renderTable([...audits.map(auditRow), ...unjudgedRows(read)]));
   } else {
     io.out(serialize(o.output, { pods: audits, byRule: countByRule(audits), skipped: read.skipped, problems: read.problems, summary }));
   }
-  return exitCodeOf(read, summary.deny, audits.length);
+  return verdictExitCode(read, summary.deny, audits.length);
 }
 
 /**
  * `aml-admission audit -f FILE…`: judge existing pods (e.g. `kubectl get pods -A -o yaml`)
- * against the validating rules and report per pod and rule. Exit 1 when any pod has a
- * deny-level violation, 2 on bad input. Without -f (or with --kubeconfig/-A) the pods are
+ * against the validating rules and report per pod and rule; exit 1 when any pod has a
+ * deny-level violation (exitCodes.ts). Without -f (or with --kubeconfig/-A) the pods are
  * listed from a cluster in pages (src/commands/auditCluster.ts).
  */
 export function registerAudit(program: Command, io: CliIO): void {

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { DEFAULT_POLICY_CONFIGMAP, DEFAULT_POLICY_KEY, type ConfigMapRef } from '../kube/configMapRef.js';
-import { isNotFound, KubeError } from '../kube/errors.js';
+import { isNotFound, KubeConfigError, KubeError } from '../kube/errors.js';
 import { listPods } from '../kube/pods.js';
 import { formatErrors } from '../policy/loader.js';
 import type { Policy } from '../policy/types.js';
 import { intArg } from './args.js';
-import { noInputs, type Inputs } from './inputs.js';
+import { ExitCode } from './exitCodes.js';
+import { collect, noInputs, type Inputs } from './inputs.js';
+import { WORKLOAD_RESOURCES, type WorkloadKinds } from '../k8s/workloads.js';
 import { configMapArg } from './serveCluster.js';
 
 /** `audit` reading pods from a cluster instead of files (the options added to the command). */
@@ -43,37 +45,46 @@ export function readsCluster(o: ClusterAuditOptions): boolean {
 
 /**
  * The pods of a namespace (or all) as audit inputs, listed in pages, with the cluster's InstanceType
- * objects (none without their CRD). A failure to list (RBAC, unreachable API server) is a problem
- * of the input, so `audit` exits 2 rather than reporting violations it could not look for.
+ * objects (none without their CRD). A failure to list (no kubeconfig, RBAC, unreachable API server)
+ * is thrown as a KubeError or KubeConfigError, so `audit` exits Cluster rather than reporting no
+ * violations among pods it could not look at.
  */
-export async function clusterInputs(o: ClusterAuditOptions): Promise<Inputs> {
+export async function clusterInputs(o: ClusterAuditOptions, kinds: WorkloadKinds): Promise<Inputs> {
   const source = o.allNamespaces ? 'cluster (all namespaces)' : `cluster (namespace ${o.namespace})`;
   const out = noInputs();
+  const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
+  const kc = loadKubeConfig(o.kubeconfig);
+  const { core } = kubeClients(kc);
+  let items: Awaited<ReturnType<typeof listPods>>['items'];
   try {
-    const { kubeClients, loadKubeConfig } = await import('../kube/client.js'); // client-node only when connecting
-    const kc = loadKubeConfig(o.kubeconfig);
-    const { core } = kubeClients(kc);
-    const { items } = await listPods(core, { pageSize: o.pageSize ?? 500, ...(o.allNamespaces ? {} : { namespace: o.namespace }) });
+    ({ items } = await listPods(core, { pageSize: o.pageSize ?? 500, ...(o.allNamespaces ? {} : { namespace: o.namespace }) }));
     // The pods were admitted with the cluster's InstanceType objects as instance types: judge them so too.
     const { listInstanceTypes } = await import('../kube/instanceTypes.js');
     (await listInstanceTypes(kc)).forEach((object, i) => out.instanceTypes.push({ where: { file: 'cluster (instancetypes)', doc: i + 1 }, object }));
-    items.forEach((pod, i) => {
-      // Plain JSON, as `kubectl get pods -o json` shows it (client-node hands back model objects).
-      out.inputs.push({ type: 'pod', where: { file: source, doc: i + 1 }, origin: 'Pod', pod: JSON.parse(JSON.stringify(pod)) as typeof pod });
+    // The workloads too: a template the policy now refuses fails its next pod, though no pod of it exists yet.
+    const { listWorkloads } = await import('../kube/workloads.js');
+    const workloads = await listWorkloads(kc, [...WORKLOAD_RESOURCES, ...kinds.customResources], {
+      pageSize: o.pageSize ?? 500,
+      ...(o.allNamespaces ? {} : { namespace: o.namespace }),
     });
+    const ctx = { namespace: o.namespace, kinds };
+    workloads.forEach((w, i) => collect(w, { file: source.replace('cluster', 'cluster workloads'), doc: i + 1 }, ctx, out));
   } catch (err) {
-    const message = err instanceof KubeError ? err.message : new KubeError('list pods', err).message;
-    out.problems.push({ where: { file: source, doc: 0 }, message });
+    throw err instanceof KubeError || err instanceof KubeConfigError ? err : new KubeError('list pods', err);
   }
+  items.forEach((pod, i) => {
+    // Plain JSON, as `kubectl get pods -o json` shows it (client-node hands back model objects).
+    out.inputs.push({ type: 'pod', where: { file: source, doc: i + 1 }, origin: 'Pod', pod: JSON.parse(JSON.stringify(pod)) as typeof pod });
+  });
   return out;
 }
 
 /**
- * The policy the webhooks of the cluster enforce: its ConfigMap, read once. Missing, unreadable or
- * invalid is an error (exit 2), never a silent fall-back to the built-in policy, which describes
- * example computes: judging real pods by it would report violations that are not there.
+ * The policy the webhooks of the cluster enforce: its ConfigMap, read once. Missing or unreadable
+ * is a cluster error, invalid an invalid policy; never a silent fall-back to the built-in policy,
+ * which describes example computes: judging real pods by it would report violations that are not there.
  */
-export async function clusterPolicy(o: ClusterAuditOptions): Promise<{ ok: true; policy: Policy; source: string } | { ok: false; message: string }> {
+export async function clusterPolicy(o: Pick<ClusterAuditOptions, 'kubeconfig' | 'policyConfigmap' | 'policyKey'>): Promise<ClusterPolicy> {
   const ref = o.policyConfigmap ?? configMapArg(DEFAULT_POLICY_CONFIGMAP);
   const key = o.policyKey ?? DEFAULT_POLICY_KEY;
   const source = `ConfigMap ${ref.namespace}/${ref.name} (key ${key})`;
@@ -83,10 +94,29 @@ export async function clusterPolicy(o: ClusterAuditOptions): Promise<{ ok: true;
   try {
     cm = await kubeClients(loadKubeConfig(o.kubeconfig)).core.readNamespacedConfigMap({ namespace: ref.namespace, name: ref.name });
   } catch (err) {
-    if (isNotFound(err)) return { ok: false, message: `policy ${source} not found; name the policy with --policy-configmap NS/NAME or --policy FILE` };
-    return { ok: false, message: `cannot read the policy: ${new KubeError(`read ConfigMap ${ref.namespace}/${ref.name}`, err).message}` };
+    if (isNotFound(err))
+      return {
+        ok: false,
+        code: ExitCode.Cluster,
+        notFound: true,
+        message: `policy ${source} not found; name the policy with --policy-configmap NS/NAME or --policy FILE`,
+      };
+    const error = err instanceof KubeConfigError ? err : new KubeError(`read ConfigMap ${ref.namespace}/${ref.name}`, err);
+    return { ok: false, code: ExitCode.Cluster, error, message: `cannot read the policy: ${error.message}` };
   }
   const { loaded } = readConfigMapPolicy(cm, key);
-  if (!loaded.ok) return { ok: false, message: `policy ${source} is invalid:\n${formatErrors(loaded.errors)}` };
+  if (!loaded.ok) return { ok: false, code: ExitCode.InvalidPolicy, message: `policy ${source} is invalid:\n${formatErrors(loaded.errors)}` };
   return { ok: true, policy: loaded.policy, source };
 }
+
+export type ClusterPolicy =
+  | { readonly ok: true; readonly policy: Policy; readonly source: string }
+  | {
+      readonly ok: false;
+      readonly code: ExitCode;
+      readonly message: string;
+      /** The ConfigMap does not exist. */
+      readonly notFound?: true;
+      /** Why it could not be read, when the cluster refused or failed. */
+      readonly error?: KubeError | KubeConfigError;
+    };

@@ -5,17 +5,16 @@ import type { UserInfo } from '../admission/request.js';
 import { builtinPolicy } from '../policy/builtin.js';
 import { formatErrors, loadPolicy } from '../policy/loader.js';
 import { PolicySnapshot } from '../policy/snapshot.js';
+import { WorkloadKinds } from '../k8s/workloads.js';
 import type { Policy } from '../policy/types.js';
 import { fileErrorText } from '../util/fileErrors.js';
 import { clusterInstanceTypes, readInstanceTypeObject, type ClusterInstanceTypes } from '../policy/instanceTypeObjects.js';
+import { ExitCode, exitCodeOf } from './exitCodes.js';
 import { readInputs, whereText, type Inputs, type Problem, type Where } from './inputs.js';
 import { filenameArg, readSources } from './sources.js';
 import { OutputFormat } from './render.js';
 
 /** What `dry-run` and `audit` share: input options, policy and file loading, requester, exit codes. */
-
-/** Exit codes of `dry-run` and `audit`. */
-export const ExitCode = { Allowed: 0, Denied: 1, BadInput: 2 } as const;
 
 /** The requester for pods when neither --as nor a known controller identity applies. */
 export const DEFAULT_REQUESTER: UserInfo = impersonatedUser('dry-run-user', []);
@@ -53,7 +52,8 @@ export function addInputOptions(cmd: Command): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(Object.values(OutputFormat)).default(OutputFormat.Text));
 }
 
-export type Loaded = { readonly ok: true; readonly snapshot: PolicySnapshot; readonly read: Inputs } | { readonly ok: false; readonly message: string };
+export type Loaded =
+  { readonly ok: true; readonly snapshot: PolicySnapshot; readonly read: Inputs } | { readonly ok: false; readonly message: string; readonly code: ExitCode };
 
 /** Reads the policy and the input files; a bad policy is an error, bad files are problems in `read`. */
 export async function loadCommonInputs(o: CommonOptions, stdin?: () => Promise<string>): Promise<Loaded> {
@@ -64,14 +64,14 @@ export async function loadCommonInputs(o: CommonOptions, stdin?: () => Promise<s
     try {
       text = await readFile(o.policy, 'utf8');
     } catch (err) {
-      return { ok: false, message: `cannot read policy ${o.policy}: ${fileErrorText(err)}` };
+      return { ok: false, message: `cannot read policy ${o.policy}: ${fileErrorText(err)}`, code: ExitCode.BadInput };
     }
     const loaded = loadPolicy(text);
-    if (!loaded.ok) return { ok: false, message: `policy ${o.policy} is invalid:\n${formatErrors(loaded.errors)}` };
+    if (!loaded.ok) return { ok: false, message: `policy ${o.policy} is invalid:\n${formatErrors(loaded.errors)}`, code: ExitCode.InvalidPolicy };
     policy = loaded.policy;
   }
   const sources = await readSources(o.filename, { recursive: o.recursive === true, ...(stdin ? { stdin } : {}) });
-  const read = readInputs(sources.files, { namespace: o.namespace });
+  const read = readInputs(sources.files, { namespace: o.namespace, kinds: new WorkloadKinds(policy.workloads) });
   const { types, problems } = instanceTypesOf(read);
   return { ok: true, snapshot: new PolicySnapshot(policy, types), read: { ...read, problems: [...sources.problems, ...read.problems, ...problems] } };
 }
@@ -102,8 +102,10 @@ export function requesterOf(o: CommonOptions): UserInfo | undefined {
   return impersonatedUser(o.as ?? DEFAULT_REQUESTER.username, o.asGroup ?? []);
 }
 
-/** 2 when any input was bad or nothing could be judged, else 1 when anything was refused, else 0. */
-export function exitCodeOf(read: Inputs, refused: number, judged: number): number {
-  if (read.problems.length > 0 || judged === 0) return ExitCode.BadInput;
-  return refused > 0 ? ExitCode.Denied : ExitCode.Allowed;
+/**
+ * The code of a run over files (exitCodes.ts): Denied when anything was refused, whatever the
+ * other files held; else BadInput when any input was bad or nothing could be judged; else Ok.
+ */
+export function verdictExitCode(read: Inputs, refused: number, judged: number): ExitCode {
+  return exitCodeOf([...(refused > 0 ? [ExitCode.Denied] : []), ...(read.problems.length > 0 || judged === 0 ? [ExitCode.BadInput] : [])]);
 }

@@ -21,6 +21,8 @@ export interface Evaluation {
   readonly origin: string;
   /** For a workload's pod: the controller that creates it (trusted to act for the submitter). */
   readonly createdBy?: string;
+  /** The pods the workload asks for from the template; this one stands for all (workloads.ts replicaOf). */
+  readonly replicas?: number;
   readonly request: AdmissionRequest;
   /** What the deciding webhook resolved (compute, instance type, pools). */
   readonly facts: ReviewFacts;
@@ -132,6 +134,7 @@ export function evaluate(snapshot: PolicySnapshot, input: Input, request: Admiss
     where: whereText(input.where),
     origin: input.origin,
     ...(input.type === 'pod' && input.creator ? { createdBy: input.creator.username } : {}),
+    ...(input.type === 'pod' && input.replicas !== undefined ? { replicas: input.replicas } : {}),
     request,
     facts: validation?.facts ?? mutation.facts,
     mutation: { ...summary(verdict), patch: ops },

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliIO } from './io.js';
+import { DEFAULT_POLICY_KEY, type ConfigMapRef } from '../kube/configMapRef.js';
 import { apiFailure } from '../kube/errors.js';
 import { runInit } from '../kube/init.js';
 import { parseWebhookUrl } from '../kube/webhookConfigs.js';
@@ -8,6 +9,9 @@ import { DEFAULT_BACKOFF } from '../kube/retry.js';
 import { DEFAULT_CA_DAYS, DEFAULT_CERT_DAYS } from '../tls/certs.js';
 import { PACKAGE_ROOT } from '../util/packageInfo.js';
 import { intArg, namespaceArg, objectNameArg, serviceNameArg } from './args.js';
+import { clusterPolicy } from './auditCluster.js';
+import { ExitCode } from './exitCodes.js';
+import { configMapArg } from './serveCluster.js';
 
 function webhookUrlArg(value: string): URL {
   try {
@@ -69,6 +73,12 @@ export function registerInit(program: Command, io: CliIO): void {
       'a namespace neither webhook is called for, beside kube-system and --namespace (repeatable, or comma-separated); the only opt-out from validation',
       namespacesArg,
     )
+    .option(
+      '--policy-configmap <ns/name>',
+      'the policy ConfigMap serve enforces: its workloads (policy `workloads`) are registered with the validating webhook; none when it does not exist',
+      configMapArg,
+    )
+    .option('--policy-key <key>', 'data key of the policy in --policy-configmap', DEFAULT_POLICY_KEY)
     .option('--days <n>', 'validity of a newly issued serving certificate in days', intArg('--days', 1, 3650), DEFAULT_CERT_DAYS)
     .option(
       '--ca-days <n>',
@@ -90,6 +100,8 @@ export function registerInit(program: Command, io: CliIO): void {
         webhookUrl?: URL;
         certsDir?: string;
         excludeNamespace?: string[];
+        policyConfigmap?: ConfigMapRef;
+        policyKey: string;
         days: number;
         caDays: number;
         attempts: number;
@@ -107,6 +119,7 @@ export function registerInit(program: Command, io: CliIO): void {
           ...(o.webhookUrl ? { url: o.webhookUrl } : {}),
           ...(o.certsDir ? { certsDir: o.certsDir } : {}),
           ...(o.excludeNamespace ? { excludeNamespaces: o.excludeNamespace } : {}),
+          workloads: () => policyWorkloads(o, io),
           days: o.days,
           caDays: o.caDays,
           retry: {
@@ -128,4 +141,24 @@ export function registerInit(program: Command, io: CliIO): void {
         if (sched) io.out(`Deployment ${o.namespace}/${sched.name}: ${sched.action}${sched.action === 'rolled' ? ' (the CA bundle changed)' : ''}\n`);
       },
     );
+}
+
+/**
+ * The workload kinds of the policy serve enforces, to register with the validating webhook. No
+ * ConfigMap (a fresh install): none. One that cannot be read is a cluster error, and an invalid
+ * one registers none with a warning: serve refuses it too, and a kind left unregistered is only
+ * less trusted (its controller's pods are judged on the controller's identity), never unjudged.
+ */
+async function policyWorkloads(
+  o: { kubeconfig?: string; policyConfigmap?: ConfigMapRef; policyKey: string },
+  io: CliIO,
+): Promise<readonly { group: string; resource: string }[]> {
+  const live = await clusterPolicy(o);
+  if (live.ok) return live.policy.workloads.map(({ group, resource }) => ({ group, resource }));
+  if (live.code === ExitCode.InvalidPolicy) {
+    io.err(`warning: ${live.message}\nregistering no policy workloads\n`);
+    return [];
+  }
+  if (live.notFound) return [];
+  throw live.error ?? new Error(live.message);
 }

@@ -4,7 +4,7 @@ import { decodeReview, type DecodedReview } from '../admission/review.js';
 import type { UserInfo } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
 import type { Pod } from '../k8s/pod.js';
-import { podFromSite, templateSites } from '../k8s/workloads.js';
+import { BUILTIN_WORKLOAD_KINDS, podFromSite, type WorkloadKinds } from '../k8s/workloads.js';
 import { ClaimIndex, claimMetaOf } from '../policy/amlClaims.js';
 import { isInstanceTypeDocument, isInstanceTypeListDocument } from '../policy/instanceTypeObjects.js';
 import { yamlErrorText } from '../util/yamlErrors.js';
@@ -20,11 +20,18 @@ export interface Where {
   readonly file: string;
   /** 1-based document number in the file (items of a List share their document's number). */
   readonly doc: number;
+  /** For an item of a List: its place, `items[2]` (`items[0].items[1]` in a List of Lists). */
+  readonly item?: string;
 }
 
-/** `file#doc`, as shown in reports (just `file` for what concerns the whole file). */
+/**
+ * `file#doc`, or `file#doc items[2]` for a List's item, as shown in reports (just `file` for what
+ * concerns the whole file). The item's name is on the same line: the object's, in its report or
+ * problem.
+ */
 export function whereText(w: Where): string {
-  return w.doc > 0 ? `${w.file}#${w.doc}` : w.file;
+  if (w.doc <= 0) return w.file;
+  return `${w.file}#${w.doc}${w.item !== undefined ? ` ${w.item}` : ''}`;
 }
 
 export interface PodInput {
@@ -35,6 +42,8 @@ export interface PodInput {
   readonly pod: Pod;
   /** The identity that creates such pods in a cluster (the workload's controller), if known. */
   readonly creator?: UserInfo;
+  /** How many pods the workload asks for from this template (this pod is replica 0), when it says. */
+  readonly replicas?: number;
 }
 
 export interface ReviewInput {
@@ -70,9 +79,16 @@ export function noInputs(): Inputs {
   return { inputs: [], problems: [], skipped: [], nodes: new Map(), instanceTypes: [], claims: new ClaimIndex() };
 }
 
-function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inputs): void {
+/** What reading needs to know: the namespace of documents without one, the workload kinds the policy judges. */
+export interface ReadContext {
+  readonly namespace: string;
+  readonly kinds: WorkloadKinds;
+}
+
+/** Collects one document (a Pod, AdmissionReview, List, workload, Node, InstanceType, PVC) into `out`. */
+export function collect(doc: unknown, where: Where, ctx: ReadContext, out: Inputs): void {
   if (!isObject(doc)) {
-    if (doc !== null && doc !== undefined) out.problems.push({ where, message: 'document is not an object' });
+    if (doc !== null && doc !== undefined) out.problems.push({ where, message: `${where.item !== undefined ? 'item' : 'document'} is not an object` });
     return;
   }
   const kind = typeof doc.kind === 'string' ? doc.kind : '';
@@ -89,7 +105,7 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
   if (kind === 'Pod') {
     if (!isObject(doc.spec)) out.problems.push({ where, message: `${label} has no spec` });
     else {
-      const pod = { ...doc, metadata: { ...meta, namespace: typeof meta.namespace === 'string' ? meta.namespace : defaultNamespace } } as Pod;
+      const pod = { ...doc, metadata: { ...meta, namespace: typeof meta.namespace === 'string' ? meta.namespace : ctx.namespace } } as Pod;
       out.inputs.push({ type: 'pod', where, origin: 'Pod', pod });
     }
     return;
@@ -100,7 +116,7 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
     return;
   }
   if (kind === 'PersistentVolumeClaim' && doc.apiVersion === 'v1') {
-    const claim = claimMetaOf(doc, defaultNamespace);
+    const claim = claimMetaOf(doc, ctx.namespace);
     if (claim === undefined) out.problems.push({ where, message: `${label} has no name` });
     else out.claims.upsert(claim);
     return;
@@ -118,27 +134,35 @@ function collect(doc: unknown, where: Where, defaultNamespace: string, out: Inpu
   }
   if (kind === 'List' || kind.endsWith('List')) {
     if (!Array.isArray(doc.items)) out.problems.push({ where, message: `${kind} has no items list` });
-    else for (const item of doc.items) collect(item, where, defaultNamespace, out);
+    else
+      doc.items.forEach((item, i) => {
+        const at = `items[${i}]`;
+        collect(item, { ...where, item: where.item !== undefined ? `${where.item}.${at}` : at }, ctx, out);
+      });
     return;
   }
   const name = typeof meta.name === 'string' ? meta.name : 'unnamed';
-  const sites = isObject(doc.spec) ? templateSites(apiVersion, kind, name, doc.spec) : undefined;
+  const sites = isObject(doc.spec) ? ctx.kinds.sites(apiVersion, kind, name, doc.spec) : undefined;
   if (sites === undefined) {
     out.skipped.push({ where, what: label });
     return;
   }
   if (sites.length === 0) out.problems.push({ where, message: `${label} has no pod templates` });
-  const namespace = typeof meta.namespace === 'string' ? meta.namespace : defaultNamespace;
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : ctx.namespace;
   for (const site of sites) {
     const pod = podFromSite(site, namespace);
     const origin = site.role ? `${label} (${site.role})` : label;
     if (typeof pod === 'string') out.problems.push({ where, message: `${origin} ${pod} at ${site.at}` });
-    else out.inputs.push({ type: 'pod', where, origin, pod, creator: site.creator });
+    else out.inputs.push({ type: 'pod', where, origin, pod, creator: site.creator, ...(site.replicas !== undefined ? { replicas: site.replicas } : {}) });
   }
 }
 
 /** Reads every document of every file; never throws (problems are returned). */
-export function readInputs(files: readonly { readonly file: string; readonly text: string }[], opts: { readonly namespace: string }): Inputs {
+export function readInputs(
+  files: readonly { readonly file: string; readonly text: string }[],
+  opts: { readonly namespace: string; readonly kinds?: WorkloadKinds },
+): Inputs {
+  const ctx = { namespace: opts.namespace, kinds: opts.kinds ?? BUILTIN_WORKLOAD_KINDS };
   const out = noInputs();
   for (const { file, text } of files) {
     const lines = new LineCounter();
@@ -152,7 +176,7 @@ export function readInputs(files: readonly { readonly file: string; readonly tex
         out.problems.push({ where, message: `not valid YAML or JSON at ${yamlErrorText(d.errors[0]!, lines)}` });
         return;
       }
-      collect(d.toJS({ maxAliasCount: 100 }), where, opts.namespace, out);
+      collect(d.toJS({ maxAliasCount: 100 }), where, ctx, out);
     });
   }
   return out;

@@ -4,9 +4,7 @@ import { BUILTIN_POLICY_YAML } from '../policy/builtin.js';
 import { readPolicyFile } from '../policy/file.js';
 import { formatErrors } from '../policy/loader.js';
 import { policySchema } from '../policy/schema.js';
-
-/** Exit codes of `policy check`: 0 every file valid, 1 a policy is invalid, 2 a file cannot be read. */
-export const CheckExit = { Valid: 0, Invalid: 1, Unreadable: 2 } as const;
+import { ExitCode, exitCodeOf } from './exitCodes.js';
 
 /** `aml-admission policy check|schema|default`. */
 export function registerPolicyCommands(program: Command, io: CliIO): void {
@@ -18,7 +16,7 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
     .argument('<file...>', 'policy files (YAML or JSON)')
     .option('--key <key>', 'the files are ConfigMaps (kubectl get configmap -o yaml): check the policy in this data key')
     .action(async (files: string[], o: { key?: string }) => {
-      let exit: number = CheckExit.Valid;
+      const outcomes: ExitCode[] = [];
       for (const file of files) {
         const result = await readPolicyFile(file, o.key !== undefined ? { configMapKey: o.key } : {});
         if (result.ok) {
@@ -26,11 +24,13 @@ export function registerPolicyCommands(program: Command, io: CliIO): void {
           continue;
         }
         const unreadable = result.text === undefined;
-        exit = Math.max(exit, unreadable ? CheckExit.Unreadable : CheckExit.Invalid);
+        outcomes.push(unreadable ? ExitCode.BadInput : ExitCode.InvalidPolicy);
         io.out(`${file}: ${unreadable ? 'cannot be checked' : `invalid, ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}`}\n`);
         io.out(`${formatErrors(result.errors)}\n`);
       }
-      if (exit !== CheckExit.Valid) io.setExitCode?.(exit);
+      // An invalid policy outranks an unreadable file (exitCodes.ts): it is certain either way.
+      const exit = exitCodeOf(outcomes);
+      if (exit !== ExitCode.Ok) io.setExitCode?.(exit);
     });
 
   policy

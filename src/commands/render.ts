@@ -8,7 +8,7 @@ import { whereText, type Inputs } from './inputs.js';
 
 /** Text reports for `dry-run` and `audit`: the answer first, then the detail, aligned in columns. */
 
-export const OutputFormat = { Text: 'text', Json: 'json', Yaml: 'yaml' } as const;
+export const OutputFormat = { Text: 'text', Table: 'table', Json: 'json', Yaml: 'yaml' } as const;
 export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
 
 /** Left-aligns columns; the last column is not padded. */
@@ -74,6 +74,9 @@ export function renderEvaluation(e: Evaluation): string {
   const lines = [`${status}  ${e.request.kind.kind} ${podName(e.request.object, e.request.namespace)}  (${e.origin}, ${e.where})`];
   const head: string[][] = [['requester', requesterText(e.request.userInfo)]];
   if (e.createdBy !== undefined) head.push(['created by', e.createdBy]);
+  // Replicas differ only in name and replica-index, which no rule reads: one verdict holds for all.
+  if (e.replicas !== undefined && e.replicas !== 1)
+    head.push(['replicas', `${e.replicas} (replica 0 shown; the others differ only in name and index, judged alike)`]);
   if (e.request.operation !== 'CREATE') head.push(['operation', e.request.operation]);
   const { compute, instanceType, pools } = e.facts;
   if (compute !== undefined)
@@ -132,6 +135,7 @@ export function evaluationReport(e: Evaluation): Record<string, unknown> {
     where: e.where,
     origin: e.origin,
     ...(e.createdBy !== undefined ? { createdBy: e.createdBy } : {}),
+    ...(e.replicas !== undefined ? { replicas: e.replicas } : {}),
     pod: podName(e.request.object, e.request.namespace),
     allowed: e.allowed,
     request,
@@ -145,5 +149,18 @@ export function evaluationReport(e: Evaluation): Record<string, unknown> {
 }
 
 export function serialize(format: OutputFormat, value: unknown): string {
-  return format === OutputFormat.Yaml ? stringify(value, { lineWidth: 0, aliasDuplicateObjects: false }) : `${JSON.stringify(value, null, 2)}\n`;
+  return format === OutputFormat.Yaml ? yamlText(value) : `${JSON.stringify(value, null, 2)}\n`;
+}
+
+function yamlText(value: unknown): string {
+  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/**
+ * Objects as `kubectl apply -f -` reads them: a YAML stream of documents, or a JSON `v1 List`
+ * (a JSON stream of objects is not one kubectl's decoder takes in every version).
+ */
+export function serializeObjects(format: OutputFormat, objects: readonly unknown[]): string {
+  if (format === OutputFormat.Yaml) return objects.map((o) => `---\n${yamlText(o)}`).join('');
+  return `${JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: {}, items: objects }, null, 2)}\n`;
 }

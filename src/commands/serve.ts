@@ -9,9 +9,12 @@ import { PolicyStore } from '../policy/store.js';
 import { DEFAULT_LIMITS } from '../http/server.js';
 import { Component, serve } from '../serve.js';
 import { ensureServingCerts } from '../tls/files.js';
-import { errorText, isFileError } from '../util/fileErrors.js';
+import { errorText } from '../util/fileErrors.js';
+import { ExitCode, exitCodeOfError } from './exitCodes.js';
 import { isClusterWorker, superviseWorkers } from '../workers.js';
-import { durationArg, intArg, namespaceArg, serviceNameArg } from './args.js';
+import { formatDuration } from '../util/duration.js';
+import { formatSize } from '../util/size.js';
+import { durationArg, intArg, namespaceArg, serviceNameArg, sizeArg } from './args.js';
 import { clusterServeOptions, configMapArg } from './serveCluster.js';
 
 function componentsArg(value: string): Component[] {
@@ -25,10 +28,22 @@ function componentsArg(value: string): Component[] {
   return [...new Set(list)] as Component[];
 }
 
+/** A duration option: given as `2s` (a bare number is milliseconds), its default shown so too. */
+function durationOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, `${description} (e.g. 500ms, 2s, 1m; a bare number is milliseconds)`)
+    .argParser(durationArg)
+    .default(defaultMs, formatDuration(defaultMs));
+}
+
+/** A size option: given as `8MiB` (a bare number is bytes), its default shown so too. */
+function sizeOption(flags: string, description: string, parse: (value: string) => number, defaultBytes: number): Option {
+  return new Option(flags, `${description} (e.g. 512KiB, 8MiB; a bare number is bytes)`).argParser(parse).default(defaultBytes, formatSize(defaultBytes));
+}
+
 /** `aml-admission serve` (also `npm start`): flags → ServeOptions, signals → graceful stop. */
 export function registerServe(program: Command, io: CliIO): void {
-  program
-    .command('serve')
+  const serveCommand = program.command('serve');
+  serveCommand
     .description('run the HTTPS server (webhooks, scheduler extender, health, metrics)')
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--port <n>', 'port to listen on', intArg('--port', 0, 65535), 8443)
@@ -53,15 +68,16 @@ export function registerServe(program: Command, io: CliIO): void {
     )
     .option('--policy-configmap <ns/name>', 'watch this ConfigMap for the policy and apply valid changes live', configMapArg)
     .option('--policy-key <key>', 'data key of the policy in --policy-configmap', 'policy.yaml')
-    .option('--body-limit <bytes>', 'largest accepted request body', intArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024)
-    .option('--reload-interval <duration>', 'how often certificate and policy files are checked', durationArg, 2000)
-    .option(
-      '--drain-delay <duration>',
-      'on SIGTERM, keep serving (not ready, answering with connection: close) this long before closing the listener',
-      durationArg,
-      5000,
+    .addOption(sizeOption('--body-limit <size>', 'largest accepted request body', sizeArg('--body-limit', 1024, 64 * 1024 * 1024), 8 * 1024 * 1024))
+    .addOption(durationOption('--reload-interval <duration>', 'how often certificate and policy files are checked', 2000))
+    .addOption(
+      durationOption(
+        '--drain-delay <duration>',
+        'on SIGTERM, keep serving (not ready, answering with connection: close) this long before closing the listener',
+        5000,
+      ),
     )
-    .option('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', durationArg, 25000)
+    .addOption(durationOption('--drain-timeout <duration>', 'then wait at most this long for in-flight requests', 25000))
     .option(
       '--max-connections <n>',
       'open connections per process at most (each is a file descriptor: keep it below ulimit -n); more are closed on accept',
@@ -127,6 +143,9 @@ export function registerServe(program: Command, io: CliIO): void {
         auditLogMaxbackup: number;
         auditLogMaxage: number;
       }) => {
+        // Checked before anything starts: a usage error, said as one (exit 2, no log, no stack).
+        if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
+          serveCommand.error('error: --tls-cert and --tls-key must be given together', { exitCode: ExitCode.Usage });
         const stdout = stdoutDestination();
         const logger = createLogger({ level: o.logLevel, destination: stdout });
         if (o.workers > 1 && !isClusterWorker()) {
@@ -181,8 +200,9 @@ export function registerServe(program: Command, io: CliIO): void {
             await flushLogger(logger);
           });
         } catch (err) {
-          // A path that cannot be used is the operator's to fix: say which, in words, without a stack.
-          logger.fatal(isFileError(err) ? { error: errorText(err) } : { err }, 'could not start');
+          // What the operator can fix (a path, a policy, the cluster) is said in words, without a
+          // stack; only the unexpected keeps its stack for the bug report.
+          logger.fatal(exitCodeOfError(err) === ExitCode.Failed ? { err } : { error: errorText(err) }, 'could not start');
           await flushLogger(logger);
           throw err;
         }

@@ -7,6 +7,7 @@ import { FilePoller } from '../util/watch.js';
 import { MemoryNodeCache, type ClusterView, type NodeCache } from './cache.js';
 import { extenderRoutes } from './route.js';
 import { loadStateText } from './stateFile.js';
+import { InputError } from '../util/inputError.js';
 
 export interface ExtenderOptions {
   readonly policy: PolicyStore;
@@ -46,7 +47,7 @@ export async function startExtender(opts: ExtenderOptions): Promise<ExtenderComp
     try {
       load(await readFile(file, 'utf8'));
     } catch (err) {
-      throw new Error(`--extender-state ${file}: ${(err as Error).message}`, { cause: err });
+      throw new InputError(`--extender-state ${file}: ${(err as Error).message}`, { cause: err });
     }
     poller = new FilePoller(
       [file],

@@ -37,4 +37,6 @@ export const Condition = {
   InstanceTypes: 'instance-types',
   /** The labelled PersistentVolumeClaims are listed. */
   VolumeClaims: 'volume-claims',
+  /** The validating webhook configuration is listed (present or not): which policy workload kinds are registered. */
+  WebhookRegistration: 'webhook-registration',
 } as const;

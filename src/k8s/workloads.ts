@@ -30,6 +30,28 @@ export interface TemplateSite {
   /** Labels and annotations the controller adds to the template's. */
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /** How many pods the spec asks for from this template, when it says (Kubeflow and Volcano default 1). */
+  readonly replicas?: number;
+}
+
+/** A replica count as a spec writes it; `fallback` when absent or not a whole number. */
+const countOf = (v: unknown, fallback?: number): number | undefined => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fallback);
+
+const REPLICA_INDEX = 'training.kubeflow.org/replica-index';
+
+/**
+ * The site as pod `index` of its replicas: the name (`<job>-worker-3`) and replica-index label its
+ * controller gives that pod. Sites whose pods the API server names (generateName) look alike
+ * whatever the index. dry-run judges replica 0 for all: the others differ only in these two
+ * fields, which no rule reads (a property test holds every rule to it).
+ */
+export function replicaOf(s: TemplateSite, index: number): TemplateSite {
+  if (!('name' in s.naming)) return s;
+  return {
+    ...s,
+    naming: { name: s.naming.name.replace(/-0$/, `-${index}`) },
+    labels: REPLICA_INDEX in s.labels ? { ...s.labels, [REPLICA_INDEX]: String(index) } : s.labels,
+  };
 }
 
 interface Workload {
@@ -52,7 +74,15 @@ const site = (at: string, template: unknown, creator: UserInfo, naming: Template
 
 const single =
   (creator: UserInfo, ordinal = false): Sites =>
-  ({ name, spec }) => [site('spec.template', spec.template, creator, ordinal ? { name: `${name}-0` } : { generateName: `${name}-` })];
+  ({ name, spec }) => [
+    site(
+      'spec.template',
+      spec.template,
+      creator,
+      ordinal ? { name: `${name}-0` } : { generateName: `${name}-` },
+      countOf(spec.replicas) === undefined ? {} : { replicas: countOf(spec.replicas)! },
+    ),
+  ];
 
 /** The training operator's replica specs (`spec.<x>ReplicaSpecs.<Role>.template`) and its pod labels. */
 function kubeflow(specsField: string, controller: string, creatorOf: (role: string) => UserInfo = () => TRAINING_OPERATOR): Sites {
@@ -68,11 +98,12 @@ function kubeflow(specsField: string, controller: string, creatorOf: (role: stri
         launcherJob ? { generateName: `${name}-${type}-` } : { name: `${name}-${type}-0` },
         {
           role,
+          replicas: countOf(obj(r).replicas, 1)!,
           labels: {
             'training.kubeflow.org/operator-name': controller,
             'training.kubeflow.org/job-name': name,
             'training.kubeflow.org/replica-type': type,
-            ...(launcherJob ? {} : { 'training.kubeflow.org/replica-index': '0' }),
+            ...(launcherJob ? {} : { [REPLICA_INDEX]: '0' }),
             ...(specsField === 'mpiReplicaSpecs' ? { 'training.kubeflow.org/job-role': type === 'launcher' ? 'launcher' : 'worker' } : {}),
           },
         },
@@ -93,6 +124,7 @@ function volcanoTasks(at: string, name: string, spec: Record<string, unknown>): 
       { name: `${name}-${taskName}-0` },
       {
         role: taskName,
+        replicas: countOf(task.replicas, 1)!,
         labels: { 'volcano.sh/job-name': name, 'volcano.sh/task-spec': taskName },
         // The job controller creates the job's PodGroup and names it on every pod.
         annotations: {
@@ -143,23 +175,115 @@ function groupOf(apiVersion: string): { group: string; version: string } {
   return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
-/** The workload kinds the validating webhook judges, as webhook rules and `inScope` name them. */
-export const WORKLOAD_RESOURCES: readonly { readonly group: string; readonly kind: string; readonly resource: string }[] = Object.entries(KINDS).map(
-  ([key, info]) => ({ group: key.slice(0, key.indexOf('/')), kind: key.slice(key.indexOf('/') + 1), resource: info.resource }),
-);
-
-/** Is `apiVersion`/`kind` (e.g. of an owner reference) a workload kind the webhook judges? */
-export function isWorkloadKind(apiVersion: string, kind: string): boolean {
-  return Object.hasOwn(KINDS, `${groupOf(apiVersion).group}/${kind}`);
+/**
+ * A workload kind a policy adds (`workloads` in the policy: Ray, JobSet, LeaderWorkerSet...):
+ * where its pod templates sit and which service account creates their pods.
+ */
+export interface CustomWorkload {
+  readonly group: string;
+  readonly kind: string;
+  /** Its plural resource, as webhook rules name it. */
+  readonly resource: string;
+  /** Template paths: field names, `name[*]` for every item of a list, `*` for every key of a map. */
+  readonly templates: readonly string[];
+  /** `namespace/name` of the controller's service account that creates the pods. */
+  readonly creator: string;
 }
 
-/** The template sites of a workload object, or undefined when its kind holds no pod template we know. */
-export function templateSites(apiVersion: string, kind: string, name: string, spec: Record<string, unknown>): TemplateSite[] | undefined {
-  const { group, version } = groupOf(apiVersion);
-  const sites = group === 'kubeflow.org' && kind === 'MPIJob' && version === 'v2beta1' ? MPIJOB_V2 : KINDS[`${group}/${kind}`]?.sites;
-  return sites?.({ name, spec });
+/** A template path: `spec.` then field names, `name[*]` (each list item) or `*` (each map value). */
+export const TEMPLATE_PATH_PATTERN = '^spec(\\.([A-Za-z0-9_]+(\\[\\*\\])?|\\*))+$';
+
+/** Every value at `path` in `{ spec }`, each with its concrete path (`spec.workerGroupSpecs[1].template`) and the keys `*` took. */
+export function valuesAt(spec: unknown, path: string): { at: string; keys: string[]; value: unknown }[] {
+  let found: { at: string; keys: string[]; value: unknown }[] = [{ at: 'spec', keys: [], value: spec }];
+  for (const segment of path.split('.').slice(1)) {
+    const next: typeof found = [];
+    for (const { at, keys, value } of found) {
+      if (segment === '*') {
+        for (const [k, v] of Object.entries(obj(value))) next.push({ at: `${at}.${k}`, keys: [...keys, k], value: v });
+      } else if (segment.endsWith('[*]')) {
+        const field = segment.slice(0, -3);
+        const list = obj(value)[field];
+        if (Array.isArray(list)) list.forEach((v, i) => next.push({ at: `${at}.${field}[${i}]`, keys: [...keys, String(i)], value: v }));
+      } else if (Object.hasOwn(obj(value), segment)) next.push({ at: `${at}.${segment}`, keys, value: obj(value)[segment] });
+    }
+    found = next;
+  }
+  return found;
 }
 
+/** A policy workload's sites: each template found at its paths, pods named by the API server (generateName). */
+function customSites(w: CustomWorkload): Sites {
+  const [namespace = '', name = ''] = w.creator.split('/');
+  const creator = serviceAccountUser(namespace, name);
+  return ({ name: workload, spec }) =>
+    w.templates.flatMap((path) =>
+      valuesAt(spec, path).map(({ at, keys, value }) =>
+        site(at, value, creator, { generateName: `${workload}-` }, keys.length > 0 ? { role: keys.join('/') } : {}),
+      ),
+    );
+}
+
+/** Whether the validating webhook's registered rules name a group's resource. */
+export type RegisteredResources = (group: string, resource: string) => boolean;
+/** Offline (dry-run, audit): judged as init would register the policy. */
+export const ALL_REGISTERED: RegisteredResources = () => true;
+
+type WorkloadResource = { readonly group: string; readonly kind: string; readonly resource: string };
+
+/**
+ * The workload kinds one policy judges: the built-in ones (KINDS) and the policy's own
+ * (`workloads`). One per policy snapshot (policy/snapshot.ts WORKLOAD_KINDS).
+ */
+export class WorkloadKinds {
+  private readonly custom: ReadonlyMap<string, { readonly info: KindInfo; readonly workload: CustomWorkload }>;
+  /** The policy's own kinds, as the validating webhook's rules must name them (init registers them). */
+  readonly customResources: readonly WorkloadResource[];
+
+  constructor(
+    custom: readonly CustomWorkload[],
+    /** Which resources the registered validating webhook names (offline: all, as init registers them). */
+    private readonly registered: RegisteredResources = ALL_REGISTERED,
+  ) {
+    this.custom = new Map(custom.map((w) => [`${w.group}/${w.kind}`, { info: { resource: w.resource, sites: customSites(w) }, workload: w }]));
+    this.customResources = custom.map(({ group, kind, resource }) => ({ group, kind, resource }));
+  }
+
+  /** The template sites of a workload object, or undefined when its kind holds no pod template we know. */
+  sites(apiVersion: string, kind: string, name: string, spec: Record<string, unknown>): TemplateSite[] | undefined {
+    const { group, version } = groupOf(apiVersion);
+    if (group === 'kubeflow.org' && kind === 'MPIJob' && version === 'v2beta1') return MPIJOB_V2({ name, spec });
+    return (KINDS[`${group}/${kind}`] ?? this.custom.get(`${group}/${kind}`)?.info)?.sites({ name, spec });
+  }
+
+  /**
+   * Is `apiVersion`/`kind` (e.g. of an owner reference) a workload kind the validating webhook
+   * judges? A policy's own kind counts only when the webhook's registered rules name it:
+   * until init has registered it, its objects were never judged, and trusting its controller's
+   * pods would let them skip the identity claims nobody checked.
+   */
+  judges(apiVersion: string, kind: string): boolean {
+    const key = `${groupOf(apiVersion).group}/${kind}`;
+    if (Object.hasOwn(KINDS, key)) return true;
+    const custom = this.custom.get(key);
+    return custom !== undefined && this.registered(custom.workload.group, custom.workload.resource);
+  }
+
+  /** Is this one of the policy's own kinds (the validating webhook judges it when its rules send it)? */
+  isCustom(group: string, kind: string): boolean {
+    return this.custom.has(`${group}/${kind}`);
+  }
+}
+
+/** The built-in kinds only (no policy workloads). */
+export const BUILTIN_WORKLOAD_KINDS = new WorkloadKinds([]);
+
+/** The built-in workload kinds the validating webhook judges, as webhook-config/ and `inScope` name them. */
+export const WORKLOAD_RESOURCES: readonly WorkloadResource[] = Object.entries(KINDS).map(([key, info]) => ({
+  group: key.slice(0, key.indexOf('/')),
+  kind: key.slice(key.indexOf('/') + 1),
+  resource: info.resource,
+}));
 /** The Pod a controller would create from a template site; a string says why there is none. */
 export function podFromSite(s: TemplateSite, namespace: string): Pod | string {
   if (!isObject(s.template)) return 'has no pod template';

@@ -1,4 +1,5 @@
 import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { KubeConfigError } from './errors.js';
 
 /**
  * The cluster connection: an explicit kubeconfig file, or client-node's default chain
@@ -10,14 +11,14 @@ export function loadKubeConfig(file?: string): KubeConfig {
     if (file) kc.loadFromFile(file);
     else kc.loadFromDefault();
   } catch (err) {
-    throw new Error(`cannot load kubeconfig${file ? ` ${file}` : ''}: ${(err as Error).message}`, { cause: err });
+    throw new KubeConfigError(`cannot load kubeconfig${file ? ` ${file}` : ''}: ${(err as Error).message}`, { cause: err });
   }
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error(`kubeconfig${file ? ` ${file}` : ''} has no current cluster`);
+  if (!cluster) throw new KubeConfigError(`kubeconfig${file ? ` ${file}` : ''} has no current cluster`);
   // client-node's last resort when it finds nothing is an unauthenticated http://localhost:8080,
   // which it then refuses to use; say what is missing instead.
   if (!file && cluster.name === 'cluster' && cluster.server === 'http://localhost:8080') {
-    throw new Error('no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod');
+    throw new KubeConfigError('no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod');
   }
   return kc;
 }

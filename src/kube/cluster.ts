@@ -8,6 +8,7 @@ import { ClusterInformers, type ClusterFeed } from './clusterFeed.js';
 import { EventRecorder } from './events.js';
 import { InstanceTypeSource } from './instanceTypes.js';
 import { claimInformer } from './volumeClaims.js';
+import { NONE_REGISTERED, registrationInformer } from './registration.js';
 import type { ClaimIndex } from '../policy/amlClaims.js';
 import { PolicyConfigMapSource, type ConfigMapRef } from './policyConfigMap.js';
 import type { BackoffOptions } from './retry.js';
@@ -42,13 +43,15 @@ export function startClusterSources(
     readonly claims?: ClaimIndex;
     /** Watch AML's InstanceType objects into the store (the admission component's instance types). */
     readonly instanceTypes?: boolean;
+    /** Watch this ValidatingWebhookConfiguration: which policy workload kinds it sends us (registration.ts). */
+    readonly validatingWebhook?: string;
     readonly readiness: Readiness;
     readonly logger: Logger;
     readonly metrics?: Metrics;
   },
 ): ClusterSources {
   const { kc, readiness, logger } = opts;
-  const { core } = kubeClients(kc);
+  const { core, admission } = kubeClients(kc);
   const backoff = opts.backoff ? { backoff: opts.backoff } : {};
   const stops: (() => Promise<void>)[] = [];
 
@@ -67,6 +70,23 @@ export function startClusterSources(
     });
     source.start();
     stops.push(() => source.stop());
+  }
+
+  if (opts.validatingWebhook) {
+    // Until the first list: no policy workload kind is registered (their controllers' pods are not trusted).
+    opts.store.setRegistered(NONE_REGISTERED);
+    readiness.set(Condition.WebhookRegistration, false);
+    const registration = registrationInformer({
+      kc,
+      admission,
+      name: opts.validatingWebhook,
+      publish: (registered) => opts.store.setRegistered(registered),
+      logger,
+      ...backoff,
+    });
+    registration.start();
+    void registration.synced.then(() => readiness.set(Condition.WebhookRegistration, true));
+    stops.push(() => registration.stop());
   }
 
   // Watched whatever the policy says: a reload may turn amlExtension.instanceTypes on.

@@ -54,6 +54,14 @@ export function isTransient(err: unknown): boolean {
   return code === 429 || code >= 500;
 }
 
+/** No usable kubeconfig: none found, unreadable, or naming no cluster. */
+export class KubeConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'KubeConfigError';
+  }
+}
+
 /** A failure of one named step, with the API server's own words and a hint for RBAC denials. */
 export class KubeError extends Error {
   readonly failure: ApiFailure;

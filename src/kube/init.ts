@@ -34,6 +34,8 @@ export interface InitOptions {
   readonly certsDir?: string;
   /** Namespaces no webhook is called for, beside kube-system and `namespace` (an admin's list). */
   readonly excludeNamespaces?: readonly string[];
+  /** The policy's own workload kinds, registered with the validating webhook (policy `workloads`); read after the Secrets. */
+  readonly workloads?: () => Promise<readonly { readonly group: string; readonly resource: string }[]>;
   /** Validity of a newly issued serving certificate, and of a new CA, in days. */
   readonly days?: number;
   readonly caDays?: number;
@@ -87,6 +89,7 @@ export async function runInit(clients: Pick<KubeClients, 'core' | 'admission' | 
   let ownerReference: V1OwnerReference | undefined;
   if (opts.ownerClusterRole) ownerReference = await clusterRoleOwner(clients.rbac, opts.ownerClusterRole, opts.retry);
   const bundle = caBundle(secret.caBundlePem);
+  const workloads = await opts.workloads?.();
   const webhooks = [];
   for (const template of templates) {
     const desired = renderWebhookConfig(template, {
@@ -95,6 +98,7 @@ export async function runInit(clients: Pick<KubeClients, 'core' | 'admission' | 
       caBundle: bundle,
       ...(opts.url ? { url: opts.url } : {}),
       ...(opts.excludeNamespaces ? { excludeNamespaces: opts.excludeNamespaces } : {}),
+      ...(workloads ? { workloads } : {}),
       ...(ownerReference ? { ownerReference } : {}),
     });
     const action = await applyWebhookConfig(clients.admission, desired, opts.retry);

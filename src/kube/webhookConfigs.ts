@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { isConflict, isNotFound, KubeError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { keepingAksExclusions, normalWebhooks, toleratedExclusions } from './webhookDrift.js';
+import { InputError } from '../util/inputError.js';
 
 export const WebhookKind = { Mutating: 'MutatingWebhookConfiguration', Validating: 'ValidatingWebhookConfiguration' } as const;
 export type WebhookKind = (typeof WebhookKind)[keyof typeof WebhookKind];
@@ -24,17 +25,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Checks the shape init relies on; anything else in the template is passed to the API server as written. */
 function checkTemplate(doc: unknown, source: string): WebhookConfiguration {
-  if (!isObject(doc)) throw new Error(`${source}: not a YAML object`);
+  if (!isObject(doc)) throw new InputError(`${source}: not a YAML object`);
   if (doc.kind !== WebhookKind.Mutating && doc.kind !== WebhookKind.Validating) {
-    throw new Error(`${source}: kind must be ${WebhookKind.Mutating} or ${WebhookKind.Validating}, got ${JSON.stringify(doc.kind)}`);
+    throw new InputError(`${source}: kind must be ${WebhookKind.Mutating} or ${WebhookKind.Validating}, got ${JSON.stringify(doc.kind)}`);
   }
   const meta = doc.metadata;
-  if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') throw new Error(`${source}: metadata.name is required`);
-  if (!Array.isArray(doc.webhooks) || doc.webhooks.length === 0) throw new Error(`${source}: webhooks must be a non-empty list`);
+  if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') throw new InputError(`${source}: metadata.name is required`);
+  if (!Array.isArray(doc.webhooks) || doc.webhooks.length === 0) throw new InputError(`${source}: webhooks must be a non-empty list`);
   for (const [i, w] of doc.webhooks.entries()) {
     const service = isObject(w) && isObject(w.clientConfig) ? w.clientConfig.service : undefined;
     if (!isObject(service) || typeof service.namespace !== 'string' || typeof service.name !== 'string') {
-      throw new Error(`${source}: webhooks[${i}].clientConfig.service needs a name and namespace`);
+      throw new InputError(`${source}: webhooks[${i}].clientConfig.service needs a name and namespace`);
     }
   }
   return doc as unknown as WebhookConfiguration;
@@ -47,13 +48,13 @@ export async function loadWebhookTemplates(dir: string): Promise<WebhookConfigur
   for (const file of files) {
     const path = join(dir, file);
     for (const [i, doc] of parseAllDocuments(await readFile(path, 'utf8')).entries()) {
-      if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]!.message.split('\n')[0]}`);
+      if (doc.errors.length > 0) throw new InputError(`${path}: ${doc.errors[0]!.message.split('\n')[0]}`);
       const value: unknown = doc.toJS();
       if (value === null || value === undefined) continue;
       templates.push(checkTemplate(value, `${path} (document ${i + 1})`));
     }
   }
-  if (templates.length === 0) throw new Error(`${dir}: no webhook configurations found`);
+  if (templates.length === 0) throw new InputError(`${dir}: no webhook configurations found`);
   return templates;
 }
 
@@ -72,6 +73,8 @@ export interface RenderOptions {
   readonly excludeNamespaces?: readonly string[];
   /** The install's cluster-scoped object the configuration is deleted with (owner.ts). */
   readonly ownerReference?: V1OwnerReference;
+  /** The policy's own workload kinds (policy `workloads`): the validating webhooks get a rule for each. */
+  readonly workloads?: readonly { readonly group: string; readonly resource: string }[];
 }
 
 /**
@@ -103,7 +106,7 @@ function webhookUrl(base: URL, path: string | undefined): string {
 /**
  * The template made concrete: every webhook points at `service` in `namespace` (or at `url`) with
  * `caBundle`, and its namespace-name exclusion names the real namespace instead of the template's,
- * plus `excludeNamespaces`.
+ * plus `excludeNamespaces`; a validating webhook also judges the policy's own workload kinds.
  */
 export function renderWebhookConfig(template: WebhookConfiguration, opts: RenderOptions): WebhookConfiguration {
   const config = structuredClone(template);
@@ -122,6 +125,12 @@ export function renderWebhookConfig(template: WebhookConfiguration, opts: Render
       if (expr.key !== NAMESPACE_NAME_LABEL || !expr.values) continue;
       expr.values = [...new Set([...expr.values.map((v) => (v === templateNamespace ? opts.namespace : v)), ...(opts.excludeNamespaces ?? [])])];
     }
+    if (config.kind === WebhookKind.Validating)
+      for (const { group, resource } of opts.workloads ?? [])
+        webhook.rules = [
+          ...(webhook.rules ?? []),
+          { operations: ['CREATE', 'UPDATE'], apiGroups: [group], apiVersions: ['*'], resources: [resource], scope: 'Namespaced' },
+        ];
   }
   return config;
 }

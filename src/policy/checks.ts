@@ -8,6 +8,7 @@ import { targetsPool } from '../rules/mutating/nodePool.js';
 import { reservationTaints } from './reservation.js';
 import type { Compute, InstanceType, Policy } from './types.js';
 import { isDns1123Label } from '../k8s/names.js';
+import { WORKLOAD_RESOURCES } from '../k8s/workloads.js';
 import { isExtendedResource } from '../k8s/resources.js';
 import { DEFAULT_INSTANCE_TYPE } from './instanceTypeObjects.js';
 import { selectorConflicts } from './instanceTypes.js';
@@ -150,5 +151,32 @@ export function policyErrors(policy: Policy): PolicyError[] {
     ...tolerationErrors(policy.gpu.tolerations, '/gpu/tolerations'),
     ...tolerationErrors(policy.amlTaints.static, '/amlTaints/static'),
     ...Object.entries(policy.computes).flatMap(([name, c]) => computeErrors(policy, name, c)),
+    ...workloadErrors(policy),
   ];
+}
+
+/**
+ * A policy workload kind must be new (a built-in kind's templates are known), named once, and
+ * created by a trusted controller: otherwise its pods would be judged as that controller, whose
+ * identity no compute's claims name, and every one refused.
+ */
+function workloadErrors(policy: Policy): PolicyError[] {
+  const seen = new Set<string>();
+  return policy.workloads.flatMap((w, i) => {
+    const errors: PolicyError[] = [];
+    const key = `${w.group}/${w.kind}`;
+    if (WORKLOAD_RESOURCES.some((r) => r.group === w.group && (r.kind === w.kind || r.resource === w.resource)))
+      errors.push({
+        path: `/workloads/${i}`,
+        message: `${key} (${w.resource}) is a built-in workload kind: its templates are known (docs/policy.md#workloads)`,
+      });
+    else if (seen.has(key)) errors.push({ path: `/workloads/${i}`, message: `${key} is listed twice` });
+    seen.add(key);
+    if (!policy.trustedControllers.serviceAccounts.includes(w.creator))
+      errors.push({
+        path: `/workloads/${i}/creator`,
+        message: `${w.creator} is not in trustedControllers.serviceAccounts: the pods it creates would be judged on its identity, not the submitter's`,
+      });
+    return errors;
+  });
 }

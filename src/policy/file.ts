@@ -9,8 +9,10 @@ export class PolicyFileError extends Error {
   constructor(
     readonly file: string,
     readonly errors: readonly PolicyError[],
+    /** The file could not be read at all (bad input), rather than read and found invalid. */
+    readonly unreadable = false,
   ) {
-    super(`${file}: invalid policy\n${formatErrors(errors)}`);
+    super(`${file}: ${unreadable ? 'cannot be read' : 'invalid policy'}\n${formatErrors(errors)}`);
     this.name = 'PolicyFileError';
   }
 }
@@ -47,7 +49,7 @@ export async function startPolicyFile(opts: PolicyFileOptions): Promise<PolicyFi
   const first = await readPolicyFile(file);
   if (!first.ok) {
     metrics?.policyReloads.inc({ source: 'file', result: 'failure' });
-    throw new PolicyFileError(file, first.errors);
+    throw new PolicyFileError(file, first.errors, first.text === undefined);
   }
   applyLoaded(first, 'file', { file }, opts);
 

@@ -1,10 +1,9 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { deepFreeze, isObject } from '../k8s/json.js';
-import { QUANTITY_PATTERN } from '../k8s/quantity.js';
 import { yamlErrorText } from '../util/yamlErrors.js';
 import { policyErrors, type PolicyError } from './checks.js';
-import { policySchema } from './schema.js';
+import { policySchema, SCHEMA_PATTERNS } from './schema.js';
 import type { Compute, InstanceType, Policy, TaintEffect } from './types.js';
 
 export type { PolicyError };
@@ -12,21 +11,27 @@ export type { PolicyError };
 export type LoadResult = { readonly ok: true; readonly policy: Policy } | { readonly ok: false; readonly errors: readonly PolicyError[] };
 
 // Compiled once per process: building an ajv validator is the expensive part.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+// verbose: errors carry the value, so a message can quote what did not match.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
 const validateSchema = ajv.compile(policySchema);
 
-function fromAjv(e: ErrorObject): PolicyError {
+/** Pattern → its meaning in words (schema.ts). */
+const PATTERN_WORDS: ReadonlyMap<string, string> = new Map(Object.values(SCHEMA_PATTERNS).map((p) => [p.pattern, p.words]));
+
+/** One message per ajv error; undefined for the ones another error already says (propertyNames). */
+function fromAjv(e: ErrorObject): PolicyError | undefined {
   const params = e.params as Record<string, unknown>;
   if (e.keyword === 'additionalProperties') return { path: e.instancePath, message: `unknown field "${String(params.additionalProperty)}"` };
   if (e.keyword === 'required') return { path: e.instancePath, message: `missing required field "${String(params.missingProperty)}"` };
-  if (e.keyword === 'propertyNames') return { path: e.instancePath, message: `name "${String(params.propertyName)}" is not a valid name` };
+  // A bad key fails twice: as propertyNames, and as its pattern with `propertyName` set; the second says it in words.
+  if (e.keyword === 'propertyNames') return undefined;
   if (e.keyword === 'enum')
     return { path: e.instancePath, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
-  if (e.keyword === 'pattern' && params.pattern === QUANTITY_PATTERN)
-    return {
-      path: e.instancePath,
-      message: 'is not a resource quantity the API server accepts (e.g. 500m, 4Gi, 2; suffixes Ki Mi Gi Ti Pi Ei, m k M G T P E)',
-    };
+  if (e.keyword === 'pattern') {
+    const words = PATTERN_WORDS.get(String(params.pattern)) ?? `a string matching ${String(params.pattern)}`;
+    if (e.propertyName !== undefined) return { path: e.instancePath, message: `name "${e.propertyName}" is not ${words}` };
+    return { path: e.instancePath, message: `${JSON.stringify(e.data)} is not ${words}` };
+  }
   if (e.keyword === 'const') return { path: e.instancePath, message: `must be ${JSON.stringify(params.allowedValue)}` };
   return { path: e.instancePath, message: e.message ?? e.keyword };
 }
@@ -65,7 +70,7 @@ function normalize(policy: Policy): Policy {
 /** Checks an already parsed document and fills defaults (the input is not modified). */
 export function loadPolicyObject(doc: unknown): LoadResult {
   const copy: unknown = structuredClone(doc);
-  if (!validateSchema(copy)) return { ok: false, errors: (validateSchema.errors ?? []).map(fromAjv) };
+  if (!validateSchema(copy)) return { ok: false, errors: (validateSchema.errors ?? []).flatMap((e) => fromAjv(e) ?? []) };
   const policy = normalize(copy as unknown as Policy);
   const errors = policyErrors(policy);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, policy: deepFreeze(policy) };

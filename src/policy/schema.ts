@@ -1,4 +1,5 @@
 import { QUANTITY_PATTERN } from '../k8s/quantity.js';
+import { TEMPLATE_PATH_PATTERN } from '../k8s/workloads.js';
 import { DEFAULT_INSTANCE_TYPE } from './instanceTypeObjects.js';
 import { MutatingRuleId, POLICY_API_VERSION, POLICY_KIND, RULE_IDS, type RuleId } from './types.js';
 
@@ -10,18 +11,61 @@ import { MutatingRuleId, POLICY_API_VERSION, POLICY_KIND, RULE_IDS, type RuleId 
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 }, default: [] } as const;
 const stringMap = { type: 'object', additionalProperties: { type: 'string' }, default: {} } as const;
+
 /**
- * A Kubernetes resource quantity (e.g. 500m, 4Gi, 1), in apimachinery's grammar (quantity.ts). A
- * whole number and null are taken too, as AML's InstanceType examples write GPUs
+ * Every pattern of the schema with what it means in words. The words are the schema's own
+ * `description` of the field (in `policy schema`), and what the loader says when a value does
+ * not match (loader.ts): one place for both, so a pattern never reaches a user as a regex.
+ */
+export const SCHEMA_PATTERNS = {
+  /** A Kubernetes resource quantity (e.g. 500m, 4Gi, 1), in apimachinery's grammar (quantity.ts). */
+  quantity: {
+    pattern: QUANTITY_PATTERN,
+    words: 'a resource quantity the API server accepts (e.g. 500m, 4Gi, 2; suffixes Ki Mi Gi Ti Pi Ei, m k M G T P E)',
+  },
+  /** `namespace/name` of a service account. */
+  serviceAccount: {
+    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+    words:
+      "a service account as namespace/name (e.g. kube-system/job-controller): lowercase letters, digits and '-' ('.' too in the name), not the system:serviceaccount:NS:NAME username",
+  },
+  /** In claims `namespace/*` stands for every service account of a namespace. */
+  serviceAccountClaim: {
+    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\\*)$',
+    words:
+      "a service account as namespace/name, or namespace/* for every one of a namespace (e.g. team-a/runner, team-a/*): lowercase letters, digits and '-' ('.' too in the name), not the system:serviceaccount:NS:NAME username",
+  },
+  /** Where a policy workload kind holds its pod templates (k8s/workloads.ts valuesAt). */
+  templatePath: {
+    pattern: TEMPLATE_PATH_PATTERN,
+    words:
+      "a path from spec to a pod template: field names joined by '.', name[*] for every item of a list, * for every key of a map (e.g. spec.workerGroupSpecs[*].template)",
+  },
+  /** A kind as the API names it. */
+  kind: { pattern: '^[A-Z][A-Za-z0-9]*$', words: 'a kind as its API names it (e.g. RayCluster): letters and digits, starting with a capital' },
+  /** A plural resource (and an API group's DNS subdomain): lowercase, as webhook rules name them. */
+  resource: {
+    pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+    words: "lowercase letters, digits, '-' and '.' (e.g. rayclusters, ray.io)",
+  },
+  /** Names that appear as label values (computes, pools, instance types). */
+  name: {
+    pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$',
+    words: "a name usable as a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+  },
+} as const;
+
+/** A string (or property name) schema for one of SCHEMA_PATTERNS, described in its words. */
+function matching(p: { readonly pattern: string; readonly words: string }) {
+  return { type: 'string', pattern: p.pattern, description: p.words } as const;
+}
+/**
+ * A quantity; a whole number and null are taken too, as AML's InstanceType examples write GPUs
  * (`nvidia.com/gpu: 1`, `0`, `null`); the loader turns numbers into strings and drops nulls.
  */
-const quantity = { type: ['string', 'integer', 'null'], pattern: QUANTITY_PATTERN } as const;
+const quantity = { ...matching(SCHEMA_PATTERNS.quantity), type: ['string', 'integer', 'null'] } as const;
 const quantityMap = { type: 'object', additionalProperties: quantity, default: {} } as const;
-/** `namespace/name` of a service account; in claims `namespace/*` stands for all of a namespace's. */
-const SERVICE_ACCOUNT = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
-const SERVICE_ACCOUNT_CLAIM = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\\*)$';
-/** Names that appear as label values (computes, pools, instance types). */
-const NAME = '^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const name = matching(SCHEMA_PATTERNS.name);
 const effect = { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] } as const;
 
 const toleration = {
@@ -89,10 +133,10 @@ const compute = {
   required: ['nodePools'],
   properties: {
     namespaces: stringList,
-    nodePools: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME }, additionalProperties: nodePool },
-    defaultNodePool: { type: 'string', pattern: NAME },
-    instanceTypes: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: instanceType, default: {} },
-    defaultInstanceType: { type: 'string', pattern: NAME, default: DEFAULT_INSTANCE_TYPE },
+    nodePools: { type: 'object', minProperties: 1, propertyNames: name, additionalProperties: nodePool },
+    defaultNodePool: name,
+    instanceTypes: { type: 'object', propertyNames: name, additionalProperties: instanceType, default: {} },
+    defaultInstanceType: { ...name, default: DEFAULT_INSTANCE_TYPE },
     tolerations: { type: 'array', items: toleration, default: [] },
     scheduler: {
       type: 'object',
@@ -131,7 +175,7 @@ const compute = {
             groups: stringList,
             serviceAccounts: {
               type: 'array',
-              items: { type: 'string', pattern: SERVICE_ACCOUNT_CLAIM },
+              items: matching(SCHEMA_PATTERNS.serviceAccountClaim),
               default: [],
             },
             extra: { type: 'object', additionalProperties: stringList, default: {} },
@@ -192,7 +236,7 @@ export const policySchema = {
       properties: {
         serviceAccounts: {
           type: 'array',
-          items: { type: 'string', pattern: SERVICE_ACCOUNT },
+          items: matching(SCHEMA_PATTERNS.serviceAccount),
           default: [
             'kube-system/replicaset-controller',
             'kube-system/deployment-controller',
@@ -206,6 +250,22 @@ export const policySchema = {
           ],
         },
         users: { ...stringList, default: ['system:kube-controller-manager'] },
+      },
+    },
+    workloads: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['group', 'kind', 'resource', 'templates', 'creator'],
+        properties: {
+          group: matching(SCHEMA_PATTERNS.resource),
+          kind: matching(SCHEMA_PATTERNS.kind),
+          resource: matching(SCHEMA_PATTERNS.resource),
+          templates: { type: 'array', minItems: 1, items: matching(SCHEMA_PATTERNS.templatePath) },
+          creator: matching(SCHEMA_PATTERNS.serviceAccount),
+        },
       },
     },
     gpu: {
@@ -261,6 +321,6 @@ export const policySchema = {
       default: {},
       properties: Object.fromEntries(RULE_IDS.map((id) => [id, ruleSettings(id)])),
     },
-    computes: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME }, additionalProperties: compute },
+    computes: { type: 'object', minProperties: 1, propertyNames: name, additionalProperties: compute },
   },
 } as const;

@@ -1,4 +1,5 @@
 import { PlacementMemo, type PoolLabels } from '../k8s/placement.js';
+import { ALL_REGISTERED, type RegisteredResources } from '../k8s/workloads.js';
 import { NO_CLUSTER_INSTANCE_TYPES, type ClusterInstanceTypes } from './instanceTypeObjects.js';
 import { effectiveInstanceTypes } from './instanceTypes.js';
 import type { Policy } from './types.js';
@@ -34,6 +35,8 @@ export class PolicySnapshot {
     /** The policy as loaded. */
     readonly loaded: Policy,
     readonly clusterInstanceTypes: ClusterInstanceTypes = NO_CLUSTER_INSTANCE_TYPES,
+    /** Which resources the registered validating webhook names: the policy's workload kinds count once registered (k8s/workloads.ts). */
+    readonly registered: RegisteredResources = ALL_REGISTERED,
   ) {
     const effective = effectiveInstanceTypes(loaded, clusterInstanceTypes);
     this.policy = effective.policy;

@@ -1,4 +1,5 @@
 import { NO_CLUSTER_INSTANCE_TYPES, type ClusterInstanceTypes } from './instanceTypeObjects.js';
+import type { RegisteredResources } from '../k8s/workloads.js';
 import { PolicySnapshot } from './snapshot.js';
 import type { Policy } from './types.js';
 
@@ -7,7 +8,8 @@ export type PolicySourceKind = 'builtin' | 'file' | 'configmap';
 /**
  * Holds the policy in force and the cluster's InstanceType objects. Sources (file poller,
  * ConfigMap watch) call `replace` only with a policy that passed validation, so readers always
- * see the last good policy; the InstanceType watch calls `setInstanceTypes` on every change.
+ * see the last good policy; the InstanceType watch calls `setInstanceTypes` on every change, the
+ * webhook registration's watch `setRegistered`.
  */
 export class PolicyStore {
   private snapshot: PolicySnapshot;
@@ -33,13 +35,18 @@ export class PolicyStore {
   }
 
   replace(policy: Policy, source: PolicySourceKind): void {
-    this.snapshot = new PolicySnapshot(policy, this.snapshot.clusterInstanceTypes);
+    this.snapshot = new PolicySnapshot(policy, this.snapshot.clusterInstanceTypes, this.snapshot.registered);
     this.sourceKind = source;
     this.gen += 1;
   }
 
   /** The cluster's InstanceType objects now (the policy stays). */
   setInstanceTypes(types: ClusterInstanceTypes = NO_CLUSTER_INSTANCE_TYPES): void {
-    this.snapshot = new PolicySnapshot(this.snapshot.loaded, types);
+    this.snapshot = new PolicySnapshot(this.snapshot.loaded, types, this.snapshot.registered);
+  }
+
+  /** What the registered validating webhook names now (its watch, src/kube/registration.ts). */
+  setRegistered(registered: RegisteredResources): void {
+    this.snapshot = new PolicySnapshot(this.snapshot.loaded, this.snapshot.clusterInstanceTypes, registered);
   }
 }

@@ -1,3 +1,4 @@
+import type { CustomWorkload } from '../k8s/workloads.js';
 import type { Taint, TaintEffect, Toleration } from '../k8s/tolerations.js';
 
 export type { Taint, TaintEffect, Toleration };
@@ -209,6 +210,8 @@ export interface Policy {
   kind: typeof POLICY_KIND;
   keys: PolicyKeys;
   trustedControllers: TrustedControllers;
+  /** Workload kinds beyond the built-in ones (k8s/workloads.ts), with their template paths. */
+  workloads: CustomWorkload[];
   gpu: GpuSettings;
   amlTaints: AmlTaints;
   amlExtension: AmlExtension;

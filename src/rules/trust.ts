@@ -1,6 +1,6 @@
 import type { AdmissionRequest } from '../admission/request.js';
 import { isObject } from '../k8s/json.js';
-import { isWorkloadKind } from '../k8s/workloads.js';
+import type { WorkloadKinds } from '../k8s/workloads.js';
 import type { TrustedControllers } from '../policy/types.js';
 
 const SA_PREFIX = 'system:serviceaccount:';
@@ -20,14 +20,14 @@ export function isTrustedController(trusted: TrustedControllers, username: strin
  * claims are not judged again. Undefined otherwise: a pod that merely names an owner, created by
  * anyone else, is judged as its requester.
  */
-export function trustedCreation(trusted: TrustedControllers, request: AdmissionRequest): string | undefined {
+export function trustedCreation(trusted: TrustedControllers, kinds: WorkloadKinds, request: AdmissionRequest): string | undefined {
   const { username } = request.userInfo;
   if (!isTrustedController(trusted, username)) return undefined;
   const meta = isObject(request.object) && isObject(request.object.metadata) ? request.object.metadata : {};
   const refs = Array.isArray(meta.ownerReferences) ? meta.ownerReferences : [];
   const owner = refs.find(
     (r: unknown) =>
-      isObject(r) && r.controller === true && typeof r.apiVersion === 'string' && typeof r.kind === 'string' && isWorkloadKind(r.apiVersion, r.kind),
+      isObject(r) && r.controller === true && typeof r.apiVersion === 'string' && typeof r.kind === 'string' && kinds.judges(r.apiVersion, r.kind),
   ) as { kind: string; name?: unknown } | undefined;
   return owner ? `${owner.kind}/${typeof owner.name === 'string' ? owner.name : '?'}` : undefined;
 }

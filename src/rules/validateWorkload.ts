@@ -3,7 +3,8 @@ import type { AdmissionRequest } from '../admission/request.js';
 import { allowed, denied, type RuleOutcome, type ValidationVerdict } from '../admission/verdict.js';
 import type { Decision } from '../admission/webhook.js';
 import { isObject } from '../k8s/json.js';
-import { podFromSite, templateSites, type TemplateSite } from '../k8s/workloads.js';
+import { podFromSite, type TemplateSite, type WorkloadKinds } from '../k8s/workloads.js';
+import { WORKLOAD_KINDS } from '../policy/workloadKinds.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { mutate } from './mutate.js';
 import { validate, type ValidateOptions } from './validate.js';
@@ -20,9 +21,10 @@ export function validateWorkload(
   request: AdmissionRequest,
   options: ValidateOptions = {},
 ): Decision & { verdict: ValidationVerdict } {
-  const sites = sitesOf(request.object);
+  const kinds = snapshot.get(WORKLOAD_KINDS);
+  const sites = sitesOf(kinds, request.object);
   if (sites === undefined) return { verdict: allowed(), facts: {} };
-  const oldSites = request.oldObject === null ? undefined : sitesOf(request.oldObject);
+  const oldSites = request.oldObject === null ? undefined : sitesOf(kinds, request.oldObject);
   const namespace = request.namespace;
   const owners = ownerReferencesOf(request.object);
   const denials: string[] = [];
@@ -68,11 +70,11 @@ export function validateWorkload(
   return { verdict: denials.length === 0 ? allowed(opts) : denied(malformed ? 422 : 403, denials.join('; '), opts), facts: {} };
 }
 
-function sitesOf(object: unknown): TemplateSite[] | undefined {
+function sitesOf(kinds: WorkloadKinds, object: unknown): TemplateSite[] | undefined {
   if (!isObject(object) || !isObject(object.spec)) return undefined;
   const meta = isObject(object.metadata) ? object.metadata : {};
   const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : typeof meta.generateName === 'string' ? meta.generateName : 'unnamed';
-  return templateSites(String(object.apiVersion ?? ''), String(object.kind ?? ''), name, object.spec);
+  return kinds.sites(String(object.apiVersion ?? ''), String(object.kind ?? ''), name, object.spec);
 }
 
 function ownerReferencesOf(object: unknown): unknown[] {
@@ -81,7 +83,7 @@ function ownerReferencesOf(object: unknown): unknown[] {
 }
 
 /** The pod as it reaches validation: the mutating webhook's patch applied (unpatched if it refused or fails to apply). */
-function admitted(snapshot: PolicySnapshot, request: AdmissionRequest): unknown {
+export function admitted(snapshot: PolicySnapshot, request: AdmissionRequest): unknown {
   const { verdict } = mutate(snapshot, request);
   if (verdict.kind !== 'patched') return request.object;
   try {

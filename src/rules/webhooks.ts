@@ -1,5 +1,6 @@
 import { Operation, type AdmissionRequest } from '../admission/request.js';
 import { WORKLOAD_RESOURCES } from '../k8s/workloads.js';
+import { WORKLOAD_KINDS } from '../policy/workloadKinds.js';
 import { FailurePolicy, WebhookName, type Webhook, type WebhookSpec } from '../admission/webhook.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { NO_CLAIMS, type ClaimLookup } from '../policy/amlClaims.js';
@@ -20,6 +21,9 @@ const isPod = (request: AdmissionRequest) => request.kind.group === '' && reques
  * the workloads whose controllers create pods as well, with their submitter's identity
  * (validateWorkload.ts), so a bad job fails at `kubectl apply`, not in a controller's log.
  */
+/** The name init registers the ValidatingWebhookConfiguration under (webhook-config/validating.yaml; a test holds it). */
+export const VALIDATING_WEBHOOK_CONFIGURATION = 'azureml-connector-admission';
+
 export const MUTATING_WEBHOOK: WebhookSpec = {
   name: WebhookName.Mutate,
   operations: [Operation.Create],
@@ -49,6 +53,7 @@ export function admissionWebhooks(
     {
       spec: VALIDATING_WEBHOOK,
       decide: (request) => (isPod(request) ? validate(current(), request, { nodes: nodes() }) : validateWorkload(current(), request, { nodes: nodes() })),
+      alsoJudges: (kind) => current().get(WORKLOAD_KINDS).isCustom(kind.group, kind.kind),
     },
   ];
 }

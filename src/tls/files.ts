@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { caBundle, createServingCertificate, serviceNames, type ServingCertificate } from './certs.js';
+import { InputError } from '../util/inputError.js';
 
 export const CERT_FILES = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
 /** Reissue before this much validity is left, so a restart never lands on an expired certificate. */
@@ -34,15 +35,15 @@ export function checkKeyMaterial(cert: Buffer, key: Buffer): X509Certificate {
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    throw new Error('TLS certificate is not a valid PEM certificate', { cause: err });
+    throw new InputError('TLS certificate is not a valid PEM certificate', { cause: err });
   }
   let privateKey;
   try {
     privateKey = createPrivateKey(key);
   } catch (err) {
-    throw new Error('TLS key is not a valid PEM private key', { cause: err });
+    throw new InputError('TLS key is not a valid PEM private key', { cause: err });
   }
-  if (!x509.checkPrivateKey(privateKey)) throw new Error('TLS key does not match the certificate');
+  if (!x509.checkPrivateKey(privateKey)) throw new InputError('TLS key does not match the certificate');
   return x509;
 }
 

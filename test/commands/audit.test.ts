@@ -87,10 +87,16 @@ describe('audit command', () => {
     {
       name: 'Judges the pods inside AdmissionReviews and workload templates as well.',
       given: async () => ['-f', fixturePath('review.json'), '-f', fixturePath('deployment.yaml')],
-      // Not mutated: a template without the instance type's selector has no pool targeting.
-      want: { code: 1, statuses: { 'aml-training/bert-worker-0': 'deny', 'aml-training/infer-…': 'deny' } },
+      // A template is mutated first, as the validating webhook judges its workload: the default
+      // instance type's selector targets a pool, so the Deployment the webhook admits is ok here too.
+      want: { code: 1, statuses: { 'aml-training/bert-worker-0': 'deny', 'aml-training/infer-…': 'ok' } },
     },
-    { name: 'Exits 2 on bad input.', given: async () => ['-f', fixturePath('invalid.yaml')], want: { code: 2, statuses: {} } },
+    { name: 'Exits 3 on bad input.', given: async () => ['-f', fixturePath('invalid.yaml')], want: { code: 3, statuses: {} } },
+    {
+      name: 'Bad input in one file does not hide a deny-level violation in another: exit 1.',
+      given: async () => ['-f', fixturePath('invalid.yaml'), '-f', fixturePath('review.json')],
+      want: { code: 1, statuses: { 'aml-training/bert-worker-0': 'deny' } },
+    },
   ];
 
   for (const t of cases) {
@@ -104,6 +110,15 @@ describe('audit command', () => {
       }
     });
   }
+
+  it('-o table prints one line per pod and a kyverno-style summary; deny-level violations are fail.', async () => {
+    const run = await runCli(['audit', '-f', podsFile, '--policy', policyFile, '-o', 'table']);
+    assert.equal(run.code, 1);
+    const lines = run.out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^RESULT +OBJECT +FROM +WHERE +DETAIL$/);
+    assert.match(run.out, /^fail {4}Pod default\/wrong-namespace +Pod +.*pods\.yaml#1 items\[3\] +\[identity-claims\] deny: namespace default may not use/m);
+    assert.equal(lines.at(-1), 'pass: 2, fail: 3, warn: 0, error: 0, skip: 0');
+  });
 
   it('Prints a per-pod text report with the findings under each pod and a per-rule table.', async () => {
     const run = await runCli(['audit', '-f', podsFile, '--policy', policyFile]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { fixturePath, runCli, spawnCli } from './helpers.js';
 
 const policyFile = new URL('../fixtures/validation/policy.yaml', import.meta.url).pathname;
@@ -229,29 +229,34 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     },
   },
   {
-    name: 'Invalid YAML is bad input: exit 2.',
+    name: 'Invalid YAML is bad input: exit 3.',
     given: ['-f', fixturePath('invalid.yaml')],
-    want: { code: 2, pods: [], problem: /^not valid YAML or JSON at line 4, column 1: Flow map/ },
+    want: { code: 3, pods: [], problem: /^not valid YAML or JSON at line 4, column 1: Flow map/ },
   },
   {
-    name: 'A malformed AdmissionReview is bad input: exit 2.',
+    name: 'A malformed AdmissionReview is bad input: exit 3.',
     given: ['-f', fixturePath('bad-review.json')],
-    want: { code: 2, pods: [], problem: /invalid AdmissionReview: request\.uid is missing/ },
+    want: { code: 3, pods: [], problem: /invalid AdmissionReview: request\.uid is missing/ },
   },
   {
-    name: 'A missing file is bad input: exit 2.',
+    name: 'A missing file is bad input: exit 3.',
     given: ['-f', fixturePath('does-not-exist.yaml')],
-    want: { code: 2, pods: [], problem: /^cannot read: no such file or directory$/ },
+    want: { code: 3, pods: [], problem: /^cannot read: no such file or directory$/ },
   },
   {
-    name: 'A file with nothing to judge is bad input: exit 2.',
+    name: 'A file with nothing to judge is bad input: exit 3.',
     given: ['-f', fixturePath('service-only.yaml')],
-    want: { code: 2, pods: [], skipped: ['ConfigMap/settings'], problem: /no Pods, pod templates or AdmissionReviews found/ },
+    want: { code: 3, pods: [], skipped: ['ConfigMap/settings'], problem: /no Pods, pod templates or AdmissionReviews found/ },
   },
   {
-    name: 'Bad input wins over a denial: exit 2, and the good files are still judged.',
-    given: ['-f', fixturePath('pod-denied.yaml'), '-f', fixturePath('invalid.yaml')],
-    want: { code: 2, pods: [['aml-training/gpu-on-cpu', 'Pod', false]], problem: /not valid YAML/ },
+    name: 'Bad input in one file does not hide a denial in another: exit 1, the bad file reported, the others judged.',
+    given: ['-f', fixturePath('invalid.yaml'), '-f', fixturePath('pod-denied.yaml')],
+    want: { code: 1, pods: [['aml-training/gpu-on-cpu', 'Pod', false]], problem: /not valid YAML/ },
+  },
+  {
+    name: 'Bad input beside allowed files is never 0: exit 3, the good files still judged.',
+    given: ['-f', fixturePath('pod-allowed.yaml'), '-f', fixturePath('invalid.yaml')],
+    want: { code: 3, pods: [['aml-training/train-0', 'Pod', true]], problem: /not valid YAML/ },
   },
   {
     name: '--as judges the pods as that user: outside the identity claims they are denied.',
@@ -312,10 +317,10 @@ const cases: { name: string; given: string[]; want: Want }[] = [
     want: { code: 1, check: (r) => assert.match(r.results[0].mutation.message ?? r.results[0].validation.message, /instance type gpu-2x is not defined/) },
   },
   {
-    name: 'An InstanceType the API server would refuse (a GPU only in requests) is bad input: exit 2, with the reason.',
+    name: 'An InstanceType the API server would refuse (a GPU only in requests) is bad input: exit 3, with the reason.',
     given: ['-f', fixturePath('instancetype-invalid.yaml'), '-f', fixturePath('pod-allowed.yaml')],
     want: {
-      code: 2,
+      code: 3,
       pods: [['aml-training/train-0', 'Pod', true]],
       problem: /InstanceType\/gpu-requests is invalid: spec\.resources\.requests\[nvidia\.com\/gpu\]: nvidia\.com\/gpu goes in limits only/,
     },
@@ -361,6 +366,117 @@ describe('dry-run command', () => {
     });
   }
 
+  it('Locates every item of a List by its index, with its name on the same line (nested Lists too; a bad item among good ones).', async () => {
+    const list = `apiVersion: v1
+kind: List
+items:
+  - { apiVersion: v1, kind: Pod, metadata: { name: web-1, namespace: default }, spec: { containers: [{ name: c, image: nginx }] } }
+  - { apiVersion: v1, kind: Pod, metadata: { name: broken, namespace: default } }
+  - { apiVersion: v1, kind: Service, metadata: { name: web } }
+  - apiVersion: v1
+    kind: PodList
+    items:
+      - { apiVersion: v1, kind: Pod, metadata: { name: web-2, namespace: default }, spec: { containers: [{ name: c, image: nginx }] } }
+`;
+    const json = await runCli(['dry-run', '-f', '-', '-o', 'json'], list);
+    const report = JSON.parse(json.out);
+    assert.deepEqual(
+      report.results.map((r: any) => [r.where, r.pod]),
+      [
+        ['stdin#1 items[0]', 'default/web-1'],
+        ['stdin#1 items[3].items[0]', 'default/web-2'],
+      ],
+    );
+    assert.deepEqual(report.problems, [{ where: { file: 'stdin', doc: 1, item: 'items[1]' }, message: 'Pod/broken has no spec' }]);
+    assert.deepEqual(report.skipped, [{ where: { file: 'stdin', doc: 1, item: 'items[2]' }, what: 'Service/web' }]);
+    assert.equal(new Set(report.results.map((r: any) => r.request.uid)).size, 2, 'each item its own request uid');
+
+    const text = await runCli(['dry-run', '-f', '-'], list);
+    assert.match(text.out, /^ALLOWED {2}Pod default\/web-1 {2}\(Pod, stdin#1 items\[0\]\)$/m);
+    assert.match(text.out, /^ALLOWED {2}Pod default\/web-2 {2}\(Pod, stdin#1 items\[3\]\.items\[0\]\)$/m);
+    assert.match(text.err, /^error: stdin#1 items\[1\]: Pod\/broken has no spec$/m);
+    assert.match(text.out, /^skipped Service\/web \(stdin#1 items\[2\]\): holds no pod template$/m);
+  });
+
+  it('-o table prints one line per object (judged, bad input, skipped) and a kyverno-style summary, with the same exit code.', async () => {
+    const run = await runCli([
+      'dry-run',
+      '-f',
+      fixturePath('pod-allowed.yaml'),
+      '-f',
+      fixturePath('multi.yaml'),
+      '-f',
+      fixturePath('invalid.yaml'),
+      '-o',
+      'table',
+    ]);
+    assert.equal(run.code, 1, run.err);
+    assert.equal(run.err, '', 'bad input is a row of the table');
+    const lines = run.out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^RESULT +OBJECT +FROM +WHERE +DETAIL$/);
+    const rows = lines.slice(1, -2).map((l) => l.split(/ {2,}/));
+    assert.deepEqual(
+      rows.map((r) => [r[0], r[1]]),
+      [
+        ['pass', 'Pod aml-training/train-0'],
+        ['pass', 'Pod default/cpu-job'],
+        ['fail', 'Pod default/lost'],
+        ['error', '-'],
+        ['skip', 'Service/web'],
+      ],
+    );
+    assert.match(rows[2]!.at(-1)!, /^\[policy-input\] compute no-such-compute is not defined/);
+    assert.match(rows[3]!.at(-1)!, /^not valid YAML or JSON at line 4/);
+    assert.equal(lines.at(-2), '');
+    assert.equal(lines.at(-1), 'pass: 2, fail: 1, warn: 0, error: 1, skip: 1');
+  });
+
+  it('--mutated-only -o yaml prints the allowed pods after mutation as a YAML stream for kubectl apply -f -, and says what it left out.', async () => {
+    const run = await runCli([
+      'dry-run',
+      '-f',
+      fixturePath('pod-allowed.yaml'),
+      '-f',
+      fixturePath('pod-denied.yaml'),
+      '-f',
+      fixturePath('deployment.yaml'),
+      '-f',
+      fixturePath('review.json'),
+      '--mutated-only',
+      '-o',
+      'yaml',
+    ]);
+    assert.equal(run.code, 1, 'the exit code still tells of the denial');
+    const docs = parseAllDocuments(run.out).map((d) => d.toJS());
+    assert.deepEqual(
+      docs.map((d) => [d.kind, d.metadata.name]),
+      [
+        ['Pod', 'train-0'],
+        ['Pod', 'bert-worker-0'],
+      ],
+    );
+    assert.deepEqual(docs[0].spec.nodeSelector, { agentpool: 'gpupool' }, 'the object after the patch');
+    assert.equal(docs[0].spec.containers[0].env[0].value, 'not-a-real-key-0123456789', 'nothing hidden: these are the objects');
+    assert.match(run.err, /^not printed: Pod aml-training\/gpu-on-cpu \(.*pod-denied\.yaml#1\) is denied$/m);
+    assert.match(run.err, /^not printed: Pod aml-training\/infer-… \(.*deployment\.yaml#1\): a pod of Deployment\/infer, which its controller creates/m);
+  });
+
+  it('--mutated-only -o json prints a v1 List of the objects; with -o text it is a usage error.', async () => {
+    const json = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--mutated-only', '-o', 'json']);
+    assert.equal(json.code, 0, json.err);
+    const list = JSON.parse(json.out);
+    assert.equal(list.apiVersion, 'v1');
+    assert.equal(list.kind, 'List');
+    assert.deepEqual(
+      list.items.map((i: any) => i.metadata.name),
+      ['train-0'],
+    );
+    const text = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--mutated-only']);
+    assert.equal(text.code, 2);
+    assert.match(text.err, /--mutated-only prints objects: use it with -o yaml or -o json/);
+    assert.equal(text.out, '');
+  });
+
   it('--as a service account gets its groups, as the API server gives them: a group claim on its namespace lets it in.', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dry-run-'));
     try {
@@ -379,7 +495,7 @@ describe('dry-run command', () => {
     }
   });
 
-  it('Refuses an invalid policy with its errors and paths: exit 2.', async () => {
+  it('Refuses an invalid policy with its errors and paths: exit 4.', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dry-run-'));
     try {
       const bad = join(dir, 'policy.yaml');
@@ -388,7 +504,7 @@ describe('dry-run command', () => {
         'apiVersion: aml-admission.azure.com/v1alpha1\nkind: AdmissionPolicy\ncomputes:\n  c: { nodePools: {}, instanceTypes: {}, defaultInstanceType: x }\n',
       );
       const run = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--policy', bad]);
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 4);
       assert.match(run.err, /policy .* is invalid:\n\/computes\/c\/nodePools: /);
       assert.equal(run.out, '');
     } finally {
@@ -429,7 +545,7 @@ describe('dry-run command', () => {
     assert.equal(lines.at(-2), '1 allowed, 1 denied');
   });
 
-  it('Exits 0, 1 and 2 from the real entry point (spawned).', async () => {
+  it('Exits 0, 1 and 3 from the real entry point (spawned).', async () => {
     const [ok, denied, bad] = await Promise.all([
       spawnCli(['dry-run', '-f', fixturePath('pod-allowed.yaml')]),
       spawnCli(['dry-run', '-f', fixturePath('pod-denied.yaml')]),
@@ -439,7 +555,7 @@ describe('dry-run command', () => {
     assert.match(ok.out, /^ALLOWED/);
     assert.equal(denied.code, 1, denied.err);
     assert.match(denied.out, /^DENIED/);
-    assert.equal(bad.code, 2, bad.err);
+    assert.equal(bad.code, 3, bad.err);
     assert.match(bad.err, /^error: .*invalid\.yaml#1: not valid YAML or JSON/);
     assert.match(bad.out, /^0 allowed, 0 denied, 1 with bad input$/m);
   });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { CommanderError } from 'commander';
 import { buildCli } from '../../src/cli.js';
+import { reportError } from '../../src/commands/exitCodes.js';
 
 export interface CliRun {
   readonly code: number;
@@ -11,7 +11,7 @@ export interface CliRun {
 export const fixturePath = (name: string) => new URL(`../fixtures/validation/dryrun/${name}`, import.meta.url).pathname;
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
-/** Runs the CLI in-process with captured output (and `stdin` as its stdin); usage errors map to exit 2 as in main.ts. */
+/** Runs the CLI in-process with captured output (and `stdin` as its stdin); errors end it with their code, as in main.ts. */
 export async function runCli(args: readonly string[], stdin?: string): Promise<CliRun> {
   let out = '';
   let err = '';
@@ -27,8 +27,7 @@ export async function runCli(args: readonly string[], stdin?: string): Promise<C
   try {
     await program.parseAsync(['node', 'aml-admission', ...args]);
   } catch (e) {
-    if (!(e instanceof CommanderError)) throw e;
-    code = e.exitCode === 0 ? 0 : 2;
+    code = reportError(e, (t) => (err += t));
   }
   return { code, out, err };
 }

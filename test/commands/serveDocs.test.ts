@@ -21,4 +21,18 @@ describe('serve flags in the README', () => {
       'README flags serve does not have',
     );
   });
+
+  it('The README shows every serve default as --help shows it (durations as 2s, sizes as 8MiB).', async () => {
+    const program = buildCli({ out: () => {}, err: () => {}, env: {}, onSignal: () => {} });
+    const serve = program.commands.find((c) => c.name() === 'serve')!;
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('`serve` flags'), readme.indexOf('### Exit codes'));
+    const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const missing = serve.options
+      .filter((o) => o.defaultValue !== undefined)
+      .map((o) => ({ flag: o.long!, shown: o.defaultValueDescription ?? String(o.defaultValue) }))
+      .filter(({ flag, shown }) => !new RegExp(`\`${escape(flag)}[^\`]*\`\\]? \\[${escape(shown)}\\]|\\[\`${escape(flag)}\` ${escape(shown)}\\]`).test(table))
+      .map(({ flag, shown }) => `${flag} [${shown}]`);
+    assert.deepEqual(missing, []);
+  });
 });

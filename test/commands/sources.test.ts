@@ -68,14 +68,14 @@ describe('dry-run and audit inputs', () => {
   for (const t of problems) {
     it(`${t.name} is bad input said in plain words.`, async () => {
       const run = await runCli(['dry-run', ...t.args()]);
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 3);
       assert.equal(run.err.replace(/error: .*\//, ''), `${t.want}\n`);
     });
   }
 
   it('A policy that is a directory is said so in words.', async () => {
     const run = await runCli(['dry-run', '-f', fixturePath('pod-allowed.yaml'), '--policy', dir]);
-    assert.equal(run.code, 2);
+    assert.equal(run.code, 3);
     assert.equal(run.err, `error: cannot read policy ${dir}: is a directory, not a file\n`);
   });
 
@@ -88,7 +88,7 @@ describe('dry-run and audit inputs', () => {
 
   it('A startup failure on a missing file names the path in words, without a stack trace (spawned).', async () => {
     const run = await spawnCli(['serve', '--port', '0', '--tls-cert', join(dir, 'none.crt'), '--tls-key', join(dir, 'none.key')]);
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 3);
     assert.match(run.err, new RegExp(`^aml-admission: ${dir}/none\\.(crt|key): no such file or directory\\n$`));
     assert.doesNotMatch(run.out, /\bat .*\.ts:\d+/, 'no stack in the log');
     assert.match(run.out, /"error":".*none\.(crt|key): no such file or directory"/);

@@ -161,7 +161,7 @@ describe('deploy/ rendered by kubectl kustomize', () => {
 
   const rbac: { name: string; given: string; want: string[] }[] = [
     {
-      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes and its one policy ConfigMap, and creates Events",
+      name: "the admission server reads nodes, pods, PVCs, AML's InstanceTypes, its one policy ConfigMap and its one validating webhook configuration, and creates Events",
       given: 'azureml-connector-admission',
       want: [
         'azureml /configmaps get [aml-admission-policy]',
@@ -177,15 +177,19 @@ describe('deploy/ rendered by kubectl kustomize', () => {
         'cluster /pods get',
         'cluster /pods list',
         'cluster /pods watch',
+        'cluster admissionregistration.k8s.io/validatingwebhookconfigurations get [azureml-connector-admission]',
+        'cluster admissionregistration.k8s.io/validatingwebhookconfigurations list [azureml-connector-admission]',
+        'cluster admissionregistration.k8s.io/validatingwebhookconfigurations watch [azureml-connector-admission]',
         'cluster amlarc.azureml.com/instancetypes get',
         'cluster amlarc.azureml.com/instancetypes list',
         'cluster amlarc.azureml.com/instancetypes watch',
       ],
     },
     {
-      name: 'init reads and updates only its two Secrets, its two webhook configurations and the scheduler Deployment, and reads its owner ClusterRole (create cannot be limited by name)',
+      name: 'init reads and updates only its two Secrets, its two webhook configurations and the scheduler Deployment, and reads its owner ClusterRole and the policy ConfigMap (create cannot be limited by name)',
       given: 'azureml-connector-admission-init',
       want: [
+        'azureml /configmaps get [aml-admission-policy]',
         'azureml /secrets create',
         'azureml /secrets get [azureml-connector-admission-tls,azureml-connector-admission-ca]',
         'azureml /secrets update [azureml-connector-admission-tls,azureml-connector-admission-ca]',

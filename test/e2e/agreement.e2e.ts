@@ -125,6 +125,9 @@ function fixtures(): Fixture[] {
 describe('offline and online agree: dry-run -o json and the pod the API server stores', () => {
   let server: AmlServer;
   const all = fixtures();
+  /** The fixtures as files, and the requester flags of dry-run (the admin user, as online). */
+  const files: string[] = [];
+  let asAdmin: string[];
   let offline: { where: string; allowed: boolean; mutated: Json; mutation: { message?: string }; validation?: { message?: string } }[];
 
   before(async function () {
@@ -132,7 +135,6 @@ describe('offline and online agree: dry-run -o json and the pod the API server s
     const plane = cluster();
     server = await installServer(plane, { name: 'aml-agreement', args: ['--policy', POLICY_FILE, '--components', 'admission'] });
     await createNamespace(plane, NS);
-    const files: string[] = [];
     for (const [i, f] of all.entries()) {
       const path = join(plane.dir, `agreement-${i}-${f.file.replace(/\.ya?ml$/, '.json')}`);
       await writeFile(path, JSON.stringify(f.pod));
@@ -140,17 +142,8 @@ describe('offline and online agree: dry-run -o json and the pod the API server s
     }
     // The same requester as online: the admin user of the token file, with the group the API server adds.
     const admin = USERS.admin;
-    const run = await amlCli([
-      'dry-run',
-      ...files.flatMap((f) => ['-f', f]),
-      '--policy',
-      POLICY_FILE,
-      '--as',
-      admin.name,
-      ...[...admin.groups, 'system:authenticated'].flatMap((g) => ['--as-group', g]),
-      '-o',
-      'json',
-    ]);
+    asAdmin = ['--as', admin.name, ...[...admin.groups, 'system:authenticated'].flatMap((g) => ['--as-group', g])];
+    const run = await amlCli(['dry-run', ...files.flatMap((f) => ['-f', f]), '--policy', POLICY_FILE, ...asAdmin, '-o', 'json']);
     assert.ok(run.code === 0 || run.code === 1, `dry-run exited ${run.code}: ${run.err}`);
     offline = (JSON.parse(run.out) as { results: typeof offline }).results;
     assert.equal(offline.length, all.length, 'one result per fixture');
@@ -158,6 +151,17 @@ describe('offline and online agree: dry-run -o json and the pod the API server s
   after(async () => {
     await uninstall(cluster());
     await server?.stop();
+  });
+
+  // First: a server-side dry run stores nothing, so the pods below can still be created under their names.
+  it('dry-run --mutated-only -o yaml is a stream kubectl takes: the API server accepts every mutated pod it prints, as it stands', async () => {
+    const run = await amlCli(['dry-run', ...files.flatMap((f) => ['-f', f]), '--policy', POLICY_FILE, ...asAdmin, '--mutated-only', '-o', 'yaml']);
+    assert.ok(run.code === 0 || run.code === 1, `dry-run exited ${run.code}: ${run.err}`);
+    const printed = run.out.split(/^---$/m).filter((d) => d.trim() !== '').length;
+    assert.equal(printed, offline.filter((r) => r.allowed).length, 'one document per allowed pod');
+    const created = await cluster().kubectl(['create', '--dry-run=server', '-n', NS, '-o', 'name', '-f', '-'], { input: run.out });
+    assert.equal(created.code, 0, created.err);
+    assert.equal(created.out.trim().split('\n').length, printed, created.out);
   });
 
   for (const [i, f] of all.entries()) {

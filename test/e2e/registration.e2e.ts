@@ -299,7 +299,7 @@ describe('registration: aml-admission init against a real API server', () => {
       `https://127.0.0.1:${port}`,
     ]);
 
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 5);
     assert.equal(
       run.err.trim(),
       `aml-admission: read Secret ${AML.namespace}/${AML.caSecret}: secrets "${AML.caSecret}" is forbidden: User "system:serviceaccount:${AML.namespace}:no-rbac" cannot get resource "secrets" in API group "" in the namespace "${AML.namespace}" [HTTP 403] (RBAC: grant the service account this permission; deploy/ has the Role and ClusterRole init needs)`,
@@ -330,7 +330,7 @@ describe('registration: aml-admission init against a real API server', () => {
       `https://127.0.0.1:${port}`,
     ]);
 
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 5);
     assert.match(
       run.err,
       /^aml-admission: read ClusterRole azureml-connector-admission-init: clusterroles\.rbac\.authorization\.k8s\.io "azureml-connector-admission-init" is forbidden: User "system:serviceaccount:azureml:half-rbac" cannot get resource "clusterroles" in API group "rbac\.authorization\.k8s\.io" at the cluster scope \[HTTP 403\] \(RBAC: /,

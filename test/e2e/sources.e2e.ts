@@ -235,10 +235,10 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
     }
   });
 
-  it("audit exits 2 with the API server's reason when it may not list pods, rather than reporting no violations", async () => {
+  it("audit exits 5 (cluster) with the API server's reason when it may not list pods, rather than reporting no violations", async () => {
     const run = await amlCli(['audit', '--kubeconfig', cluster().kubeconfigPath('mallory'), '-A', '--policy', POLICY_FILE]);
 
-    assert.equal(run.code, 2);
+    assert.equal(run.code, 5);
     assert.match(
       run.out + run.err,
       /pods is forbidden: User "mallory@example\.com" cannot list resource "pods" in API group "" at the cluster scope \[HTTP 403\]/,

@@ -280,6 +280,21 @@ export class FakeApiServer {
 
   private route(req: IncomingMessage, res: ServerResponse, body: string): void {
     const url = new URL(req.url ?? '/', this.url);
+    if (url.pathname === '/apis') {
+      // Discovery: the groups this fake serves, as an APIGroupList.
+      const groups = [
+        ...new Set(
+          Object.values(RESOURCES)
+            .filter((t) => t.group !== '')
+            .map((t) => apiVersion(t)),
+        ),
+      ].map((gv) => {
+        const [name, version] = gv.split('/') as [string, string];
+        return { name, versions: [{ groupVersion: gv, version }], preferredVersion: { groupVersion: gv, version } };
+      });
+      send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups });
+      return;
+    }
     const parsed = parsePath(url.pathname);
     if (!parsed) {
       send(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`));

@@ -63,7 +63,7 @@ describe('cluster commands against an API server', () => {
       );
     });
 
-    it('judges by the policy the cluster enforces (its ConfigMap), not the built-in one, and exits 2 when it is missing or invalid', async () => {
+    it('judges by the policy the cluster enforces (its ConfigMap), not the built-in one, and exits 5 when it is missing (cluster), 4 when it is invalid', async () => {
       // The live policy defines compute no-such-compute: the pod that the built-in policy denies is fine.
       const live = BUILTIN_POLICY_YAML.replace(
         /^computes:\n/m,
@@ -76,7 +76,7 @@ describe('cluster commands against an API server', () => {
       assert.match(ok.out, /must target compute no-such-compute's pools \(cpupool\)/, 'judged by the compute the live policy defines');
 
       const missing = await runCli(['audit', '--kubeconfig', kubeconfig, '-A']);
-      assert.equal(missing.code, 2);
+      assert.equal(missing.code, 5);
       assert.match(
         missing.err,
         /policy ConfigMap azureml\/aml-admission-policy \(key policy\.yaml\) not found; name the policy with --policy-configmap NS\/NAME or --policy FILE/,
@@ -84,7 +84,7 @@ describe('cluster commands against an API server', () => {
 
       fake.apply('configmaps', { metadata: { name: 'aml-admission-policy', namespace: 'azureml' }, data: { 'policy.yaml': 'computes: 5\n' } });
       const invalid = await runCli(['audit', '--kubeconfig', kubeconfig, '-A']);
-      assert.equal(invalid.code, 2);
+      assert.equal(invalid.code, 4);
       assert.match(invalid.err, /policy ConfigMap azureml\/aml-admission-policy \(key policy\.yaml\) is invalid:/);
       assert.equal(fake.requestsFor('list', 'pods').length, 1, 'no pods are listed without a policy to judge them by');
     });
@@ -104,7 +104,7 @@ describe('cluster commands against an API server', () => {
         child.on('error', reject);
         child.on('close', (code) => resolve({ code, out }));
       });
-      assert.equal(run.code, 2);
+      assert.equal(run.code, 5);
       assert.match(run.out, /no kubeconfig found: pass --kubeconfig, set KUBECONFIG, create ~\/\.kube\/config, or run in a pod/);
     });
   });

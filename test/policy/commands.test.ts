@@ -54,10 +54,10 @@ computes:
       want: { exit: 0, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)'] },
     },
     {
-      name: 'A policy with schema errors fails with exit 1 and one "path: message" line per error.',
+      name: 'A policy with schema errors fails with exit 4 and one "path: message" line per error.',
       given: ['broken.yaml'],
       want: {
-        exit: 1,
+        exit: 4,
         lines: ['broken.yaml: invalid, 2 errors', '/computes/gpu: unknown field "color"', '/computes/gpu/nodePools/gpupool/gpu: must be boolean'],
       },
     },
@@ -65,15 +65,15 @@ computes:
       name: 'A policy that fits the schema but names an undefined instance type fails with the path of the field.',
       given: ['semantic.yaml'],
       want: {
-        exit: 1,
+        exit: 4,
         lines: ['semantic.yaml: invalid, 1 error', '/computes/gpu-cluster/defaultInstanceType: instance type "cpu-huge" is not defined in instanceTypes'],
       },
     },
     {
-      name: 'Text that is not YAML fails with exit 1 and the parser message, with its line and column, at the root.',
+      name: 'Text that is not YAML fails with exit 4 and the parser message, with its line and column, at the root.',
       given: ['not-yaml.yaml'],
       want: {
-        exit: 1,
+        exit: 4,
         lines: [
           'not-yaml.yaml: invalid, 1 error',
           '/: not valid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
@@ -84,7 +84,7 @@ computes:
       name: 'A ConfigMap gets a hint to check its data key or extract it.',
       given: ['configmap.yaml'],
       want: {
-        exit: 1,
+        exit: 4,
         lines: [
           'configmap.yaml: invalid, 1 error',
           `/: is a ConfigMap, not an AdmissionPolicy: the policy is the text of one of its data keys (policy.yaml); check it with "policy check --key policy.yaml FILE", or extract it with kubectl get configmap aml-policy -n azureml -o jsonpath='{.data.policy\\.yaml}' > policy.yaml`,
@@ -99,18 +99,18 @@ computes:
     {
       name: '--key names the keys a ConfigMap has when it lacks the one asked for.',
       given: ['configmap.yaml', '--key', 'policy'],
-      want: { exit: 1, lines: ['/: the ConfigMap has no data key "policy" (its keys: policy.yaml)'] },
+      want: { exit: 4, lines: ['/: the ConfigMap has no data key "policy" (its keys: policy.yaml)'] },
     },
     {
       name: '--key on a file that is no ConfigMap says what it is.',
       given: ['good.yaml', '--key', 'policy.yaml'],
-      want: { exit: 1, lines: ["/: --key policy.yaml reads a ConfigMap's data key, but this is kind AdmissionPolicy"] },
+      want: { exit: 4, lines: ["/: --key policy.yaml reads a ConfigMap's data key, but this is kind AdmissionPolicy"] },
     },
     {
       name: 'An empty file, or one of comments only, is reported as empty.',
       given: ['empty.yaml', 'comments.yaml'],
       want: {
-        exit: 1,
+        exit: 4,
         lines: [
           'empty.yaml: invalid, 1 error',
           'comments.yaml: invalid, 1 error',
@@ -122,19 +122,24 @@ computes:
       name: 'A multi-document file is reported as such.',
       given: ['two.yaml'],
       want: {
-        exit: 1,
+        exit: 4,
         lines: ['two.yaml: invalid, 1 error', '/: holds 2 YAML documents; a policy is a single document (one policy per file, no --- separators)'],
       },
     },
     {
-      name: 'A file that cannot be read fails with exit 2.',
+      name: 'A file that cannot be read fails with exit 3 (bad input).',
       given: ['missing.yaml'],
-      want: { exit: 2, lines: ['missing.yaml: cannot be checked', '/: cannot read the file: no such file or directory'] },
+      want: { exit: 3, lines: ['missing.yaml: cannot be checked', '/: cannot read the file: no such file or directory'] },
     },
     {
       name: 'Several files are checked in one call and the worst result decides the exit code.',
       given: ['good.yaml', 'semantic.yaml'],
-      want: { exit: 1, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)', 'semantic.yaml: invalid, 1 error'] },
+      want: { exit: 4, lines: ['good.yaml: valid (computes: gpu-cluster, arc-compute)', 'semantic.yaml: invalid, 1 error'] },
+    },
+    {
+      name: 'An invalid policy outranks an unreadable file in the exit code (4, not 3), whatever their order.',
+      given: ['missing.yaml', 'semantic.yaml'],
+      want: { exit: 4, lines: ['missing.yaml: cannot be checked', 'semantic.yaml: invalid, 1 error'] },
     },
   ];
   for (const t of cases) {

@@ -3,6 +3,7 @@ import type { UserInfo } from '../../admission/request.js';
 import { ValidatingRuleId, type IdentityClaims } from '../../policy/types.js';
 import { listOf, Needs, type ValidatingRule } from '../rule.js';
 import { trustedCreation } from '../trust.js';
+import { WORKLOAD_KINDS } from '../../policy/workloadKinds.js';
 
 /** True when the claims name nobody, i.e. anyone may use the compute. */
 export function claimsAreOpen(c: IdentityClaims): boolean {
@@ -28,7 +29,7 @@ export function satisfiesClaims(user: UserInfo, c: IdentityClaims): boolean {
 export const identityClaims: ValidatingRule = {
   id: ValidatingRuleId.IdentityClaims,
   needs: Needs.KnownCompute,
-  run({ requester, aml, namespace, policy, request }) {
+  run({ requester, aml, namespace, policy, request, snapshot }) {
     const { compute, computeName } = aml!;
     const findings: string[] = [];
     if (compute!.namespaces.length > 0 && !compute!.namespaces.includes(namespace)) {
@@ -39,7 +40,7 @@ export const identityClaims: ValidatingRule = {
       requester !== undefined &&
       !claimsAreOpen(claims) &&
       !satisfiesClaims(requester, claims) &&
-      trustedCreation(policy.trustedControllers, request) === undefined
+      trustedCreation(policy.trustedControllers, snapshot.get(WORKLOAD_KINDS), request) === undefined
     ) {
       findings.push(`${requester.username || 'anonymous requester'} is not allowed to create pods for compute ${computeName}`);
     }
