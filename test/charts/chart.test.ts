@@ -103,7 +103,7 @@ const normal = (objs: Obj[], helmRendered: boolean): Record<string, Obj> => {
     const initPods = o.kind === 'Job' ? [o.spec.template] : o.kind === 'CronJob' ? [o.spec.jobTemplate.spec.template] : [];
     for (const pod of initPods) {
       const init = pod.spec.containers[0];
-      init.args = init.args.filter((a: string) => !/^--(ca-secret|owner-clusterrole|scheduler-deployment|webhook-config)=/.test(a));
+      init.args = init.args.filter((a: string) => !/^--(ca-secret|owner-clusterrole|scheduler-deployment|webhook-config|policy-configmap)=/.test(a));
       delete init.volumeMounts;
       delete pod.spec.volumes;
     }
@@ -172,6 +172,7 @@ if (!HELM) {
         '--owner-clusterrole=azureml-connector-admission-init',
         '--scheduler-deployment=azureml-connector-scheduler',
         '--webhook-config=/etc/aml-admission/webhook-config',
+        '--policy-configmap=azureml/aml-admission-policy',
       ])
         assert.ok(args.includes(a), a);
       // The owner is the init ClusterRole the chart renders: `helm uninstall` deletes it, and the
@@ -261,6 +262,33 @@ if (!HELM) {
       assert.ok(find(certManager, 'Issuer', ca.spec.issuerRef.name).spec.selfSigned);
     });
 
+    it("registers the policy's own workload kinds with the validating webhook, as init does from the ConfigMap", async () => {
+      const policy = parse(readFileSync('deploy/policy/policy.yaml', 'utf8')) as Obj;
+      policy.trustedControllers = {
+        ...policy.trustedControllers,
+        serviceAccounts: [...(policy.trustedControllers?.serviceAccounts ?? []), 'ray-system/kuberay-operator'],
+      };
+      policy.workloads = [
+        { group: 'ray.io', kind: 'RayCluster', resource: 'rayclusters', creator: 'ray-system/kuberay-operator', templates: ['spec.headGroupSpec.template'] },
+      ];
+      assert.ok(loadPolicy(stringify(policy)).ok, 'a valid policy');
+      const workloads = [{ group: 'ray.io', resource: 'rayclusters' }];
+      const want = (await loadWebhookTemplates('webhook-config')).map((t) => {
+        const c = renderWebhookConfig(t, { namespace: 'azureml', service: 'azureml-connector-admission', caBundle: '', workloads }) as Obj;
+        for (const w of c.webhooks) delete w.clientConfig.caBundle;
+        return c;
+      });
+      for (const args of [
+        ['--set-json', `policy=${JSON.stringify(policy)}`],
+        ['--set-string', `policy=${stringify(policy)}`],
+      ]) {
+        const configs = template(['--set', 'certManager.enabled=true', ...args]).filter((o) => o.kind.endsWith('WebhookConfiguration'));
+        assert.deepEqual(configs.map(withoutHelm), want, args[0]);
+      }
+      // With init, init adds them: the configurations it is handed have webhook-config/'s rules only.
+      assert.deepEqual(handedToInit(template(['--set-json', `policy=${JSON.stringify(policy)}`])).map(withoutHelm), await initsConfigs('azureml'));
+    });
+
     it("issues from an Issuer or ClusterIssuer of one's own instead, with no CA of the chart's", () => {
       const objs = template([
         '--set',
@@ -306,6 +334,7 @@ if (!HELM) {
       );
       const init = find(objs, 'Job').spec.template.spec.containers[0].args;
       assert.ok(init.includes('--namespace=ml-system'));
+      assert.ok(init.includes('--policy-configmap=ml-system/aml-admission-policy'), 'init reads the policy the server enforces');
     });
 
     it('defaults the namespace to the release namespace', () => {

@@ -35,6 +35,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "aml-admission.policyConfigMap" -}}aml-admission-policy{{- end -}}
 {{- define "aml-admission.webhookConfigMap" -}}azureml-connector-admission-webhook-config{{- end -}}
 
+{{/* The policy as YAML text: .Values.policy (text or a map), or deploy/policy/policy.yaml. */}}
+{{- define "aml-admission.policyDocument" -}}
+{{- $policy := .Values.policy -}}
+{{- if kindIs "string" $policy -}}
+{{- $policy -}}
+{{- else if $policy -}}
+{{- toYaml $policy -}}
+{{- else -}}
+{{- .Files.Get "files/policy.yaml" -}}
+{{- end -}}
+{{- end -}}
+
 {{/*
 The webhook configurations: webhook-config/*.yaml (files/webhook-config links to them) as they
 are, with the Service, the namespace exclusions and .Values.webhooks applied. One list for both
@@ -71,6 +83,13 @@ them to init (a ConfigMap), which adds the caBundle and the owner. Returns YAML 
 {{- $expressions = append $expressions $e -}}
 {{- end -}}
 {{- $_ := set $webhook.namespaceSelector "matchExpressions" (concat $expressions $values.namespaceSelectorExpressions) -}}
+{{- /* Without init (which reads them from the ConfigMap), the policy's own workload kinds are registered here. */ -}}
+{{- if and $.Values.certManager.enabled (eq $config.kind "ValidatingWebhookConfiguration") -}}
+{{- range $w := (include "aml-admission.policyDocument" $ | fromYaml).workloads | default list -}}
+{{- $rule := dict "operations" (list "CREATE" "UPDATE") "apiGroups" (list $w.group) "apiVersions" (list "*") "resources" (list $w.resource) "scope" "Namespaced" -}}
+{{- $_ := set $webhook "rules" (append $webhook.rules $rule) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- $configs = append $configs $config -}}
 {{- end -}}

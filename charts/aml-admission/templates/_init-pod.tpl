@@ -29,6 +29,7 @@ spec:
         - --owner-clusterrole={{ include "aml-admission.init" . }}
         - --scheduler-deployment={{ include "aml-admission.scheduler" . }}
         - --webhook-config=/etc/aml-admission/webhook-config
+        - --policy-configmap={{ include "aml-admission.namespace" . }}/{{ include "aml-admission.policyConfigMap" . }}
       resources:
         {{- toYaml .Values.init.resources | nindent 8 }}
       securityContext:
