@@ -148,6 +148,8 @@ describe('helm: the chart installed, upgraded and uninstalled on a real API serv
     await helm(['uninstall', RELEASE, '--namespace', AML.namespace, '--ignore-not-found']);
     await uninstall(p);
     await p.kubectlOk(['delete', '--ignore-not-found', '-n', AML.namespace, `secret/${AML.secret}`, `secret/${AML.caSecret}`]);
+    // The Events the server posted on the release's policy ConfigMap outlive it: later files look for their own.
+    await p.kubectlOk(['delete', 'events', '-n', AML.namespace, `--field-selector=involvedObject.name=${AML.policyConfigMap}`]);
     for (const crds of [p.bin['cert-manager-crds.yaml'], p.bin['prometheus-operator-crds.yaml']]) await p.kubectl(['delete', '--ignore-not-found', '-f', crds]);
     await restoreBase(p);
   });
