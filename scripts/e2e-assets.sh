@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The Kubernetes control-plane binaries the e2e suite runs, the envtest way: real binaries, on
-# loopback, from one pinned release, in a cache folder outside the repository.
+# loopback, from one pinned release, in a cache folder outside the repository. Beside them, the
+# tools the chart tests use: helm, and the CRDs of cert-manager and the Prometheus Operator (to
+# validate the chart's Certificates, Issuers and ServiceMonitor).
 #
 #   scripts/e2e-assets.sh            build what is missing (or reuse the cache); print the folder
-#   scripts/e2e-assets.sh --locate   build nothing; print NAME=PATH per binary, exit 1 if any is missing
+#   scripts/e2e-assets.sh --locate [NAME...]
+#                                    build nothing; print NAME=PATH per asset (all, or those named),
+#                                    exit 1 if any is missing
 #   KUBEBUILDER_ASSETS=DIR ...       take binaries from DIR first (e.g. `setup-envtest use -p path`,
 #                                    which has etcd, kube-apiserver and kubectl); the rest come from the cache
 #
@@ -12,26 +16,48 @@
 # release of the same patch version (the list is read from kubernetes' own go.mod); etcd from its
 # Go module. `-trimpath -ldflags "-s -w"`, plus the version stamps kubernetes' own build sets, so
 # `--version` and /version say v1.34.4 instead of v0.0.0-master.
-# Overrides: AML_E2E_K8S_VERSION, AML_E2E_ETCD_VERSION, AML_E2E_CACHE.
+# helm is `go install`ed from its Go module (helm.sh/helm/v4), stamped with its version as helm's
+# Makefile does; the CRDs are the YAML files in the Go module github.com/cert-manager/cert-manager
+# (deploy/crds) and github.com/prometheus-operator/prometheus-operator (example/), fetched with
+# `go mod download`, nothing built.
+# Overrides: AML_E2E_K8S_VERSION, AML_E2E_ETCD_VERSION, AML_E2E_HELM_VERSION,
+# AML_E2E_CERT_MANAGER_VERSION, AML_E2E_PROMETHEUS_OPERATOR_VERSION, AML_E2E_CACHE.
 set -euo pipefail
 
 K8S_VERSION="${AML_E2E_K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${AML_E2E_ETCD_VERSION:-v3.5.21}"
+HELM_VERSION="${AML_E2E_HELM_VERSION:-v4.3.2}"
+CERT_MANAGER_VERSION="${AML_E2E_CERT_MANAGER_VERSION:-v1.21.2}"
+PROMETHEUS_OPERATOR_VERSION="${AML_E2E_PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 CACHE="${AML_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aml-admission/e2e}"
 OUT="$CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
+HELM_OUT="$CACHE/helm-$HELM_VERSION"
+CERT_MANAGER_OUT="$CACHE/cert-manager-$CERT_MANAGER_VERSION"
+PROMETHEUS_OPERATOR_OUT="$CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
 K8S_BINARIES=(kube-apiserver kube-scheduler kube-controller-manager kubectl)
-BINARIES=(etcd "${K8S_BINARIES[@]}")
-# Bump when the way a binary is built changes, so caches built the old way are rebuilt.
+BINARIES=(etcd "${K8S_BINARIES[@]}" helm cert-manager-crds.yaml prometheus-operator-crds.yaml)
+# Bump when the way an asset is built changes, so caches built the old way are rebuilt.
 RECIPE=2
 
 log() { printf 'e2e-assets: %s\n' "$*" >&2; }
 
-# Where a binary comes from: KUBEBUILDER_ASSETS when it has it, else the cache (built by this
-# recipe: a binary without its stamp is from an older recipe or an interrupted build).
+# Each version has its own folder: the control plane's, helm's, each CRD source's.
+cached() {
+  case "$1" in
+    helm) echo "$HELM_OUT/helm" ;;
+    cert-manager-crds.yaml) echo "$CERT_MANAGER_OUT/cert-manager-crds.yaml" ;;
+    prometheus-operator-crds.yaml) echo "$PROMETHEUS_OPERATOR_OUT/prometheus-operator-crds.yaml" ;;
+    *) echo "$OUT/$1" ;;
+  esac
+}
+
+# Where an asset comes from: KUBEBUILDER_ASSETS when it has it, else the cache (built by this
+# recipe: an asset without its stamp is from an older recipe or an interrupted build).
 locate() {
-  local b="$1"
-  if [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/$b" ]]; then echo "$KUBEBUILDER_ASSETS/$b"; return 0; fi
-  if [[ -x "$OUT/$b" && "$(cat "$OUT/.$b.recipe" 2>/dev/null)" == "$RECIPE" ]]; then echo "$OUT/$b"; return 0; fi
+  local b="$1" path
+  if [[ -n "${KUBEBUILDER_ASSETS:-}" && -f "$KUBEBUILDER_ASSETS/$b" ]]; then echo "$KUBEBUILDER_ASSETS/$b"; return 0; fi
+  path="$(cached "$b")"
+  if [[ -f "$path" && "$(cat "$(dirname "$path")/.$b.recipe" 2>/dev/null)" == "$RECIPE" ]]; then echo "$path"; return 0; fi
   return 1
 }
 
@@ -43,13 +69,17 @@ if [[ -n "${KUBEBUILDER_ASSETS:-}" && ! -d "$KUBEBUILDER_ASSETS" ]]; then
 fi
 
 if [[ "${1:-}" == "--locate" ]]; then
+  shift
+  wanted=("$@")
+  [[ ${#wanted[@]} -gt 0 ]] || wanted=("${BINARIES[@]}")
   status=0
-  for b in "${BINARIES[@]}"; do
+  for b in "${wanted[@]}"; do
+    if [[ " ${BINARIES[*]} " != *" $b "* ]]; then log "unknown asset $b (one of: ${BINARIES[*]})"; exit 2; fi
     if path="$(locate "$b")"; then echo "$b=$path"; else log "$b is missing: run npm run e2e:assets (or set KUBEBUILDER_ASSETS)"; status=1; fi
   done
   exit "$status"
 elif [[ -n "${1:-}" ]]; then
-  log "usage: $0 [--locate]"
+  log "usage: $0 [--locate [NAME...]]"
   exit 2
 fi
 
@@ -69,7 +99,7 @@ if [[ ${#todo[@]} -eq 0 ]]; then
   else
     log "reusing $OUT"
   fi
-  # The folder that holds them all (KUBEBUILDER_ASSETS, or the cache when it supplies any).
+  # The folder of the control-plane binaries (KUBEBUILDER_ASSETS, or the cache when it supplies any).
   if [[ $from_assets -eq ${#BINARIES[@]} ]]; then echo "$KUBEBUILDER_ASSETS"; else echo "$OUT"; fi
   exit 0
 fi
@@ -86,8 +116,12 @@ build() {
   local name="$1" pkg="$2" ldflags="$3"
   log "building $name"
   go build -trimpath -ldflags "-s -w $ldflags" -o "$OUT/$name.tmp" "$pkg"
-  mv "$OUT/$name.tmp" "$OUT/$name"
-  echo "$RECIPE" > "$OUT/.$name.recipe"
+  stamp "$OUT/$name.tmp" "$OUT/$name"
+}
+stamp() {
+  local tmp="$1" path="$2"
+  mv "$tmp" "$path"
+  echo "$RECIPE" > "$(dirname "$path")/.$(basename "$path").recipe"
 }
 
 k8s_needed=()
@@ -148,6 +182,40 @@ if wants etcd; then
     go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
     build etcd go.etcd.io/etcd/server/v3 ""
   )
+fi
+
+if wants helm; then
+  # `go install pkg@version` builds from the module's own go.mod, as helm's release does.
+  mkdir -p "$HELM_OUT/tmp"
+  log "building helm $HELM_VERSION"
+  GOBIN="$HELM_OUT/tmp" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  stamp "$HELM_OUT/tmp/helm" "$HELM_OUT/helm"
+  rmdir "$HELM_OUT/tmp"
+fi
+
+# CRDs from a Go module: `crds MODULE@VERSION OUT FILE...` concatenates the module's FILEs.
+crds() {
+  local module="$1" out="$2" info dir
+  shift 2
+  info="$(go mod download -json "$module")" || { log "could not download $module"; exit 1; }
+  dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$info")"
+  mkdir -p "$(dirname "$out")"
+  (cd "$dir" && cat "$@") > "$out.tmp"
+  stamp "$out.tmp" "$out"
+}
+# The cert-manager.io kinds (Issuer, Certificate, ...); the ACME ones are not used here.
+if wants cert-manager-crds.yaml; then
+  log "fetching cert-manager $CERT_MANAGER_VERSION's CRDs"
+  crds "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" "$(cached cert-manager-crds.yaml)" \
+    deploy/crds/cert-manager.io_certificates.yaml deploy/crds/cert-manager.io_certificaterequests.yaml \
+    deploy/crds/cert-manager.io_issuers.yaml deploy/crds/cert-manager.io_clusterissuers.yaml
+fi
+if wants prometheus-operator-crds.yaml; then
+  log "fetching the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION's CRDs"
+  crds "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" "$(cached prometheus-operator-crds.yaml)" \
+    example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml \
+    example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml
 fi
 
 left=($(missing))

@@ -1,68 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
-import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
-import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
-import { Deployment } from 'kubernetes-models/apps/v1';
-import { CronJob, Job } from 'kubernetes-models/batch/v1';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { loadWebhookTemplates, renderWebhookConfig, type WebhookConfiguration } from '../../src/kube/webhookConfigs.js';
 import { builtinPolicy } from '../../src/policy/builtin.js';
 import { loadPolicy } from '../../src/policy/loader.js';
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- manifests are read as plain JSON */
-type Obj = Record<string, any>;
-
-/** kubernetes-models classes by apiVersion/kind: the OpenAPI schema of each type, with required fields, types and enums. */
-const SCHEMAS: Record<string, new (data: any) => { validate(): void }> = {
-  'v1/Namespace': Namespace,
-  'v1/ServiceAccount': ServiceAccount,
-  'v1/Service': Service,
-  'v1/ConfigMap': ConfigMap,
-  'apps/v1/Deployment': Deployment,
-  'batch/v1/Job': Job,
-  'batch/v1/CronJob': CronJob,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'rbac.authorization.k8s.io/v1/Role': Role,
-  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
-  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
-  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
-  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': ValidatingWebhookConfiguration,
-  'apiextensions.k8s.io/v1/CustomResourceDefinition': CustomResourceDefinition,
-};
-
-/**
- * Fields the schema does not know: client-node's generated models keep only the fields of the
- * OpenAPI definition, so a round trip through them drops a misspelt or misplaced field (which
- * the JSON Schema validation above allows, and the API server would silently ignore).
- */
-function unknownFields(obj: Obj): string[] {
-  const type = `V1${obj.kind as string}`;
-  const back = JSON.parse(JSON.stringify(ObjectSerializer.serialize(ObjectSerializer.deserialize(obj, type, ''), type, ''))) as unknown;
-  const missing: string[] = [];
-  const walk = (a: unknown, b: unknown, path: string): void => {
-    if (Array.isArray(a)) return a.forEach((v, i) => walk(v, Array.isArray(b) ? b[i] : undefined, `${path}[${i}]`));
-    if (typeof a !== 'object' || a === null) return;
-    for (const [k, v] of Object.entries(a)) {
-      const there = (b as Obj | undefined)?.[k];
-      if (there === undefined) missing.push(`${path}.${k}`);
-      else walk(v, there, `${path}.${k}`);
-    }
-  };
-  walk(obj, back, '');
-  return missing;
-}
-
-function validate(obj: Obj): void {
-  const Model = SCHEMAS[`${obj.apiVersion as string}/${obj.kind as string}`];
-  assert.ok(Model, `no schema for ${obj.apiVersion}/${obj.kind}: add its kubernetes-models class to SCHEMAS`);
-  new Model(obj).validate();
-  assert.deepEqual(unknownFields(obj), [], 'fields the Kubernetes schema does not define');
-}
+import { validate, type Obj } from './schema.js';
 
 // Rendered once when the file loads (kubectl kustomize is offline and quick): the tests below are one per object.
 const rendered: Obj[] = parseAllDocuments(execFileSync('kubectl', ['kustomize', 'deploy/'], { encoding: 'utf8' })).map((d) => d.toJS() as Obj);

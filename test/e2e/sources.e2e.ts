@@ -70,6 +70,8 @@ describe('cluster sources: a real watch on the policy ConfigMap, informers, audi
   after(async () => {
     await uninstall(cluster());
     await server?.stop();
+    // The policy ConfigMap the tests re-created: later files create their own.
+    await cluster().kubectl(['delete', '--ignore-not-found', '-n', AML.namespace, `configmap/${AML.policyConfigMap}`]);
   });
 
   it('serve --policy-configmap is not ready until the ConfigMap exists, then serves its policy and says so in an Event', async () => {

@@ -40,17 +40,25 @@ export function amlCli(args: readonly string[]): Promise<RunResult> {
 
 const installed = new WeakMap<ControlPlane, Promise<void>>();
 
+async function applyBase(plane: ControlPlane): Promise<void> {
+  await plane.kubectlOk(['apply', ...BASE_MANIFESTS.flatMap((f) => ['-f', join(ROOT, f)])]);
+  await ensureDefaultServiceAccount(plane, AML.namespace);
+}
+
 /** deploy/'s namespace, ServiceAccounts and RBAC, applied once per control plane. */
 export function installBase(plane: ControlPlane): Promise<void> {
   let done = installed.get(plane);
   if (!done) {
-    done = (async () => {
-      await plane.kubectlOk(['apply', ...BASE_MANIFESTS.flatMap((f) => ['-f', join(ROOT, f)])]);
-      await ensureDefaultServiceAccount(plane, AML.namespace);
-    })();
+    done = applyBase(plane);
     installed.set(plane, done);
   }
   return done;
+}
+
+/** The base again, for the files after one that removed it (the Helm chart's install and uninstall). */
+export async function restoreBase(plane: ControlPlane): Promise<void> {
+  await installBase(plane);
+  await applyBase(plane);
 }
 
 /**
