@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCode, HttpError } from '../admission/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { sendError } from './respond.js';
+import { listenOn } from './listen.js';
 
 export interface MetricsServerOptions {
   readonly host: string;
@@ -47,13 +48,7 @@ export class MetricsServer {
   }
 
   listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, this.opts.port, this.opts.host);
   }
 
   /** Stops listening and closes its connections (a scrape in flight is short; nothing to drain). */

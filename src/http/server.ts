@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Condition, type Readiness } from './health.js';
 import { sendError } from './respond.js';
+import { listenOn } from './listen.js';
 import type { RawHandler } from './jsonRoute.js';
 
 export interface Timeouts {
@@ -224,13 +225,7 @@ export class HttpsServer {
   }
 
   listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return listenOn(this.server, this.opts.port, this.opts.host);
   }
 
   /** Swaps certificate and key for new handshakes; open connections keep the old ones. */
