@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { KubeConfigError, KubeError } from '../kube/errors.js';
+import { KubeConfigError, KubeConflictError, KubeError } from '../kube/errors.js';
 import { PolicyFileError } from '../policy/file.js';
 import { InputError } from '../util/inputError.js';
 import { errorText, isFileError } from '../util/fileErrors.js';
@@ -77,7 +77,7 @@ export function exitCodeOfError(err: unknown): ExitCode {
   // be a second copy of errors.ts under a loader such as tsx, whose classes are not the same.
   const name = err instanceof Error ? err.name : '';
   if (name === PolicyFileError.name) return (err as PolicyFileError).unreadable ? ExitCode.BadInput : ExitCode.InvalidPolicy;
-  if (name === KubeError.name || name === KubeConfigError.name) return ExitCode.Cluster;
+  if (name === KubeError.name || name === KubeConfigError.name || name === KubeConflictError.name) return ExitCode.Cluster;
   if (name === InputError.name) return ExitCode.BadInput;
   // A path that cannot be used; socket errors (EADDRINUSE) carry no path and are no input of ours.
   if (isFileError(err) && typeof err.path === 'string') return ExitCode.BadInput;

@@ -62,6 +62,14 @@ export class KubeConfigError extends Error {
   }
 }
 
+/** An object that others kept writing while we tried to (every conditional write a 409): the cluster's state, not ours. */
+export class KubeConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeConflictError';
+  }
+}
+
 /** A failure of one named step, with the API server's own words and a hint for RBAC denials. */
 export class KubeError extends Error {
   readonly failure: ApiFailure;

@@ -1,5 +1,5 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
-import { isConflict, isNotFound, KubeError } from './errors.js';
+import { isConflict, isNotFound, KubeConflictError, KubeError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
 
 export const MANAGED_BY = 'aml-admission-init';
@@ -58,5 +58,5 @@ export async function reconcileSecret<R>(
       if (!isConflict(err)) throw err; // 409 AlreadyExists or Conflict: someone else wrote; look again
     }
   }
-  throw new Error(`Secret ${namespace}/${name} kept changing under us (${MAX_CONFLICTS} conflicts); is another init running?`);
+  throw new KubeConflictError(`Secret ${namespace}/${name} kept changing under us (${MAX_CONFLICTS} conflicts); is another init running?`);
 }

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdmissionregistrationV1Api, V1MutatingWebhookConfiguration, V1OwnerReference, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { isConflict, isNotFound, KubeError } from './errors.js';
+import { isConflict, isNotFound, KubeConflictError, KubeError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { keepingAksExclusions, normalWebhooks, toleratedExclusions } from './webhookDrift.js';
 import { InputError } from '../util/inputError.js';
@@ -224,5 +224,5 @@ export async function applyWebhookConfig(api: AdmissionregistrationV1Api, desire
       if (!isConflict(err)) throw err;
     }
   }
-  throw new Error(`${what} kept changing under us (${MAX_CONFLICTS} conflicts)`);
+  throw new KubeConflictError(`${what} kept changing under us (${MAX_CONFLICTS} conflicts)`);
 }

@@ -3,7 +3,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_CODE_MEANINGS, EXIT_CODE_PRECEDENCE, ExitCode, exitCodeKind, exitCodeOf, exitCodePrecedenceText } from '../../src/commands/exitCodes.js';
+import {
+  EXIT_CODE_MEANINGS,
+  EXIT_CODE_PRECEDENCE,
+  ExitCode,
+  exitCodeKind,
+  exitCodeOf,
+  exitCodeOfError,
+  exitCodePrecedenceText,
+} from '../../src/commands/exitCodes.js';
+import { KubeConfigError, KubeConflictError, KubeError } from '../../src/kube/errors.js';
 import { fixturePath, ROOT, runCli, spawnCli } from './helpers.js';
 
 /** One table of exit codes (src/commands/exitCodes.ts), the same kind of outcome the same code in every command. */
@@ -57,6 +66,13 @@ describe('Exit codes', () => {
     assert.equal(exitCodeOf([ExitCode.Ok, ExitCode.BadInput]), ExitCode.BadInput);
     assert.equal(exitCodeOf([]), ExitCode.Ok);
     assert.deepEqual([...EXIT_CODE_PRECEDENCE].sort(), Object.values(ExitCode).sort(), 'every code has a rank');
+  });
+
+  it('Errors of the cluster exit 5 whatever the step: an API failure, no kubeconfig, an object others kept writing.', () => {
+    assert.equal(exitCodeOfError(new KubeError('read Secret', { code: 500 })), ExitCode.Cluster);
+    assert.equal(exitCodeOfError(new KubeConfigError('no kubeconfig')), ExitCode.Cluster);
+    assert.equal(exitCodeOfError(new KubeConflictError('Secret a/b kept changing under us')), ExitCode.Cluster);
+    assert.equal(exitCodeOfError(new Error('a bug')), ExitCode.Failed);
   });
 
   const cases: { name: string; args: () => string[]; want: ExitCode; err?: RegExp }[] = [
