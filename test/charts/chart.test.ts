@@ -388,6 +388,14 @@ if (!HELM) {
       assert.equal(find(objs, 'Job').spec.template.spec.containers[0].resources.limits.cpu, 1);
     });
 
+    it("events and backgroundAuditInterval become serve's flags, and only when set (the server's defaults otherwise)", () => {
+      const args = (extra: string[]) => find(template(extra), 'Deployment', 'azureml-connector-admission').spec.template.spec.containers[0].args as string[];
+      const set = args(['--set', 'admission.events=deny\\,warn\\,audit', '--set', 'admission.backgroundAuditInterval=10m']);
+      assert.ok(set.includes('--events=deny,warn,audit'), set.join(' '));
+      assert.ok(set.includes('--background-audit-interval=10m'), set.join(' '));
+      assert.ok(!args([]).some((a) => a.startsWith('--events') || a.startsWith('--background-audit-interval')));
+    });
+
     it('webhooks: failurePolicy, timeoutSeconds, matchConditions and namespace expressions per webhook, and excluded namespaces for both', async () => {
       const values = {
         webhooks: {
@@ -454,6 +462,12 @@ if (!HELM) {
       { name: 'a certificate duration that is not a duration', given: ['--set', 'certManager.duration=1y'], error: /duration/ },
       { name: 'a policy that is a list', given: ['--set-json', 'policy=[1]'], error: /policy/ },
       { name: 'enabled that is not a boolean', given: ['--set-string', 'serviceMonitor.enabled=yes'], error: /enabled/ },
+      { name: 'an Events outcome serve does not know', given: ['--set', 'admission.events=deny\\,fail'], error: /events/ },
+      {
+        name: 'a background audit interval that is not a duration',
+        given: ['--set', 'admission.backgroundAuditInterval=hourly'],
+        error: /backgroundAuditInterval/,
+      },
     ];
     for (const { name, given, error } of cases) {
       it(`refuses ${name}`, () => {
