@@ -74,15 +74,12 @@ const site = (at: string, template: unknown, creator: UserInfo, naming: Template
 
 const single =
   (creator: UserInfo, ordinal = false): Sites =>
-  ({ name, spec }) => [
-    site(
-      'spec.template',
-      spec.template,
-      creator,
-      ordinal ? { name: `${name}-0` } : { generateName: `${name}-` },
-      countOf(spec.replicas) === undefined ? {} : { replicas: countOf(spec.replicas)! },
-    ),
-  ];
+  ({ name, spec }) => {
+    const replicas = countOf(spec.replicas);
+    return [
+      site('spec.template', spec.template, creator, ordinal ? { name: `${name}-0` } : { generateName: `${name}-` }, replicas === undefined ? {} : { replicas }),
+    ];
+  };
 
 /** The training operator's replica specs (`spec.<x>ReplicaSpecs.<Role>.template`) and its pod labels. */
 function kubeflow(specsField: string, controller: string, creatorOf: (role: string) => UserInfo = () => TRAINING_OPERATOR): Sites {
@@ -284,6 +281,7 @@ export const WORKLOAD_RESOURCES: readonly WorkloadResource[] = Object.entries(KI
   kind: key.slice(key.indexOf('/') + 1),
   resource: info.resource,
 }));
+
 /** The Pod a controller would create from a template site; a string says why there is none. */
 export function podFromSite(s: TemplateSite, namespace: string): Pod | string {
   if (!isObject(s.template)) return 'has no pod template';

@@ -85,6 +85,7 @@ export function startClusterSources(
       name: opts.validatingWebhook,
       publish: (registered) => opts.store.setRegistered(registered),
       logger,
+      metrics: opts.metrics,
       ...backoff,
     });
     registration.start();

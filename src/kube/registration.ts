@@ -1,6 +1,7 @@
 import type { AdmissionregistrationV1Api, KubeConfig, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import type { RegisteredResources } from '../k8s/workloads.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { apiFailure } from './errors.js';
 import { Informer } from './informer.js';
 import type { BackoffOptions } from './retry.js';
@@ -30,6 +31,7 @@ export function registrationInformer(opts: {
   readonly name: string;
   readonly publish: (registered: RegisteredResources) => void;
   readonly logger: Logger;
+  readonly metrics?: Metrics | undefined;
   readonly backoff?: BackoffOptions;
 }): Informer<V1ValidatingWebhookConfiguration> {
   const { admission, name, publish, logger } = opts;
@@ -43,6 +45,7 @@ export function registrationInformer(opts: {
         return { metadata: { resourceVersion: list.metadata?.resourceVersion ?? '' }, items: list.items };
       },
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      metrics: opts.metrics,
       onError: (err, retryInMs) =>
         logger.warn({ informer: 'validatingwebhookconfigurations', error: apiFailure(err).message, retryInMs }, 'informer failed; retrying'),
       onHandlerError: (err) => logger.error({ informer: 'validatingwebhookconfigurations', err }, 'the webhook configuration could not be read; skipped'),
